@@ -1,0 +1,3 @@
+from sentibot.cli import main
+
+raise SystemExit(main())

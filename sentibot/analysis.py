@@ -1,0 +1,105 @@
+"""The on-demand analysis, step by step, as plain functions over a database session.
+
+Tasks call these one stage at a time; the CLI runs the same domain steps in-process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from sentibot.collectors.base import Collector, SourceNotConfigured
+from sentibot.collectors.registry import SourceReport, collect
+from sentibot.scoring.aggregate import Breakdown, Summary, summarize
+from sentibot.scoring.base import Scorer
+from sentibot.storage import queries
+from sentibot.storage.models import Job
+
+SCORE_BATCH = 256
+
+
+def collect_for_job(
+    session: Session, job: Job, collectors: Mapping[str, Collector | SourceNotConfigured]
+) -> int:
+    """Collect the job's topic from its sources, store posts once, link them to the job."""
+    posts, reports = collect(job.topic, collectors, job.post_limit)
+    ids = queries.store_posts(session, posts)
+    queries.link_job_posts(session, job.id, ids)
+    queries.set_source_reports(job, {name: r.as_dict() for name, r in reports.items()})
+    return len(ids)
+
+
+def score_job_posts(session: Session, job: Job, scorer: Scorer, batch: int = SCORE_BATCH) -> int:
+    """Score the job's posts that have no score under the job's model yet, in batches."""
+    done = 0
+    while rows := queries.unscored_job_posts(session, job.id, job.model, limit=batch):
+        sentiments = scorer.score([text for _, text in rows])
+        queries.store_scores(
+            session, job.model, list(zip([pid for pid, _ in rows], sentiments, strict=True))
+        )
+        session.flush()
+        done += len(rows)
+    return done
+
+
+@dataclass(frozen=True)
+class JobReport:
+    summary: Summary
+    sources: dict[str, SourceReport]
+
+
+def job_report(session: Session, job: Job) -> JobReport:
+    scored = queries.scored_job_posts(session, job)
+    summary = summarize(job.topic, [(p.source, p.sentiment) for p in scored])
+    sources = {name: SourceReport.from_dict(r) for name, r in (job.source_reports or {}).items()}
+    return JobReport(summary, sources)
+
+
+def analyze_in_process(
+    topic: str,
+    collectors: Mapping[str, Collector | SourceNotConfigured],
+    scorer: Scorer,
+    limit: int,
+) -> JobReport:
+    """One analysis with no broker and no database: collect, score, summarize."""
+    posts, reports = collect(topic, collectors, limit)
+    unique = list({(p.source, p.external_id): p for p in posts}.values())
+    sentiments = scorer.score([p.text for p in unique]) if unique else []
+    summary = summarize(topic, [(p.source, s) for p, s in zip(unique, sentiments, strict=True)])
+    return JobReport(summary, reports)
+
+
+def report_as_json(report: JobReport) -> dict[str, object]:
+    s = report.summary
+    return {
+        "topic": s.topic,
+        "count": s.count,
+        "mean_compound": round(s.overall.mean_compound, 4),
+        "shares": _shares(s.overall),
+        "net_sentiment": round(s.overall.net, 4),
+        "by_source": {name: b.count for name, b in s.by_source.items()},
+        "sources": {
+            name: {
+                **r.as_dict(),
+                **(
+                    {
+                        "mean_compound": round(s.by_source[name].mean_compound, 4),
+                        "shares": _shares(s.by_source[name]),
+                    }
+                    if name in s.by_source
+                    else {}
+                ),
+            }
+            for name, r in report.sources.items()
+        },
+    }
+
+
+def _shares(b: Breakdown) -> dict[str, float]:
+    return {
+        "negative": round(b.negative_share, 4),
+        "neutral": round(b.neutral_share, 4),
+        "positive": round(b.positive_share, 4),
+    }

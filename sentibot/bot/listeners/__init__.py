@@ -1,0 +1,1 @@
+"""Bolt listeners, one module per capability, each with `register(app, ...)`."""

@@ -1,0 +1,98 @@
+"""Block Kit for an on-demand analysis summary."""
+
+from __future__ import annotations
+
+from sentibot.bot.views.mrkdwn import escape, quote_inline
+from sentibot.collectors.registry import DISPLAY_NAMES, SourceReport
+from sentibot.scoring.aggregate import Breakdown, Summary
+
+
+def mood(b: Breakdown) -> str:
+    if b.count == 0:
+        return "no posts"
+    if b.mean_compound >= 0.3:
+        return "very positive"
+    if b.mean_compound >= 0.05:
+        return "positive"
+    if b.mean_compound <= -0.3:
+        return "very negative"
+    if b.mean_compound <= -0.05:
+        return "negative"
+    return "neutral"
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.0f}%"
+
+
+def breakdown_line(b: Breakdown) -> str:
+    return (
+        f"{b.count} posts · mean {b.mean_compound:+.2f} · "
+        f"neg {_pct(b.negative_share)} / neu {_pct(b.neutral_share)} / pos {_pct(b.positive_share)}"
+    )
+
+
+def share_bar(b: Breakdown, width: int = 20) -> str:
+    if b.count == 0:
+        return ""
+    neg = round(b.negative_share * width)
+    pos = round(b.positive_share * width)
+    neu = max(0, width - neg - pos)
+    return "🟥" * neg + "⬜" * neu + "🟩" * pos
+
+
+def source_line(name: str, report: SourceReport, b: Breakdown | None) -> str:
+    label = DISPLAY_NAMES.get(name, name)
+    if report.status == "skipped":
+        return f"*{label}*: skipped, {escape(report.reason or 'not configured')}"
+    if report.status == "failed":
+        return f"*{label}*: failed, {escape(report.reason or 'unknown error')}"
+    if b is None or b.count == 0:
+        return f"*{label}*: no posts found"
+    return f"*{label}*: {breakdown_line(b)}"
+
+
+def render_summary(
+    summary: Summary, sources: dict[str, SourceReport], model: str = "vader"
+) -> tuple[str, list[dict]]:
+    """(fallback text, blocks) for a finished analysis."""
+    topic = quote_inline(summary.topic, 150)
+    o = summary.overall
+    if o.count:
+        headline = f"Sentiment for “{topic}”: {mood(o)} ({o.mean_compound:+.2f})"
+    else:
+        headline = f"Sentiment for “{topic}”: no posts found"
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": headline[:150]}},
+    ]
+    if o.count:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"*{o.count} posts* · mean sentiment *{o.mean_compound:+.2f}* · "
+                    f"net {o.net * 100:+.0f}\n"
+                    f"{share_bar(o)}\nnegative {_pct(o.negative_share)} · "
+                    f"neutral {_pct(o.neutral_share)} · positive {_pct(o.positive_share)}",
+                },
+            }
+        )
+    lines = [source_line(n, r, summary.by_source.get(n)) for n, r in sources.items()]
+    if lines:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": f"sentibot · model {escape(model)} · on-demand analysis"}
+            ],
+        }
+    )
+    fallback = f"{headline} — {breakdown_line(o)}" if o.count else headline
+    return fallback, blocks
+
+
+def render_failure(topic: str, reason: str) -> tuple[str, list[dict]]:
+    text = f"Sorry, the analysis of “{quote_inline(topic, 150)}” failed: {escape(reason)}"
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]

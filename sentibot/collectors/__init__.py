@@ -1,0 +1,1 @@
+"""Collectors: one module per source behind the `Collector` protocol, plus the shared `Post`."""

@@ -1,0 +1,70 @@
+"""The one settings class. Variable names are the ones users look for (see DESIGN.md)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MissingSetting(RuntimeError):
+    """A part of sentibot needs a variable that is not set."""
+
+    def __init__(self, variable: str, needed_for: str) -> None:
+        self.variable = variable
+        super().__init__(f"{variable} is not set; it is needed for {needed_for}.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    redis_url: str | None = None
+    database_url: str | None = None
+    # Where the embedded defaults keep their files (SQLite database, redis-server socket).
+    sentibot_data_dir: Path = Path(".sentibot")
+    # Prefix for every broker key; lets test runs share one Redis without seeing each other.
+    sentibot_broker_prefix: str = ""
+
+    twitter_bearer_token: SecretStr | None = None
+    twitter_api_url: str = "https://api.twitter.com"
+
+    reddit_client_id: str | None = None
+    reddit_client_secret: SecretStr | None = None
+    reddit_user_agent: str = "sentibot/0.1 (by sentibot)"
+    # Replaces both of praw's base URLs (API and OAuth token endpoint) when set.
+    reddit_api_url: str | None = None
+
+    sentiment_model: str = "vader"
+    # Posts fetched per source for one on-demand analysis.
+    analyze_limit: int = 200
+
+    @property
+    def data_dir(self) -> Path:
+        return self.sentibot_data_dir
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'sentibot.db').resolve()}"
+
+    def require(self, name: str, needed_for: str) -> str:
+        """The value of a setting, or a MissingSetting error naming its variable."""
+        value = getattr(self, name)
+        if value is None or value == "":
+            raise MissingSetting(name.upper(), needed_for)
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        return str(value)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

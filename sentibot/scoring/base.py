@@ -1,0 +1,39 @@
+"""The `Sentiment` result, the `Scorer` protocol, and the per-process scorer registry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+LABELS = ("negative", "neutral", "positive")
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    label: str
+    compound: float
+    negative: float
+    neutral: float
+    positive: float
+
+
+class Scorer(Protocol):
+    name: str
+
+    def score(self, texts: Sequence[str]) -> list[Sentiment]: ...
+
+
+class UnknownModel(ValueError):
+    pass
+
+
+@lru_cache(maxsize=8)
+def get_scorer(name: str) -> Scorer:
+    """The scorer called `name`, loaded once per process and reused."""
+    if name == "vader":
+        from sentibot.scoring.vader import VaderScorer
+
+        return VaderScorer()
+    raise UnknownModel(f"unknown sentiment model {name!r}; available: vader")

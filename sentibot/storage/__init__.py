@@ -1,0 +1,1 @@
+"""Storage: typed models, engine and session factories, named queries. Every part imports this."""

@@ -1,0 +1,166 @@
+"""SQLAlchemy 2 typed models. The same schema runs on PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobState:
+    QUEUED = "queued"
+    STARTED = "started"
+    DONE = "done"
+    FAILED = "failed"
+    UNFINISHED = (QUEUED, STARTED)
+
+
+class JobStage:
+    COLLECT = "collect"
+    SCORE = "score"
+    NOTIFY = "notify"
+
+
+class Job(Base):
+    """A user's request, written before it is acknowledged (the outbox the sweeper reads)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state_updated", "state", "updated_at"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), ForeignKey("workspaces.team_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32), default="analyze")
+    topic: Mapped[str] = mapped_column(Text)
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    post_limit: Mapped[int] = mapped_column(Integer, default=200)
+    model: Mapped[str] = mapped_column(String(255), default="vader")
+    channel_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    response_url: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED)
+    stage: Mapped[str] = mapped_column(String(16), default=JobStage.COLLECT)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Per-source outcome of collection: {"x": {"status": "ok", "count": 12, "reason": null}, ...}
+    source_reports: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    message_channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Watch(Base):
+    __tablename__ = "watches"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", "topic"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), ForeignKey("workspaces.team_id"), index=True)
+    topic: Mapped[str] = mapped_column(Text)
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    interval_s: Mapped[int] = mapped_column(Integer, default=900)
+    model: Mapped[str] = mapped_column(String(255), default="vader")
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Post(Base):
+    """A post as collected; stored once per (source, external id) whoever asked for it."""
+
+    __tablename__ = "posts"
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_posts_source_external"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str | None] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(String(16))
+    engagement: Mapped[int] = mapped_column(Integer, default=0)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobPost(Base):
+    __tablename__ = "job_posts"
+
+    job_id: Mapped[int] = mapped_column(
+        BigID, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    post_id: Mapped[int] = mapped_column(
+        BigID, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Score(Base):
+    __tablename__ = "scores"
+    __table_args__ = (UniqueConstraint("post_id", "model", name="uq_scores_post_model"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    post_id: Mapped[int] = mapped_column(BigID, ForeignKey("posts.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(255))
+    label: Mapped[str] = mapped_column(String(16))
+    compound: Mapped[float] = mapped_column(Float)
+    negative: Mapped[float] = mapped_column(Float)
+    neutral: Mapped[float] = mapped_column(Float)
+    positive: Mapped[float] = mapped_column(Float)
+    scored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

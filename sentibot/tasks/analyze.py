@@ -1,0 +1,93 @@
+"""The three stages of an analysis job. Thin: load by id, call the domain, save, enqueue next.
+
+Each stage is idempotent, so a redelivered or swept message is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from slack_sdk import WebClient
+from sqlalchemy.exc import OperationalError
+
+from sentibot import analysis
+from sentibot.bot.notify import Posted, publish
+from sentibot.bot.slack_client import make_web_client
+from sentibot.bot.views.summary import render_failure, render_summary
+from sentibot.collectors.registry import build_collectors
+from sentibot.config.settings import get_settings
+from sentibot.scoring.base import get_scorer
+from sentibot.storage import queries
+from sentibot.storage.models import JobStage, JobState
+from sentibot.storage.session import sessionmaker_for
+from sentibot.tasks.celery_app import app
+from sentibot.tasks.enqueue import enqueue_stage
+
+log = logging.getLogger(__name__)
+
+# Database hiccups are worth a retry; everything else is recorded on the job.
+RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
+
+
+def _sessions():
+    return sessionmaker_for(get_settings().effective_database_url)
+
+
+@lru_cache(maxsize=1)
+def _slack() -> WebClient:
+    return make_web_client(get_settings())
+
+
+@app.task(name="sentibot.collect", **RETRY)
+def collect(job_id: int) -> None:
+    with _sessions().begin() as session:
+        job = queries.get_job(session, job_id)
+        if job is None or job.state not in JobState.UNFINISHED:
+            return
+        queries.advance_job(session, job, stage=JobStage.COLLECT)
+    with _sessions().begin() as session:
+        job = queries.get_job(session, job_id)
+        collectors = build_collectors(get_settings(), job.sources)
+        n = analysis.collect_for_job(session, job, collectors)
+        queries.advance_job(session, job, stage=JobStage.SCORE)
+    log.info("job %s: collected %s posts", job_id, n)
+    enqueue_stage(job_id, JobStage.SCORE)
+
+
+@app.task(name="sentibot.score", **RETRY)
+def score(job_id: int) -> None:
+    with _sessions().begin() as session:
+        job = queries.get_job(session, job_id)
+        if job is None or job.state not in JobState.UNFINISHED:
+            return
+        n = analysis.score_job_posts(session, job, get_scorer(job.model))
+        queries.advance_job(session, job, stage=JobStage.NOTIFY)
+    log.info("job %s: scored %s posts", job_id, n)
+    enqueue_stage(job_id, JobStage.NOTIFY)
+
+
+@app.task(name="sentibot.notify", **RETRY)
+def notify(job_id: int) -> None:
+    with _sessions().begin() as session:
+        job = queries.get_job(session, job_id)
+        if job is None or job.state == JobState.DONE:
+            return
+        if job.state == JobState.FAILED:
+            text, blocks = render_failure(job.topic, job.error or "unknown error")
+        else:
+            report = analysis.job_report(session, job)
+            text, blocks = render_summary(report.summary, report.sources, job.model)
+        existing = Posted(job.message_channel, job.message_ts) if job.message_ts else None
+        posted = publish(
+            _slack(),
+            channel=job.channel_id,
+            text=text,
+            blocks=blocks,
+            existing=existing,
+            response_url=job.response_url,
+        )
+        job.message_channel, job.message_ts = posted.channel, posted.ts
+        if job.state != JobState.FAILED:
+            queries.advance_job(session, job, stage=JobStage.NOTIFY, state=JobState.DONE)
+    log.info("job %s: summary posted to %s", job_id, posted.channel)

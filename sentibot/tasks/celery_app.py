@@ -1,0 +1,67 @@
+"""The one Celery composition root, configured from settings. No network I/O at import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu import Queue
+
+from sentibot.config.settings import Settings, get_settings
+from sentibot.embedded import broker_url
+
+QUEUES = ("collect", "score", "notify", "default")
+DISPATCH_EVERY_S = 15.0
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    transport: dict[str, Any] = {
+        # Longer than any task's hard time limit, or a slow task is delivered twice.
+        "visibility_timeout": 3600,
+        # A bot must not hang on a dead broker: fail fast, the sweeper enqueues later.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
+    }
+    if settings.sentibot_broker_prefix:
+        transport["global_keyprefix"] = settings.sentibot_broker_prefix
+    return {
+        "broker_url": broker_url(settings),
+        "broker_transport_options": transport,
+        "broker_connection_retry_on_startup": True,
+        # Jobs carry only ids; JSON keeps the wire format readable and safe.
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        # Results live in the database, not in a result backend.
+        "task_ignore_result": True,
+        "result_backend": None,
+        # A task is acknowledged only when it finished, and re-run if its process dies.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        # Long tasks: take one at a time so a busy process does not hoard messages.
+        "worker_prefetch_multiplier": 1,
+        "task_soft_time_limit": 240,
+        "task_time_limit": 300,
+        "task_default_queue": "default",
+        "task_queues": [Queue(name) for name in QUEUES],
+        "task_routes": {
+            "sentibot.collect": {"queue": "collect"},
+            "sentibot.score": {"queue": "score"},
+            "sentibot.notify": {"queue": "notify"},
+            "sentibot.dispatch": {"queue": "default"},
+        },
+        # Beat only ticks the dispatcher; every due time lives in the database.
+        "beat_schedule": {
+            "dispatch": {"task": "sentibot.dispatch", "schedule": DISPATCH_EVERY_S},
+        },
+        "worker_hijack_root_logger": False,
+        "enable_utc": True,
+    }
+
+
+def create_celery(settings: Settings) -> Celery:
+    app = Celery("sentibot", include=["sentibot.tasks.analyze", "sentibot.tasks.dispatch"])
+    app.conf.update(celery_config(settings))
+    return app
+
+
+app = create_celery(get_settings())
