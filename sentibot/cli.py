@@ -1,0 +1,168 @@
+"""The `sentibot` command: serve, socket, worker, beat, migrate, analyze, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+from sentibot.config.settings import MissingSetting, get_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sentibot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve Slack's HTTP requests on POST /slack/events")
+    p.add_argument("--host", default="0.0.0.0")
+    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 3000)))
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--threads", type=int, default=8)
+
+    sub.add_parser("socket", help="connect to Slack over Socket Mode (needs SLACK_APP_TOKEN)")
+
+    p = sub.add_parser("worker", help="run a Celery worker")
+    p.add_argument("--queues", default="collect,score,notify,default")
+    p.add_argument("--concurrency", type=int, default=None)
+    p.add_argument("--loglevel", default="info")
+
+    p = sub.add_parser("beat", help="run Celery Beat (ticks the dispatcher)")
+    p.add_argument("--loglevel", default="info")
+
+    sub.add_parser("migrate", help="bring the database to the newest Alembic revision")
+
+    p = sub.add_parser("analyze", help="run one analysis in-process and print the summary")
+    p.add_argument("topic")
+    p.add_argument("--sources", default="x,reddit", help="comma-separated: x,reddit")
+    p.add_argument("--limit", type=int, default=None, help="posts per source")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = sub.add_parser("demo", help="the whole service on embedded defaults, with a console")
+    p.add_argument("--keep", action="store_true", help="keep the demo's data directory")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return COMMANDS[args.command](args)
+    except MissingSetting as exc:
+        print(f"sentibot: {exc}", file=sys.stderr)
+        return 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from sentibot.bot.serve import serve_http
+    from sentibot.embedded import ensure_broker
+
+    settings = get_settings()
+    settings.require("slack_bot_token", "sentibot serve")
+    settings.require("slack_signing_secret", "sentibot serve")
+    ensure_broker(settings)
+    serve_http(settings, args.host, args.port, args.workers, args.threads)
+    return 0
+
+
+def _socket(args: argparse.Namespace) -> int:
+    from sentibot.bot.serve import serve_socket_mode
+    from sentibot.embedded import ensure_broker
+
+    settings = get_settings()
+    settings.require("slack_app_token", "sentibot socket")
+    settings.require("slack_bot_token", "sentibot socket")
+    ensure_broker(settings)
+    serve_socket_mode(settings)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from sentibot.embedded import ensure_broker
+
+    ensure_broker(get_settings())
+    from sentibot.tasks.celery_app import app
+
+    argv = [
+        "worker",
+        "-Q",
+        args.queues,
+        "--loglevel",
+        args.loglevel,
+        "-n",
+        f"sentibot-{os.getpid()}@%h",
+    ]
+    if args.concurrency:
+        argv += ["--concurrency", str(args.concurrency)]
+    app.worker_main(argv)
+    return 0
+
+
+def _beat(args: argparse.Namespace) -> int:
+    from sentibot.embedded import ensure_broker
+
+    settings = get_settings()
+    ensure_broker(settings)
+    from sentibot.tasks.celery_app import app
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    schedule = settings.data_dir / "celerybeat-schedule"
+    app.start(["beat", "--loglevel", args.loglevel, "--schedule", str(schedule)])
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from sentibot.storage.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.effective_database_url)
+    print("database is at the newest revision")
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from sentibot.analysis import analyze_in_process, report_as_json
+    from sentibot.bot.views.summary import breakdown_line, source_line
+    from sentibot.collectors.registry import build_collectors, canonical_source
+    from sentibot.scoring.base import get_scorer
+
+    names = []
+    for raw in args.sources.split(","):
+        name = canonical_source(raw)
+        if name is None:
+            print(f"sentibot: unknown source {raw!r}; sources are x, reddit", file=sys.stderr)
+            return 2
+        names.append(name)
+    settings = get_settings()
+    report = analyze_in_process(
+        args.topic,
+        build_collectors(settings, names),
+        get_scorer(settings.sentiment_model),
+        args.limit or settings.analyze_limit,
+    )
+    if args.json:
+        print(json.dumps(report_as_json(report), indent=2))
+        return 0
+    s = report.summary
+    print(f"{s.topic}: {breakdown_line(s.overall)}")
+    for name, source_report in report.sources.items():
+        line = source_line(name, source_report, s.by_source.get(name))
+        print("  " + line.replace("*", ""))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from sentibot.devtools.console import run_demo
+
+    return run_demo(keep=args.keep)
+
+
+COMMANDS = {
+    "serve": _serve,
+    "socket": _socket,
+    "worker": _worker,
+    "beat": _beat,
+    "migrate": _migrate,
+    "analyze": _analyze,
+    "demo": _demo,
+}
