@@ -34,9 +34,11 @@ def broker_url(settings: Settings) -> str:
 
 
 def redis_client_url(settings: Settings) -> str:
-    if settings.redis_url:
-        return settings.redis_url
-    return f"unix://{socket_path(settings.data_dir)}"
+    """The same server as `broker_url`, in the form redis-py reads."""
+    url = broker_url(settings)
+    if url.startswith("redis+socket://"):
+        return "unix://" + url[len("redis+socket://") :]
+    return url
 
 
 def _alive(sock: Path) -> bool:

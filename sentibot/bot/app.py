@@ -24,9 +24,10 @@ def create_app(
     signing_secret = settings.require("slack_signing_secret", "verifying requests from Slack")
     client = client or make_web_client(settings)
     if enqueue is None:
-        from sentibot.tasks.enqueue import enqueue_job
+        from sentibot.tasks.celery_app import create_celery
+        from sentibot.tasks.enqueue import job_enqueuer
 
-        enqueue = enqueue_job
+        enqueue = job_enqueuer(create_celery(settings, fail_fast=True))
     app = App(
         client=client,
         signing_secret=signing_secret,

@@ -97,10 +97,10 @@ class TwitterCollector:
             raise SourceUnavailable(f"X server error ({exc.response.status_code})") from exc
         except tweepy.HTTPException as exc:
             raise SourceBadResponse(f"X answered {exc.response.status_code}") from exc
-        except requests.RequestException as exc:
-            raise SourceUnavailable(f"X unreachable: {type(exc).__name__}") from exc
         except (ValueError, KeyError, TypeError) as exc:
             raise SourceBadResponse("X sent a malformed response") from exc
+        except requests.RequestException as exc:
+            raise SourceUnavailable(f"X unreachable: {type(exc).__name__}") from exc
 
 
 def _reset_wait(response: requests.Response) -> float | None:

@@ -226,7 +226,7 @@ def scored_job_posts(session: Session, job: Job) -> list[ScoredPost]:
                 positive=score.positive,
             ),
         )
-        for post, score in session.execute(stmt).tuples()
+        for post, score in session.execute(stmt)
     ]
 
 

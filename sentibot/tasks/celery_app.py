@@ -14,14 +14,17 @@ QUEUES = ("collect", "score", "notify", "default")
 DISPATCH_EVERY_S = 15.0
 
 
-def celery_config(settings: Settings) -> dict[str, Any]:
+def celery_config(settings: Settings, fail_fast: bool = False) -> dict[str, Any]:
     transport: dict[str, Any] = {
         # Longer than any task's hard time limit, or a slow task is delivered twice.
         "visibility_timeout": 3600,
-        # A bot must not hang on a dead broker: fail fast, the sweeper enqueues later.
         "socket_connect_timeout": 2,
         "socket_timeout": 10,
     }
+    if fail_fast:
+        # The bot must acknowledge within 3 s even with the broker down: one quick try, then
+        # the stored Job waits for the sweeper (kombu's default retries take ~6 s).
+        transport.update(max_retries=1, interval_start=0, interval_step=0.2, interval_max=0.5)
     if settings.sentibot_broker_prefix:
         transport["global_keyprefix"] = settings.sentibot_broker_prefix
     return {
@@ -58,9 +61,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def create_celery(settings: Settings) -> Celery:
+def create_celery(settings: Settings, fail_fast: bool = False) -> Celery:
+    """The worker's app; `fail_fast` builds the bot's sender, which must never block an ack."""
     app = Celery("sentibot", include=["sentibot.tasks.analyze", "sentibot.tasks.dispatch"])
-    app.conf.update(celery_config(settings))
+    app.conf.update(celery_config(settings, fail_fast))
     return app
 
 

@@ -56,12 +56,15 @@ def render_summary(
     summary: Summary, sources: dict[str, SourceReport], model: str = "vader"
 ) -> tuple[str, list[dict]]:
     """(fallback text, blocks) for a finished analysis."""
+    # Header text is plain_text (never parsed for mentions); everything else is escaped mrkdwn.
+    raw_topic = " ".join(summary.topic.split())[:120]
     topic = quote_inline(summary.topic, 150)
     o = summary.overall
     if o.count:
-        headline = f"Sentiment for “{topic}”: {mood(o)} ({o.mean_compound:+.2f})"
+        mood_text = f"{mood(o)} ({o.mean_compound:+.2f})"
     else:
-        headline = f"Sentiment for “{topic}”: no posts found"
+        mood_text = "no posts found"
+    headline = f"Sentiment for “{raw_topic}”: {mood_text}"
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": headline[:150]}},
     ]
@@ -89,7 +92,9 @@ def render_summary(
             ],
         }
     )
-    fallback = f"{headline} — {breakdown_line(o)}" if o.count else headline
+    fallback = f"Sentiment for “{topic}”: {mood_text}"
+    if o.count:
+        fallback += f" — {breakdown_line(o)}"
     return fallback, blocks
 
 

@@ -1,0 +1,183 @@
+"""Signed and unsigned requests through the real Bolt app served over HTTP, real DB and Redis."""
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import requests
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from sentibot.bot.app import create_app
+from sentibot.bot.serve import create_http_app
+from sentibot.bot.slack_client import make_web_client
+from sentibot.devtools.slack_standin import SlackStandIn
+from sentibot.devtools.stack import SIGNING_SECRET, signed_headers
+from sentibot.storage.models import Job
+from sentibot.tasks.celery_app import create_celery
+from sentibot.tasks.enqueue import job_enqueuer
+from tests.conftest import redis_client
+
+
+@dataclass
+class Bot:
+    url: str
+    slack: SlackStandIn
+    queue_length: callable  # type: ignore[valid-type]
+
+    def post(
+        self, form: dict[str, str], headers: dict[str, str] | None = None
+    ) -> requests.Response:
+        from urllib.parse import urlencode
+
+        body = urlencode(form)
+        hdrs = signed_headers(body, SIGNING_SECRET) if headers is None else headers
+        return requests.post(self.url + "/slack/events", data=body, headers=hdrs, timeout=10)
+
+
+def command(text: str, team: str = "T1") -> dict[str, str]:
+    return {
+        "team_id": team,
+        "channel_id": "C1",
+        "user_id": "U1",
+        "command": "/sentiment",
+        "text": text,
+        "response_url": "http://127.0.0.1:9/response",
+        "trigger_id": "1.2",
+    }
+
+
+@pytest.fixture
+def bot(settings, sessions, redis_url, broker_prefix) -> Iterator[Bot]:  # noqa: ANN001
+    with SlackStandIn() as slack:
+        settings.slack_api_url = slack.api_url
+        celery = create_celery(settings, fail_fast=True)
+        app = create_app(
+            settings,
+            client=make_web_client(settings),
+            sessions=sessions,
+            enqueue=job_enqueuer(celery),
+        )
+        server = make_server("127.0.0.1", 0, create_http_app(settings, app), threaded=True)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        r = redis_client(redis_url)
+        try:
+            yield Bot(
+                f"http://127.0.0.1:{server.server_port}",
+                slack,
+                lambda q: r.llen(broker_prefix + q),
+            )
+        finally:
+            server.shutdown()
+            celery.close()
+
+
+def jobs(sessions) -> list[Job]:  # noqa: ANN001
+    with sessions() as s:
+        return list(s.scalars(select(Job)))
+
+
+def test_help_answers_with_usage_of_every_command(bot: Bot, sessions) -> None:  # noqa: ANN001
+    resp = bot.post(command("help"))
+    assert resp.status_code == 200
+    text = resp.json()["text"]
+    assert "/sentiment help" in text
+    assert "/sentiment analyze" in text
+    assert resp.json()["response_type"] == "ephemeral"
+    assert jobs(sessions) == []
+
+
+def test_bad_command_gets_ephemeral_usage_not_a_trace(bot: Bot, sessions) -> None:  # noqa: ANN001
+    resp = bot.post(command("analyze acme --sources myspace"))
+    assert resp.status_code == 200
+    assert resp.json()["response_type"] == "ephemeral"
+    assert "Unknown source `myspace`" in resp.json()["text"]
+    assert "Traceback" not in resp.text
+    assert jobs(sessions) == []
+
+
+def test_analyze_stores_a_job_and_enqueues_its_id(bot: Bot, sessions) -> None:  # noqa: ANN001
+    started = time.perf_counter()
+    resp = bot.post(command('analyze "acme phone" --sources reddit --limit 30'))
+    elapsed = time.perf_counter() - started
+    assert resp.status_code == 200
+    assert elapsed < 3.0  # Slack's limit; bench/ack_latency.py measures the real figure
+    assert "acme phone" in resp.json()["text"]
+    (job,) = jobs(sessions)
+    assert (job.team_id, job.topic, job.sources, job.post_limit) == (
+        "T1",
+        "acme phone",
+        ["reddit"],
+        30,
+    )
+    assert job.state == "queued"
+    assert job.channel_id == "C1"
+    assert bot.queue_length("collect") == 1
+
+
+def test_echoed_topic_is_escaped(bot: Bot) -> None:
+    resp = bot.post(command("analyze <!channel>"))
+    assert "<!channel>" not in resp.json()["text"]
+    assert "&lt;!channel&gt;" in resp.json()["text"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=deadbeef"},
+    ],
+    ids=["unsigned", "wrong-signature"],
+)
+def test_unsigned_or_forged_requests_get_401_and_enqueue_nothing(
+    bot: Bot,
+    sessions,
+    headers: dict[str, str],  # noqa: ANN001
+) -> None:
+    resp = bot.post(command("analyze acme"), headers=headers)
+    assert resp.status_code == 401
+    assert jobs(sessions) == []
+    assert bot.queue_length("collect") == 0
+
+
+def test_signature_with_another_secret_is_rejected(bot: Bot, sessions) -> None:  # noqa: ANN001
+    from urllib.parse import urlencode
+
+    body = urlencode(command("analyze acme"))
+    resp = bot.post(command("analyze acme"), headers=signed_headers(body, "not-the-secret"))
+    assert resp.status_code == 401
+    assert jobs(sessions) == []
+
+
+def test_replayed_request_older_than_five_minutes_is_rejected(bot: Bot, sessions) -> None:  # noqa: ANN001
+    from urllib.parse import urlencode
+
+    body = urlencode(command("analyze acme"))
+    stale = signed_headers(body, SIGNING_SECRET, timestamp=int(time.time()) - 6 * 60)
+    resp = bot.post(command("analyze acme"), headers=stale)
+    assert resp.status_code == 401
+    assert jobs(sessions) == []
+    assert bot.queue_length("collect") == 0
+
+
+def test_a_dead_broker_still_gets_an_ack_and_keeps_the_job(settings, sessions) -> None:  # noqa: ANN001
+    with SlackStandIn() as slack:
+        settings.slack_api_url = slack.api_url
+        settings.redis_url = "redis://127.0.0.1:1/0"  # nothing listens there
+        app = create_app(settings, sessions=sessions)  # the bot's own fail-fast sender
+        server = make_server("127.0.0.1", 0, create_http_app(settings, app), threaded=True)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        try:
+            bot = Bot(f"http://127.0.0.1:{server.server_port}", slack, lambda q: 0)
+            started = time.perf_counter()
+            resp = bot.post(command("analyze acme"))
+            assert time.perf_counter() - started < 3.0
+        finally:
+            server.shutdown()
+    assert resp.status_code == 200
+    assert "acme" in json.loads(resp.text)["text"]
+    (job,) = jobs(sessions)
+    assert job.state == "queued"  # the sweeper will send it when the broker is back

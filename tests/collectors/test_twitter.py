@@ -1,0 +1,82 @@
+import pytest
+
+from sentibot.collectors.base import (
+    RateLimited,
+    SourceAuthError,
+    SourceBadResponse,
+    SourceUnavailable,
+)
+from sentibot.collectors.twitter import TwitterCollector, make_client
+
+
+def collector(standin, retry, token: str | None = None) -> TwitterCollector:  # noqa: ANN001
+    return TwitterCollector(make_client(token or standin.bearer_token, standin.url), retry)
+
+
+def test_paginates_until_the_limit(x_standin, retry) -> None:  # noqa: ANN001
+    posts = collector(x_standin, retry).search("acme", 230)
+    assert len(posts) == 230
+    assert len({p.external_id for p in posts}) == 230
+    pages = x_standin.requests_to("/2/tweets/search/recent")
+    assert [r.query.get("next_token") for r in pages] == [None, "100", "200"]
+    assert pages[0].query["query"] == "acme -is:retweet"
+    newest = posts[0]
+    assert newest.external_id == "1249"
+    assert newest.source == "x"
+    assert newest.author == "user4"
+    assert newest.url == "https://x.com/user4/status/1249"
+    assert newest.engagement == 249 + 1
+    assert newest.created_at is not None
+    assert newest.created_at.tzinfo is not None
+
+
+def test_stops_when_results_run_out(x_standin, retry) -> None:  # noqa: ANN001
+    assert len(collector(x_standin, retry).search("acme", 1000)) == 250
+
+
+def test_empty_result(x_standin, retry) -> None:  # noqa: ANN001
+    assert collector(x_standin, retry).search("zebra", 50) == []
+
+
+def test_bad_token_is_a_clear_auth_error(x_standin, retry) -> None:  # noqa: ANN001
+    with pytest.raises(SourceAuthError, match="TWITTER_BEARER_TOKEN"):
+        collector(x_standin, retry, token="wrong").search("acme", 10)
+
+
+def test_403_says_the_plan_may_lack_search(x_standin, retry) -> None:  # noqa: ANN001
+    x_standin.fail_next("/2/tweets", 403, body={"title": "Forbidden", "status": 403})
+    with pytest.raises(SourceAuthError, match="plan"):
+        collector(x_standin, retry).search("acme", 10)
+
+
+def test_429_waits_as_told_then_continues(x_standin, retry, sleeps) -> None:  # noqa: ANN001
+    x_standin.fail_next(
+        "/2/tweets", 429, headers={"retry-after": "7"}, body={"title": "Too Many Requests"}
+    )
+    posts = collector(x_standin, retry).search("acme", 20)
+    assert len(posts) == 20
+    assert sleeps == [7.0]
+
+
+def test_429_past_the_retries_fails(x_standin, retry) -> None:  # noqa: ANN001
+    x_standin.fail_next("/2/tweets", 429, headers={"retry-after": "1"}, times=5)
+    with pytest.raises(RateLimited):
+        collector(x_standin, retry).search("acme", 20)
+
+
+def test_5xx_backs_off_then_succeeds(x_standin, retry, sleeps) -> None:  # noqa: ANN001
+    x_standin.fail_next("/2/tweets", 503, body={"title": "Service Unavailable"}, times=2)
+    assert len(collector(x_standin, retry).search("acme", 10)) == 10
+    assert sleeps == [0.5, 1.0]
+
+
+def test_5xx_past_the_retries_fails(x_standin, retry) -> None:  # noqa: ANN001
+    x_standin.fail_next("/2/tweets", 500, body={"title": "oops"}, times=3)
+    with pytest.raises(SourceUnavailable):
+        collector(x_standin, retry).search("acme", 10)
+
+
+def test_malformed_body_is_a_clear_error(x_standin, retry) -> None:  # noqa: ANN001
+    x_standin.fail_next("/2/tweets", 200, body=b"<html>not json</html>")
+    with pytest.raises(SourceBadResponse, match="malformed"):
+        collector(x_standin, retry).search("acme", 10)

@@ -1,0 +1,48 @@
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from sentibot.scoring import get_scorer
+
+TEXTS = [
+    "VADER is smart, handsome, and funny!",
+    "The book was kind of good.",
+    "Today SUX!",
+    "Not bad at all :)",
+    "I can't stand this product, it broke twice",
+    "The meeting is at 3pm.",
+    "",
+]
+
+
+def test_vader_path_gives_the_packages_own_numbers() -> None:
+    reference = SentimentIntensityAnalyzer()
+    results = get_scorer("vader").score(TEXTS)
+    assert len(results) == len(TEXTS)
+    for text, result in zip(TEXTS, results, strict=True):
+        expected = reference.polarity_scores(text)
+        assert result.compound == expected["compound"]
+        assert (result.negative, result.neutral, result.positive) == (
+            expected["neg"],
+            expected["neu"],
+            expected["pos"],
+        )
+
+
+def test_labels_use_the_standard_thresholds() -> None:
+    labels = [s.label for s in get_scorer("vader").score(TEXTS)]
+    assert labels[0] == "positive"
+    assert labels[2] == "negative"
+    assert labels[4] == "negative"
+    assert labels[5] == "neutral"
+
+
+def test_the_scorer_is_loaded_once_per_process() -> None:
+    assert get_scorer("vader") is get_scorer("vader")
+
+
+def test_unknown_model_is_a_clear_error() -> None:
+    import pytest
+
+    from sentibot.scoring import UnknownModel
+
+    with pytest.raises(UnknownModel, match="available: vader"):
+        get_scorer("nonexistent")
