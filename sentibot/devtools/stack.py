@@ -22,6 +22,7 @@ from sentibot.devtools.corpus import Corpus, DemoCorpus
 from sentibot.devtools.reddit_standin import RedditStandIn
 from sentibot.devtools.slack_standin import SlackStandIn
 from sentibot.devtools.twitter_standin import TwitterStandIn
+from sentibot.config.settings import Settings
 from sentibot.embedded import start_redis_server, stop_redis_server
 from sentibot.storage.migrate import upgrade
 
@@ -76,6 +77,12 @@ class ServiceStack:
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'sentibot.db'}"
+
+    def settings(self) -> Settings:
+        """The settings the stack's processes run with."""
+        return Settings(
+            _env_file=None, **{k.lower(): v for k, v in self.env().items() if k in SENTIBOT_VARS}
+        )
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in SENTIBOT_VARS}

@@ -101,9 +101,9 @@ def stuck_jobs(
     return list(session.scalars(stmt))
 
 
-def touch_job(session: Session, job_id: int) -> None:
+def touch_job(session: Session, job_id: int, now: datetime) -> None:
     session.execute(
-        update(Job).where(Job.id == job_id).values(updated_at=utcnow(), attempts=Job.attempts + 1)
+        update(Job).where(Job.id == job_id).values(updated_at=now, attempts=Job.attempts + 1)
     )
 
 

@@ -43,7 +43,7 @@ def sweep(
             stage = JobStage.NOTIFY
         else:
             stage = job.stage
-            queries.touch_job(session, job.id)
+            queries.touch_job(session, job.id, now)
         session.flush()
         try:
             send(job.id, stage)

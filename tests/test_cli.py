@@ -1,0 +1,105 @@
+"""The `sentibot` command as a user runs it: a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from sentibot.devtools.corpus import DemoCorpus
+from sentibot.devtools.reddit_standin import RedditStandIn
+from sentibot.devtools.stack import SENTIBOT_VARS
+from sentibot.devtools.twitter_standin import TwitterStandIn
+from sentibot.storage.session import make_engine
+
+
+def run(args: list[str], env: dict[str, str], **kwargs: object) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in SENTIBOT_VARS}
+    return subprocess.run(
+        [sys.executable, "-m", "sentibot", *args],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def sources_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    with TwitterStandIn(DemoCorpus("x")) as x, RedditStandIn(DemoCorpus("reddit")) as reddit:
+        yield {
+            "TWITTER_BEARER_TOKEN": x.bearer_token,
+            "TWITTER_API_URL": x.url,
+            "REDDIT_CLIENT_ID": reddit.client_id,
+            "REDDIT_CLIENT_SECRET": reddit.client_secret,
+            "REDDIT_API_URL": reddit.url,
+            "SENTIBOT_DATA_DIR": str(tmp_path),
+        }
+
+
+def test_analyze_json(sources_env: dict[str, str]) -> None:
+    result = run(["analyze", "acme", "--json"], sources_env)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["topic"] == "acme"
+    assert doc["count"] == 80
+    assert doc["by_source"] == {"reddit": 40, "x": 40}
+    assert -1 <= doc["mean_compound"] <= 1
+    assert sum(doc["shares"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert doc["sources"]["x"]["status"] == "ok"
+
+
+def test_analyze_names_unconfigured_sources(sources_env: dict[str, str]) -> None:
+    env = {k: v for k, v in sources_env.items() if not k.startswith("REDDIT")}
+    result = run(["analyze", "acme", "--sources", "x,reddit", "--json"], env)
+    doc = json.loads(result.stdout)
+    assert doc["by_source"] == {"x": 40}
+    assert doc["sources"]["reddit"]["status"] == "skipped"
+    assert "REDDIT_CLIENT_ID" in doc["sources"]["reddit"]["reason"]
+
+
+def test_analyze_text_summary(sources_env: dict[str, str]) -> None:
+    result = run(["analyze", "acme", "--sources", "reddit"], sources_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("acme: 40 posts")
+    assert "Reddit: 40 posts" in result.stdout
+
+
+def test_analyze_unknown_source_is_a_clear_error(sources_env: dict[str, str]) -> None:
+    result = run(["analyze", "acme", "--sources", "myspace"], sources_env)
+    assert result.returncode == 2
+    assert "unknown source 'myspace'" in result.stderr
+
+
+def test_migrate_creates_the_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    result = run(["migrate"], {"DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    assert "jobs" in inspect(make_engine(url)).get_table_names()
+
+
+def test_serve_without_signing_secret_names_the_variable(tmp_path: Path) -> None:
+    result = run(["serve"], {"SLACK_BOT_TOKEN": "xoxb-1", "SENTIBOT_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert "SLACK_SIGNING_SECRET is not set" in result.stderr
+
+
+@pytest.mark.slow
+def test_demo_with_piped_input_prints_the_replies_and_exits_0(tmp_path: Path) -> None:
+    commands = "/sentiment help\n/sentiment analyze acme\n/sentiment analyze\n"
+    result = run(["demo"], {"TMPDIR": str(tmp_path)}, input=commands)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "/sentiment analyze <topic>" in out  # help
+    assert "Analyzing “acme”" in out  # the ack
+    assert "Sentiment for “acme”" in out  # the summary posted by the worker
+    assert "X: 40 posts" in out.replace("*", "")
+    assert "Tell me what to analyze" in out  # usage for bad input
+    assert not list(tmp_path.glob("sentibot-demo-*"))  # cleaned up, server stopped
