@@ -18,11 +18,11 @@ from urllib.parse import urlencode
 import requests
 from slack_sdk.signature import SignatureVerifier
 
+from sentibot.config.settings import Settings
 from sentibot.devtools.corpus import Corpus, DemoCorpus
 from sentibot.devtools.reddit_standin import RedditStandIn
 from sentibot.devtools.slack_standin import SlackStandIn
 from sentibot.devtools.twitter_standin import TwitterStandIn
-from sentibot.config.settings import Settings
 from sentibot.embedded import start_redis_server, stop_redis_server
 from sentibot.storage.migrate import upgrade
 
