@@ -18,7 +18,7 @@ def create_app(
     client: WebClient | None = None,
     sessions: sessionmaker[Session] | None = None,
     enqueue: commands.Enqueue | None = None,
-    process_before_response: bool = True,
+    process_before_response: bool | None = None,
 ) -> App:
     """The Bolt app. Needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; calls auth.test once."""
     signing_secret = settings.require("slack_signing_secret", "verifying requests from Slack")
@@ -33,7 +33,11 @@ def create_app(
         signing_secret=signing_secret,
         # Our listeners only store a row and enqueue, so answering after they return is safe
         # and spares Bolt's polling for ack() (see bench/ack_latency.py for both settings).
-        process_before_response=process_before_response,
+        process_before_response=(
+            settings.slack_process_before_response
+            if process_before_response is None
+            else process_before_response
+        ),
     )
     commands.register(
         app,

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Bolt answers Slack after the listener returns (True) or as soon as ack() is called
+    # (False, which polls for ack and costs ~10 ms). bench/ack_latency.py measures both.
+    slack_process_before_response: bool = True
 
     redis_url: str | None = None
     database_url: str | None = None

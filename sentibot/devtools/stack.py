@@ -63,6 +63,7 @@ class ServiceStack:
     configure_x: bool = True
     configure_reddit: bool = True
     worker_concurrency: int = 2
+    start_worker_process: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -116,7 +117,8 @@ class ServiceStack:
             start_redis_server(self.data_dir)
             self._own_redis = True
         upgrade(self.effective_database_url)
-        self.start_worker()
+        if self.start_worker_process:
+            self.start_worker()
         port = free_port()
         self.bot_url = f"http://127.0.0.1:{port}"
         self._spawn("bot", ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"])
