@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,3 +104,37 @@ def test_demo_with_piped_input_prints_the_replies_and_exits_0(tmp_path: Path) ->
     assert "X: 40 posts" in out.replace("*", "")
     assert "Tell me what to analyze" in out  # usage for bad input
     assert not list(tmp_path.glob("sentibot-demo-*"))  # cleaned up, server stopped
+
+
+@pytest.mark.slow
+def test_beat_ticks_the_dispatcher_on_the_default_queue(
+    redis_url: str, broker_prefix: str, tmp_path: Path
+) -> None:
+    from tests.conftest import redis_client
+
+    env = {
+        "REDIS_URL": redis_url,
+        "SENTIBOT_BROKER_PREFIX": broker_prefix,
+        "SENTIBOT_DATA_DIR": str(tmp_path),
+    }
+    base = {k: v for k, v in os.environ.items() if k not in SENTIBOT_VARS}
+    beat = subprocess.Popen(
+        [sys.executable, "-m", "sentibot", "beat", "--loglevel", "warning"],
+        env={**base, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis_client(redis_url)
+    try:
+        deadline = time.monotonic() + 45
+        while client.llen(broker_prefix + "default") == 0 and time.monotonic() < deadline:
+            time.sleep(0.25)
+        raw = client.lindex(broker_prefix + "default", 0)
+    finally:
+        beat.terminate()
+        beat.wait(timeout=15)
+    assert raw is not None, "Beat sent no dispatch tick within 45 s"
+    assert json.loads(raw)["headers"]["task"] == "sentibot.dispatch"
+    assert (tmp_path / "celerybeat-schedule").exists() or list(
+        tmp_path.glob("celerybeat-schedule*")
+    )

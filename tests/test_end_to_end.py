@@ -152,3 +152,17 @@ def test_unconfigured_sources_are_skipped_and_said_so(
     body = json.dumps(message.blocks)
     assert "*Reddit*: skipped, not configured (REDDIT_CLIENT_ID is not set)" in body
     assert "*X*: 40 posts" in body
+
+
+def test_a_job_that_cannot_run_tells_the_user_why(
+    migrated_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    env = {"SENTIMENT_MODEL": "no-such-model"}
+    with _stack(tmp_path, migrated_url, redis_url, extra_env=env) as running:
+        channel = _channel()
+        running.command("analyze acme --sources x", channel=channel)
+        message = _wait_message(running, channel)
+        job = _job(running, channel)
+    assert "failed" in message.text
+    assert "unknown sentiment model 'no-such-model'" in message.text
+    assert job.state == "failed"

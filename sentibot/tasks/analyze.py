@@ -16,8 +16,8 @@ from sentibot.bot.notify import Posted, publish
 from sentibot.bot.slack_client import make_web_client
 from sentibot.bot.views.summary import render_failure, render_summary
 from sentibot.collectors.registry import build_collectors
-from sentibot.config.settings import get_settings
-from sentibot.scoring.base import get_scorer
+from sentibot.config.settings import MissingSetting, get_settings
+from sentibot.scoring.base import UnknownModel, get_scorer
 from sentibot.storage import queries
 from sentibot.storage.models import JobStage, JobState
 from sentibot.storage.session import sessionmaker_for
@@ -27,7 +27,9 @@ from sentibot.tasks.enqueue import enqueue_stage
 log = logging.getLogger(__name__)
 
 # Database hiccups are worth a retry; everything else is recorded on the job.
-RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
+RETRY: dict = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
+# Errors whose message is written for the user (and names what to fix).
+UserFacingError = (UnknownModel, MissingSetting)
 
 
 def _sessions():
@@ -37,6 +39,26 @@ def _sessions():
 @lru_cache(maxsize=1)
 def _slack() -> WebClient:
     return make_web_client(get_settings())
+
+
+class _FailJobOnError(app.Task):
+    """A stage that fails for a reason retries cannot fix ends the job and tells the user."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
+        if isinstance(exc, OperationalError) or not args or self.name == "sentibot.notify":
+            return  # the sweeper re-sends these; a failing notify cannot report itself
+        job_id = args[0]
+        with _sessions().begin() as session:
+            job = queries.get_job(session, job_id)
+            if job is None or job.state not in JobState.UNFINISHED:
+                return
+            job.error = str(exc) if isinstance(exc, UserFacingError) else "an internal error"
+            queries.advance_job(session, job, stage=JobStage.NOTIFY, state=JobState.FAILED)
+        log.error("job %s failed in %s: %r", job_id, self.name, exc)
+        enqueue_stage(job_id, JobStage.NOTIFY)
+
+
+RETRY["base"] = _FailJobOnError
 
 
 @app.task(name="sentibot.collect", **RETRY)
