@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sentibot.devtools.http_standin import Request, Response, StandIn
+from sentibot.devtools.socket_mode_standin import SocketModeStandIn
 
 
 @dataclass
@@ -38,6 +39,8 @@ class SlackStandIn(StandIn):
         self.responses: list[dict[str, Any]] = []
         self.uploads: dict[str, bytes] = {}
         self.not_member: set[str] = set()
+        self.app_token = "xapp-standin"
+        self.socket_mode: SocketModeStandIn | None = None
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
 
@@ -90,6 +93,8 @@ class SlackStandIn(StandIn):
         params = request.form()
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         token = token or str(params.get("token", ""))
+        if method == "apps.connections.open":
+            return Response(200, self._apps_connections_open(token))
         team_id = self.tokens.get(token)
         if team_id is None:
             return Response(200, {"ok": False, "error": "invalid_auth"})
@@ -99,6 +104,18 @@ class SlackStandIn(StandIn):
         result = handler(params, team_id)
         self._notify()
         return Response(200, result)
+
+    def _apps_connections_open(self, token: str) -> dict:
+        if token != self.app_token:
+            return {"ok": False, "error": "invalid_auth"}
+        if self.socket_mode is None:
+            self.socket_mode = SocketModeStandIn()
+        return {"ok": True, "url": self.socket_mode.url}
+
+    def stop(self) -> None:
+        if self.socket_mode is not None:
+            self.socket_mode.close()
+        super().stop()
 
     def _auth_test(self, params: dict, team_id: str) -> dict:
         return {
