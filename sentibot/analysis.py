@@ -5,12 +5,12 @@ Tasks call these one stage at a time; the CLI runs the same domain steps in-proc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from sentibot.collectors.base import Collector, SourceNotConfigured
+from sentibot.collectors.base import Collector, Post, SourceNotConfigured
 from sentibot.collectors.registry import SourceReport, collect
 from sentibot.scoring.aggregate import Breakdown, Summary, summarize
 from sentibot.scoring.base import Scorer
@@ -20,11 +20,10 @@ from sentibot.storage.models import Job
 SCORE_BATCH = 256
 
 
-def collect_for_job(
-    session: Session, job: Job, collectors: Mapping[str, Collector | SourceNotConfigured]
+def store_collection(
+    session: Session, job: Job, posts: Sequence[Post], reports: Mapping[str, SourceReport]
 ) -> int:
-    """Collect the job's topic from its sources, store posts once, link them to the job."""
-    posts, reports = collect(job.topic, collectors, job.post_limit)
+    """Store posts once per (source, external id), link them to the job, record each source."""
     ids = queries.store_posts(session, posts)
     queries.link_job_posts(session, job.id, ids)
     queries.set_source_reports(job, {name: r.as_dict() for name, r in reports.items()})

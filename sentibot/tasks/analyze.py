@@ -16,6 +16,7 @@ from sentibot.bot.notify import Posted, publish
 from sentibot.bot.slack_client import make_web_client
 from sentibot.bot.views.summary import render_failure, render_summary
 from sentibot.collectors.registry import build_collectors
+from sentibot.collectors.registry import collect as collect_posts
 from sentibot.config.settings import MissingSetting, get_settings
 from sentibot.scoring.base import UnknownModel, get_scorer
 from sentibot.storage import queries
@@ -68,10 +69,12 @@ def collect(job_id: int) -> None:
         if job is None or job.state not in JobState.UNFINISHED:
             return
         queries.advance_job(session, job, stage=JobStage.COLLECT)
+        topic, sources, limit = job.topic, list(job.sources), job.post_limit
+    # No transaction is open while the sources are searched (seconds, on the network).
+    posts, reports = collect_posts(topic, build_collectors(get_settings(), sources), limit)
     with _sessions().begin() as session:
         job = queries.get_job(session, job_id)
-        collectors = build_collectors(get_settings(), job.sources)
-        n = analysis.collect_for_job(session, job, collectors)
+        n = analysis.store_collection(session, job, posts, reports)
         queries.advance_job(session, job, stage=JobStage.SCORE)
     log.info("job %s: collected %s posts", job_id, n)
     enqueue_stage(job_id, JobStage.SCORE)
@@ -101,14 +104,17 @@ def notify(job_id: int) -> None:
             report = analysis.job_report(session, job)
             text, blocks = render_summary(report.summary, report.sources, job.model)
         existing = Posted(job.message_channel, job.message_ts) if job.message_ts else None
-        posted = publish(
-            _slack(),
-            channel=job.channel_id,
-            text=text,
-            blocks=blocks,
-            existing=existing,
-            response_url=job.response_url,
-        )
+        channel, response_url = job.channel_id, job.response_url
+    posted = publish(
+        _slack(),
+        channel=channel,
+        text=text,
+        blocks=blocks,
+        existing=existing,
+        response_url=response_url,
+    )
+    with _sessions().begin() as session:
+        job = queries.get_job(session, job_id)
         job.message_channel, job.message_ts = posted.channel, posted.ts
         if job.state != JobState.FAILED:
             queries.advance_job(session, job, stage=JobStage.NOTIFY, state=JobState.DONE)
