@@ -4,7 +4,7 @@ from sentibot import analysis
 from sentibot.collectors.base import Post
 from sentibot.collectors.registry import SourceReport
 from sentibot.scoring import get_scorer
-from sentibot.storage import queries
+from tests.factories import make_job
 
 POSTS = [
     Post("x", "1", "I love acme, wonderful support!"),
@@ -17,17 +17,7 @@ POSTS = [
 def test_collect_score_and_report_a_job(sessions) -> None:  # noqa: ANN001
     reports = {"x": SourceReport("ok", 3), "reddit": SourceReport("ok", 1)}
     with sessions.begin() as s:
-        job = queries.create_job(
-            s,
-            team_id="T1",
-            topic="acme",
-            sources=["x", "reddit"],
-            channel_id="C1",
-            user_id=None,
-            response_url=None,
-            post_limit=10,
-            model="vader",
-        )
+        job = make_job(s, sources=["x", "reddit"])
         assert analysis.store_collection(s, job, POSTS, reports) == 3
         assert analysis.score_job_posts(s, job, get_scorer("vader"), batch=2) == 3
         assert analysis.score_job_posts(s, job, get_scorer("vader")) == 0  # nothing twice

@@ -5,26 +5,13 @@ from sqlalchemy import func, select
 from sentibot.collectors.base import Post
 from sentibot.scoring.base import Sentiment
 from sentibot.storage import queries
-from sentibot.storage.models import Job, Score
 from sentibot.storage.models import Post as PostRow
+from sentibot.storage.models import Score
+from tests.factories import make_job
 
 
 def _post(i: int, source: str = "x", text: str = "hello") -> Post:
     return Post(source, str(i), f"{text} {i}", "ann", None, datetime(2026, 1, 1, tzinfo=UTC), i)
-
-
-def _job(session, team: str = "T1", topic: str = "acme") -> Job:  # noqa: ANN001
-    return queries.create_job(
-        session,
-        team_id=team,
-        topic=topic,
-        sources=["x"],
-        channel_id="C1",
-        user_id="U1",
-        response_url=None,
-        post_limit=10,
-        model="vader",
-    )
 
 
 def test_a_post_is_stored_once_per_source_and_external_id(sessions) -> None:  # noqa: ANN001
@@ -52,7 +39,7 @@ def test_a_score_is_stored_once_per_post_and_model(sessions) -> None:  # noqa: A
 
 def test_unscored_posts_shrink_as_they_are_scored(sessions) -> None:  # noqa: ANN001
     with sessions.begin() as s:
-        job = _job(s)
+        job = make_job(s)
         ids = queries.store_posts(s, [_post(i) for i in range(5)])
         queries.link_job_posts(s, job.id, ids)
         queries.link_job_posts(s, job.id, ids)  # idempotent
@@ -67,7 +54,7 @@ def test_unscored_posts_shrink_as_they_are_scored(sessions) -> None:  # noqa: AN
 def test_scored_posts_are_scoped_to_the_jobs_workspace(sessions) -> None:  # noqa: ANN001
     neutral = Sentiment("neutral", 0.0, 0.0, 1.0, 0.0)
     with sessions.begin() as s:
-        mine, theirs = _job(s, "T1"), _job(s, "T2")
+        mine, theirs = make_job(s, "T1"), make_job(s, "T2")
         shared = queries.store_posts(s, [_post(1)])
         only_theirs = queries.store_posts(s, [_post(2)])
         queries.link_job_posts(s, mine.id, shared)
@@ -80,7 +67,7 @@ def test_scored_posts_are_scoped_to_the_jobs_workspace(sessions) -> None:  # noq
 
 def test_timestamps_come_back_timezone_aware(sessions) -> None:  # noqa: ANN001
     with sessions.begin() as s:
-        job_id = _job(s).id
+        job_id = make_job(s).id
     with sessions() as s:
         job = queries.get_job(s, job_id)
         assert job.created_at.tzinfo is not None

@@ -3,26 +3,13 @@ from datetime import timedelta
 from sentibot.storage import queries
 from sentibot.storage.models import Job, JobStage, utcnow
 from sentibot.tasks.dispatch import MAX_ATTEMPTS, sweep
-
-
-def _job(session, topic: str = "acme") -> Job:  # noqa: ANN001
-    return queries.create_job(
-        session,
-        team_id="T1",
-        topic=topic,
-        sources=["x"],
-        channel_id="C1",
-        user_id="U1",
-        response_url=None,
-        post_limit=10,
-        model="vader",
-    )
+from tests.factories import make_job
 
 
 def test_a_job_whose_message_was_lost_is_sent_again(sessions) -> None:  # noqa: ANN001
     sent: list[tuple[int, str]] = []
     with sessions.begin() as s:
-        job_id = _job(s).id
+        job_id = make_job(s).id
     with sessions.begin() as s:
         assert sweep(s, utcnow(), lambda j, st: sent.append((j, st))) == []  # too fresh
     with sessions.begin() as s:
@@ -36,7 +23,7 @@ def test_a_job_whose_message_was_lost_is_sent_again(sessions) -> None:  # noqa: 
 def test_a_started_stage_is_resent_only_after_its_time_limit(sessions) -> None:  # noqa: ANN001
     sent: list[tuple[int, str]] = []
     with sessions.begin() as s:
-        job = _job(s)
+        job = make_job(s)
         queries.advance_job(s, job, stage=JobStage.SCORE)
         job_id = job.id
     with sessions.begin() as s:
@@ -50,7 +37,7 @@ def test_a_started_stage_is_resent_only_after_its_time_limit(sessions) -> None: 
 def test_a_job_that_keeps_failing_is_given_up_and_the_user_told(sessions) -> None:  # noqa: ANN001
     sent: list[tuple[int, str]] = []
     with sessions.begin() as s:
-        job = _job(s)
+        job = make_job(s)
         job.attempts = MAX_ATTEMPTS
         job_id = job.id
     with sessions.begin() as s:
@@ -64,7 +51,7 @@ def test_a_job_that_keeps_failing_is_given_up_and_the_user_told(sessions) -> Non
 
 def test_a_dead_broker_stops_the_sweep_without_losing_jobs(sessions) -> None:  # noqa: ANN001
     with sessions.begin() as s:
-        ids = [_job(s, f"t{i}").id for i in range(3)]
+        ids = [make_job(s, topic=f"t{i}").id for i in range(3)]
 
     def broken(job_id: int, stage: str) -> None:
         raise ConnectionError("broker down")
