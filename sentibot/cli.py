@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=None, help="posts per source")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
+    p = sub.add_parser("train", help="rebuild the transformer weights from TweetEval data")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="see `sentibot train --help`")
+
     p = sub.add_parser("demo", help="the whole service on embedded defaults, with a console")
     p.add_argument("--keep", action="store_true", help="keep the demo's data directory")
 
@@ -151,6 +154,12 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from sentibot.scoring.train import main as train_main
+
+    return train_main(args.args)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from sentibot.devtools.console import run_demo
 
@@ -164,5 +173,6 @@ COMMANDS = {
     "beat": _beat,
     "migrate": _migrate,
     "analyze": _analyze,
+    "train": _train,
     "demo": _demo,
 }

@@ -36,4 +36,14 @@ def get_scorer(name: str) -> Scorer:
         from sentibot.scoring.vader import VaderScorer
 
         return VaderScorer()
-    raise UnknownModel(f"unknown sentiment model {name!r}; available: vader")
+    if name == "transformer":
+        from sentibot.scoring.transformer import default_scorer
+
+        return default_scorer()
+    if name.startswith("hf:") and len(name) > 3:
+        from sentibot.scoring.transformer import hf_scorer
+
+        return hf_scorer(name[3:])
+    raise UnknownModel(
+        f"unknown sentiment model {name!r}; available: vader, transformer, hf:<model id or path>"
+    )

@@ -44,5 +44,5 @@ def test_unknown_model_is_a_clear_error() -> None:
 
     from sentibot.scoring import UnknownModel
 
-    with pytest.raises(UnknownModel, match="available: vader"):
+    with pytest.raises(UnknownModel, match="available: vader, transformer"):
         get_scorer("nonexistent")

@@ -1,0 +1,126 @@
+"""Transformer scorers: any local Hugging Face classifier (tiny models saved here), the label
+mappings, the offline rules, and training that rebuilds loadable weights."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from sentibot.scoring import UnknownModel, get_scorer
+from sentibot.scoring.base import LABELS
+from sentibot.scoring.transformer import (
+    TransformerScorer,
+    base_model_path,
+    hf_scorer,
+    label_map_for,
+    load_default,
+    normalize,
+)
+
+TEXTS = ["I love this!", "worst day ever", "the train leaves at 9", "", "ok " * 200]
+
+
+def tiny_classifier(tmp_path: Path, id2label: dict[int, str], favour: int) -> Path:
+    """A 2-layer BERT classifier whose head always prefers label `favour`."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=len(id2label),
+        id2label=id2label,
+        label2id={v: k for k, v in id2label.items()},
+    )
+    model = BertForSequenceClassification(config)
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.zero_()
+        model.classifier.bias[favour] = 8.0
+    path = tmp_path / f"tiny-{len(id2label)}"
+    model.save_pretrained(path)
+    AutoTokenizer.from_pretrained(base_model_path(), local_files_only=True).save_pretrained(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("id2label", "favour", "expected"),
+    [
+        ({0: "NEGATIVE", 1: "POSITIVE"}, 1, "positive"),
+        ({0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}, 0, "negative"),
+        ({0: "negative", 1: "neutral", 2: "positive"}, 1, "neutral"),
+        ({i: f"{i + 1} star{'s' if i else ''}" for i in range(5)}, 4, "positive"),
+        ({i: f"{i + 1} stars" for i in range(5)}, 2, "neutral"),
+    ],
+)
+def test_hf_models_of_any_label_scheme_map_to_three_classes(
+    tmp_path: Path, id2label: dict[int, str], favour: int, expected: str
+) -> None:
+    path = tiny_classifier(tmp_path, id2label, favour)
+    scorer = get_scorer(f"hf:{path}")
+    assert scorer.name == f"hf:{path}"
+    results = scorer.score(TEXTS)
+    assert len(results) == len(TEXTS)
+    for r in results:
+        assert r.label == expected
+        assert r.negative + r.neutral + r.positive == pytest.approx(1.0, abs=1e-4)
+        assert r.compound == pytest.approx(r.positive - r.negative, abs=1e-5)
+
+
+def test_label_map_rejects_what_it_cannot_map() -> None:
+    with pytest.raises(UnknownModel, match="cannot map"):
+        label_map_for({0: "joy", 1: "anger", 2: "fear", 3: "surprise"})
+    assert label_map_for({0: "NEG", 1: "NEU", 2: "POS"}).tolist() == torch.eye(3).tolist()
+
+
+@pytest.mark.parametrize("name", ["hf:/no/such/model", "hf:some-org/not-in-any-cache"])
+def test_a_missing_model_is_a_clear_error_not_a_network_wait(name: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(UnknownModel, match="not available offline"):
+        hf_scorer(name[3:])
+    assert time.monotonic() - started < 10
+
+
+def test_normalize_matches_tweeteval_preprocessing() -> None:
+    assert (
+        normalize("@Acme  your app http://x.co/1 broke @bob!") == "@user your app http broke @user!"
+    )
+    assert normalize("mail me at a@b.com") == "mail me at a@b.com"
+
+
+def test_training_writes_weights_that_load_and_score(tmp_path: Path) -> None:
+    from sentibot.scoring.train import train
+
+    data = tmp_path / "data"
+    data.mkdir()
+    pos = [f"I love it, wonderful day {i}" for i in range(16)]
+    neg = [f"I hate this, awful mess {i}" for i in range(16)]
+    neu = [f"the meeting is at {i} pm" for i in range(16)]
+    texts, labels = pos + neg + neu, ["2"] * 16 + ["0"] * 16 + ["1"] * 16
+    for split in ("train", "val"):
+        (data / f"{split}_text.txt").write_text("\n".join(texts) + "\n")
+        (data / f"{split}_labels.txt").write_text("\n".join(labels) + "\n")
+    out = tmp_path / "w.safetensors"
+    metrics = train(data, out, epochs=3, batch_size=16, lr=2e-4, freeze=4)
+    assert out.exists()
+    assert out.stat().st_size < 10_000_000  # two fp16 layers and a head
+    assert metrics["macro_recall"] > 0.9
+    tokenizer, net = load_default(out)
+    labels_out = [
+        s.label for s in TransformerScorer(tokenizer, net).score(["I love it, wonderful"])
+    ]
+    assert labels_out == ["positive"]
+
+
+def test_missing_weights_say_how_to_rebuild(tmp_path: Path) -> None:
+    with pytest.raises(UnknownModel, match="sentibot train"):
+        load_default(tmp_path / "nope.safetensors")
+
+
+def test_labels_are_the_three_classes() -> None:
+    assert LABELS == ("negative", "neutral", "positive")
