@@ -24,8 +24,12 @@ lint: install
 	$(BIN)/ruff check sentibot tests bench
 	$(BIN)/ruff format --check sentibot tests bench
 
+DATA ?= ../shared/data/tweeteval-sentiment
+
 bench: install
 	$(BIN)/python bench/ack_latency.py
+	$(BIN)/python bench/scoring_accuracy.py $(DATA)
+	$(BIN)/python bench/scoring_speed.py $(DATA)
 
 clean:
 	rm -rf $(VENV) .sentibot .pytest_cache

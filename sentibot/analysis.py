@@ -76,6 +76,7 @@ def report_as_json(report: JobReport) -> dict[str, object]:
         "topic": s.topic,
         "count": s.count,
         "mean_compound": round(s.overall.mean_compound, 4),
+        "mean_compound_ci95": [round(s.overall.ci_low, 4), round(s.overall.ci_high, 4)],
         "shares": _shares(s.overall),
         "net_sentiment": round(s.overall.net, 4),
         "by_source": {name: b.count for name, b in s.by_source.items()},

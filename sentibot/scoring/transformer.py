@@ -124,7 +124,9 @@ class TransformerScorer:
         self.tokenizer = tokenizer
         net.eval()
         if quantize:
-            net = torch.ao.quantization.quantize_dynamic(net, {nn.Linear}, dtype=torch.qint8)
+            net = torch.ao.quantization.quantize_dynamic(
+                net, {nn.Linear}, dtype=torch.qint8, inplace=True
+            )
         self.net = net
         # Rows: the model's labels; columns: negative, neutral, positive.
         self.label_map = label_map

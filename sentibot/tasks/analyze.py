@@ -27,8 +27,6 @@ from sentibot.tasks.enqueue import enqueue_stage
 
 log = logging.getLogger(__name__)
 
-# Database hiccups are worth a retry; everything else is recorded on the job.
-RETRY: dict = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
 # Errors whose message is written for the user (and names what to fix).
 UserFacingError = (UnknownModel, MissingSetting)
 
@@ -59,7 +57,13 @@ class _FailJobOnError(app.Task):
         enqueue_stage(job_id, JobStage.NOTIFY)
 
 
-RETRY["base"] = _FailJobOnError
+# Database hiccups are worth a retry; anything else ends the job with a message to the user.
+RETRY = {
+    "base": _FailJobOnError,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "max_retries": 5,
+}
 
 
 @app.task(name="sentibot.collect", **RETRY)

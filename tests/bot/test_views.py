@@ -20,6 +20,7 @@ def test_summary_names_topic_counts_shares_and_every_source() -> None:
     assert "acme" in text
     assert "4 posts" in body
     assert "+0.35" in body  # mean compound
+    assert "95% CI" in body
     assert "negative 25%" in body
     assert "positive 75%" in body
     assert "*X*: 2 posts" in body

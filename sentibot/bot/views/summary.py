@@ -74,8 +74,8 @@ def render_summary(
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"*{o.count} posts* · mean sentiment *{o.mean_compound:+.2f}* · "
-                    f"net {o.net * 100:+.0f}\n"
+                    "text": f"*{o.count} posts* · mean sentiment *{o.mean_compound:+.2f}* "
+                    f"(95% CI {o.ci_low:+.2f} to {o.ci_high:+.2f}) · net {o.net * 100:+.0f}\n"
                     f"{share_bar(o)}\nnegative {_pct(o.negative_share)} · "
                     f"neutral {_pct(o.neutral_share)} · positive {_pct(o.positive_share)}",
                 },
