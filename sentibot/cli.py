@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import logging
 import os
@@ -150,7 +151,7 @@ def _analyze(args: argparse.Namespace) -> int:
     print(f"{s.topic}: {breakdown_line(s.overall)}")
     for name, source_report in report.sources.items():
         line = source_line(name, source_report, s.by_source.get(name))
-        print("  " + line.replace("*", ""))
+        print("  " + html.unescape(line.replace("*", "")))
     return 0
 
 

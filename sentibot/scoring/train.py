@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from sentibot.scoring.base import LABELS
@@ -90,12 +90,16 @@ def train(
     freeze: int = 2,
     limit: int | None = None,
     seed: int = 13,
+    resume: Path | None = None,
 ) -> dict[str, float]:
     torch.manual_seed(seed)
     rng = random.Random(seed)
     tokenizer, encoder = load_base()
     net = SentimentNet(encoder)
     names = set(trainable_names(net, freeze))
+    if resume is not None:  # continue from earlier weights (another epoch, say)
+        state = {k: v.float() for k, v in load_file(str(resume)).items() if k != "logit_bias"}
+        net.load_state_dict(state, strict=False)
     for name, param in net.named_parameters():
         param.requires_grad = name in names
 
@@ -134,7 +138,8 @@ def train(
             if step % 200 == 0:
                 rate = step * batch_size / (time.monotonic() - started)
                 print(
-                    f"epoch {epoch + 1} step {step}/{total} loss {loss.item():.3f} ({rate:.0f}/s)"
+                    f"epoch {epoch + 1} step {step}/{total} loss {loss.item():.3f} ({rate:.0f}/s)",
+                    flush=True,
                 )
     val_logits = predict_logits(net, val_enc)
     gold = [LABELS[v] for v in val_labels]
@@ -174,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=6e-5)
     parser.add_argument("--freeze", type=int, default=2, help="bottom encoder layers kept frozen")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N examples")
+    parser.add_argument("--resume", type=Path, default=None, help="start from these weights")
     args = parser.parse_args(argv)
     train(
         args.data_dir,
@@ -183,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         lr=args.lr,
         freeze=args.freeze,
         limit=args.limit,
+        resume=args.resume,
     )
     return 0
 
