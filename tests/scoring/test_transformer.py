@@ -124,3 +124,18 @@ def test_missing_weights_say_how_to_rebuild(tmp_path: Path) -> None:
 
 def test_labels_are_the_three_classes() -> None:
     assert LABELS == ("negative", "neutral", "positive")
+
+
+def test_the_shipped_default_loads_offline_and_reads_obvious_tweets() -> None:
+    scorer = get_scorer("transformer")
+    assert scorer is get_scorer("transformer")  # loaded once per process
+    results = scorer.score(
+        [
+            "I absolutely love the new update, best app ever!",
+            "This is the worst service, I am so angry and disappointed",
+            "The store opens at 9am on Monday",
+        ]
+    )
+    assert [r.label for r in results] == ["positive", "negative", "neutral"]
+    assert results[0].compound > 0.5
+    assert results[1].compound < -0.5
