@@ -1,7 +1,7 @@
 """Accuracy of sentibot's scorers on the TweetEval sentiment validation split.
 
     .venv/bin/python bench/scoring_accuracy.py ../shared/data/tweeteval-sentiment \
-        [--models vader,transformer]
+        [--models vader,transformer,transformer-int8]
 
 Prints TweetEval's official metric (macro-averaged recall over negative/neutral/positive),
 accuracy and macro-F1 per model, and checks that sentibot's VADER path gives exactly the
@@ -16,16 +16,24 @@ from pathlib import Path
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from sentibot.scoring import get_scorer
+from sentibot.scoring import Scorer, get_scorer
 from sentibot.scoring.base import LABELS
 from sentibot.scoring.metrics import report
+
+
+def scorer(name: str) -> Scorer:
+    if name == "transformer-int8":  # the default network with int8 dynamic quantisation
+        from sentibot.scoring.transformer import TransformerScorer, load_default
+
+        return TransformerScorer(*load_default(), quantize=True)
+    return get_scorer(name)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--split", default="val")
-    parser.add_argument("--models", default="vader,transformer")
+    parser.add_argument("--models", default="vader,transformer,transformer-int8")
     args = parser.parse_args()
     texts = (args.data_dir / f"{args.split}_text.txt").read_text(encoding="utf-8").splitlines()
     gold = [
@@ -35,7 +43,7 @@ def main() -> int:
     print(f"TweetEval sentiment {args.split}: {len(texts)} tweets")
     print(f"{'model':<28} {'macro recall':>12} {'accuracy':>9} {'macro F1':>9}")
     for name in args.models.split(","):
-        results = get_scorer(name).score(texts)
+        results = scorer(name).score(texts)
         m = report(gold, [r.label for r in results])
         print(f"{name:<28} {m['macro_recall']:12.4f} {m['accuracy']:9.4f} {m['macro_f1']:9.4f}")
         if name == "vader":

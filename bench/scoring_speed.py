@@ -5,8 +5,8 @@
 Each case runs in a fresh process (so peak RSS is its own) on the same texts:
 - vader-plain: a plain loop over vaderSentiment's polarity_scores (the reference)
 - vader: sentibot's VADER scorer
-- transformer: sentibot's default (MiniLM, fine-tuned top layers, int8, length-sorted batches)
-- transformer-fp32: the same network without int8 quantisation
+- transformer: sentibot's default (MiniLM, fine-tuned top layers, length-sorted batches, fp32)
+- transformer-int8: the same network with int8 dynamic quantisation of its linear layers
 - hf-pipeline: transformers' pipeline("text-classification") on an equivalent MiniLM
   classifier (same architecture and size), batch size 32
 """
@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-CASES = ["vader-plain", "vader", "transformer", "transformer-fp32", "hf-pipeline"]
+CASES = ["vader-plain", "vader", "transformer", "transformer-int8", "hf-pipeline"]
 
 
 def run_case(case: str, texts: list[str]) -> dict[str, float]:
@@ -38,11 +38,11 @@ def run_case(case: str, texts: list[str]) -> dict[str, float]:
         from sentibot.scoring import get_scorer
 
         fn = get_scorer("vader").score
-    elif case in ("transformer", "transformer-fp32"):
+    elif case in ("transformer", "transformer-int8"):
         from sentibot.scoring.transformer import TransformerScorer, load_default
 
         tokenizer, net = load_default()
-        fn = TransformerScorer(tokenizer, net, quantize=case == "transformer").score
+        fn = TransformerScorer(tokenizer, net, quantize=case == "transformer-int8").score
     elif case == "hf-pipeline":
         from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 

@@ -7,6 +7,7 @@ worker`; Slack, X and Reddit are the project's stand-ins; Redis and the database
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,6 +57,15 @@ def _wait_message(stack: ServiceStack, channel: str, timeout: float = 60) -> Mes
     return found[0]
 
 
+def _finished_job(stack: ServiceStack, channel: str, timeout: float = 30) -> Job:
+    """The channel's job once the worker has recorded its end (just after posting)."""
+    deadline = time.monotonic() + timeout
+    while (job := _job(stack, channel)).state not in ("done", "failed"):
+        assert time.monotonic() < deadline, f"job still {job.state}; logs in {stack.data_dir}"
+        time.sleep(0.1)
+    return job
+
+
 def _job(stack: ServiceStack, channel: str) -> Job:
     sessions = make_sessionmaker(make_engine(stack.effective_database_url))
     with sessions() as s:
@@ -76,7 +86,7 @@ def test_analyze_posts_one_summary_to_the_channel(stack: ServiceStack) -> None:
     assert "*Reddit*: 40 posts" in body
     assert "negative" in body and "neutral" in body and "positive" in body  # noqa: PT018
 
-    job = _job(stack, channel)
+    job = _finished_job(stack, channel)
     assert job.state == "done"
     assert job.message_ts == message.ts
     sessions = make_sessionmaker(make_engine(stack.effective_database_url))
@@ -130,7 +140,7 @@ def test_a_redelivered_notify_edits_instead_of_posting_again(stack: ServiceStack
     channel = _channel()
     stack.command("analyze sprocket --sources x", channel=channel)
     message = _wait_message(stack, channel)
-    job = _job(stack, channel)
+    job = _finished_job(stack, channel)
     sessions = make_sessionmaker(make_engine(stack.effective_database_url))
     with sessions.begin() as s:  # as if the worker died after posting, before marking done
         s.get(Job, job.id).state = "started"
@@ -139,7 +149,7 @@ def test_a_redelivered_notify_edits_instead_of_posting_again(stack: ServiceStack
     sender.close()
     assert stack.slack.wait_for(lambda s: message.edits == 1, timeout=30)
     assert len(stack.slack.messages_in(channel)) == 1
-    assert _job(stack, channel).state == "done"
+    assert _finished_job(stack, channel).state == "done"
 
 
 def test_unconfigured_sources_are_skipped_and_said_so(
@@ -162,7 +172,7 @@ def test_a_job_that_cannot_run_tells_the_user_why(
         channel = _channel()
         running.command("analyze acme --sources x", channel=channel)
         message = _wait_message(running, channel)
-        job = _job(running, channel)
+        job = _finished_job(running, channel)
     assert "failed" in message.text
     assert "unknown sentiment model 'no-such-model'" in message.text
     assert job.state == "failed"

@@ -2,6 +2,9 @@
 
     sentibot train ../shared/data/tweeteval-sentiment [--epochs 1] [--out PATH]
 
+The shipped weights are this, then a second pass: `--resume PATH --lr 3e-5` (val macro
+recall 0.7335 after the first pass, 0.7472 after the second).
+
 Fine-tunes the top layers of all-MiniLM-L6-v2 (the bottom `--freeze` layers and the embeddings
 stay as the package ships them) with a three-class head, then picks per-class logit offsets on
 the validation split that maximise macro-averaged recall (TweetEval's official metric), prints
