@@ -21,10 +21,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import redis
-
 from sentibot.devtools.stack import ServiceStack
-from sentibot.embedded import redis_client_url
+from sentibot.embedded import drop_broker_keys, redis_client_url
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -45,14 +43,6 @@ def measure(stack: ServiceStack, n: int, concurrency: int) -> list[float]:
         one(-i - 1)
     with ThreadPoolExecutor(concurrency) as pool:
         return list(pool.map(one, range(n)))
-
-
-def drop_queued(stack: ServiceStack) -> None:
-    """No worker ran: remove the benchmark's messages from the broker."""
-    client = redis.Redis.from_url(redis_client_url(stack.settings()))
-    keys = list(client.scan_iter(match=stack.broker_prefix + "*"))
-    if keys:
-        client.delete(*keys)
 
 
 def cpu_model() -> str:
@@ -93,7 +83,8 @@ def main() -> None:
                         f"{before!s:>24} {conc:>8} {len(ms):>8} {statistics.median(ms):8.1f} "
                         f"{percentile(ms, 95):8.1f} {percentile(ms, 99):8.1f} {max(ms):8.1f}"
                     )
-                drop_queued(stack)
+                # No worker ran: remove the benchmark's messages from the broker.
+                drop_broker_keys(redis_client_url(stack.settings()), stack.broker_prefix)
 
 
 if __name__ == "__main__":

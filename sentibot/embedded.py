@@ -33,12 +33,24 @@ def broker_url(settings: Settings) -> str:
     return f"redis+socket://{socket_path(settings.data_dir)}"
 
 
-def redis_client_url(settings: Settings) -> str:
-    """The same server as `broker_url`, in the form redis-py reads."""
-    url = broker_url(settings)
+def redis_py_url(url: str) -> str:
+    """A Celery broker URL in the form redis-py reads (`redis+socket://` becomes `unix://`)."""
     if url.startswith("redis+socket://"):
         return "unix://" + url[len("redis+socket://") :]
     return url
+
+
+def redis_client_url(settings: Settings) -> str:
+    """The same server as `broker_url`, in the form redis-py reads."""
+    return redis_py_url(broker_url(settings))
+
+
+def drop_broker_keys(url: str, prefix: str) -> None:
+    """Delete every broker key under `prefix` (a test's or benchmark's own queues)."""
+    client = redis.Redis.from_url(redis_py_url(url))
+    keys = list(client.scan_iter(match=prefix + "*"))
+    if keys:
+        client.delete(*keys)
 
 
 def _alive(sock: Path) -> bool:

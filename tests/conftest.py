@@ -20,7 +20,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from sentibot.config.settings import Settings
-from sentibot.embedded import start_redis_server, stop_redis_server
+from sentibot.embedded import (
+    drop_broker_keys,
+    redis_py_url,
+    start_redis_server,
+    stop_redis_server,
+)
 from sentibot.storage.migrate import upgrade
 from sentibot.storage.models import Base
 from sentibot.storage.session import make_engine, make_sessionmaker
@@ -48,16 +53,11 @@ def broker_prefix(redis_url: str) -> Iterator[str]:
     """A key prefix of this test's own, so queues of different tests never mix."""
     prefix = f"sentibot-test-{uuid.uuid4().hex[:8]}:"
     yield prefix
-    client = redis_client(redis_url)
-    keys = list(client.scan_iter(match=prefix + "*"))
-    if keys:
-        client.delete(*keys)
+    drop_broker_keys(redis_url, prefix)
 
 
 def redis_client(url: str) -> redis.Redis:
-    if url.startswith("redis+socket://"):
-        return redis.Redis(unix_socket_path=url[len("redis+socket://") :])
-    return redis.Redis.from_url(url)
+    return redis.Redis.from_url(redis_py_url(url))
 
 
 def _postgres_admin_url() -> str | None:

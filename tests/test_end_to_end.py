@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 
 from sentibot.devtools.slack_standin import Message
 from sentibot.devtools.stack import ServiceStack
+from sentibot.embedded import drop_broker_keys
 from sentibot.storage.models import Job, Post, Score
 from sentibot.storage.session import make_engine, make_sessionmaker
 from sentibot.tasks.celery_app import create_celery
-from tests.conftest import redis_client
 
 pytestmark = pytest.mark.slow
 
@@ -41,10 +41,7 @@ def stack(
 ) -> Iterator[ServiceStack]:
     with _stack(tmp_path_factory.mktemp("stack"), migrated_url, redis_url) as running:
         yield running
-    client = redis_client(redis_url)
-    keys = list(client.scan_iter(match=running.broker_prefix + "*"))
-    if keys:
-        client.delete(*keys)
+    drop_broker_keys(redis_url, running.broker_prefix)
 
 
 def _channel() -> str:
