@@ -1,7 +1,7 @@
 """Accuracy of sentibot's scorers on the TweetEval sentiment validation split.
 
     .venv/bin/python bench/scoring_accuracy.py ../shared/data/tweeteval-sentiment \
-        [--models vader,transformer,transformer-int8]
+        [--models vader,transformer,transformer-fp32,transformer-int8]
 
 Prints TweetEval's official metric (macro-averaged recall over negative/neutral/positive),
 accuracy and macro-F1 per model, and checks that sentibot's VADER path gives exactly the
@@ -22,10 +22,8 @@ from sentibot.scoring.metrics import report
 
 
 def scorer(name: str) -> Scorer:
-    if name == "transformer-int8":  # the default network with int8 dynamic quantisation
-        from sentibot.scoring.transformer import TransformerScorer, load_default
-
-        return TransformerScorer(*load_default(), quantize=True)
+    if name.startswith("transformer-"):  # the default network at another precision
+        return get_scorer("transformer", name.partition("-")[2])
     return get_scorer(name)
 
 
@@ -33,7 +31,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--split", default="val")
-    parser.add_argument("--models", default="vader,transformer,transformer-int8")
+    parser.add_argument("--models", default="vader,transformer,transformer-fp32,transformer-int8")
     args = parser.parse_args()
     texts = (args.data_dir / f"{args.split}_text.txt").read_text(encoding="utf-8").splitlines()
     gold = [

@@ -5,10 +5,14 @@
 Each case runs in a fresh process (so peak RSS is its own) on the same texts:
 - vader-plain: a plain loop over vaderSentiment's polarity_scores (the reference)
 - vader: sentibot's VADER scorer
-- transformer: sentibot's default (MiniLM, fine-tuned top layers, length-sorted batches, fp32)
-- transformer-int8: the same network with int8 dynamic quantisation of its linear layers
+- transformer: sentibot's default (MiniLM, fine-tuned top layers, length-sorted batches,
+  precision "auto": bfloat16 where the CPU has bf16 instructions, else fp32)
+- transformer-fp32, transformer-int8: the same network in fp32, and with int8 dynamic
+  quantisation of its linear layers
 - hf-pipeline: transformers' pipeline("text-classification") on an equivalent MiniLM
-  classifier (same architecture and size), batch size 32
+  classifier (same architecture and size), batch size 32, in its default fp32
+- hf-pipeline-bf16: the same pipeline with the model cast to bfloat16 (to show how much of the
+  gain is the arithmetic and how much the batching)
 """
 
 from __future__ import annotations
@@ -23,7 +27,15 @@ import sys
 import time
 from pathlib import Path
 
-CASES = ["vader-plain", "vader", "transformer", "transformer-int8", "hf-pipeline"]
+CASES = [
+    "vader-plain",
+    "vader",
+    "transformer",
+    "transformer-fp32",
+    "transformer-int8",
+    "hf-pipeline",
+    "hf-pipeline-bf16",
+]
 
 
 def run_case(case: str, texts: list[str]) -> dict[str, float]:
@@ -38,12 +50,13 @@ def run_case(case: str, texts: list[str]) -> dict[str, float]:
         from sentibot.scoring import get_scorer
 
         fn = get_scorer("vader").score
-    elif case in ("transformer", "transformer-int8"):
+    elif case.startswith("transformer"):
         from sentibot.scoring.transformer import TransformerScorer, load_default
 
-        tokenizer, net = load_default()
-        fn = TransformerScorer(tokenizer, net, quantize=case == "transformer-int8").score
-    elif case == "hf-pipeline":
+        precision = case.partition("-")[2] or "auto"
+        scorer = TransformerScorer(*load_default(), precision=precision)
+        fn = scorer.score
+    elif case.startswith("hf-pipeline"):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
         from sentibot.scoring.transformer import base_model_path
@@ -52,6 +65,8 @@ def run_case(case: str, texts: list[str]) -> dict[str, float]:
         model = AutoModelForSequenceClassification.from_pretrained(
             path, num_labels=3, local_files_only=True
         )
+        if case.endswith("bf16"):
+            model = model.to(torch.bfloat16)
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         pipe = pipeline("text-classification", model=model, tokenizer=tokenizer, device=-1)
         fn = lambda xs: pipe(xs, batch_size=32, truncation=True, max_length=64)  # noqa: E731
@@ -68,6 +83,16 @@ def run_case(case: str, texts: list[str]) -> dict[str, float]:
     }
 
 
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("data_dir", type=Path)
@@ -81,7 +106,7 @@ def main() -> int:
         print(json.dumps(run_case(args.one, texts)))
         return 0
     print(f"command: {' '.join(sys.argv)}")
-    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}")
+    print(f"machine: {os.cpu_count()} cores, {cpu_model()}")
     print(f"{len(texts)} TweetEval validation tweets")
     results = {}
     for case in args.cases.split(","):

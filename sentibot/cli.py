@@ -141,7 +141,7 @@ def _analyze(args: argparse.Namespace) -> int:
     report = analyze_in_process(
         args.topic,
         build_collectors(settings, names),
-        get_scorer(settings.sentiment_model),
+        get_scorer(settings.sentiment_model, settings.sentiment_precision),
         args.limit or settings.analyze_limit,
     )
     if args.json:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,8 @@ class Settings(BaseSettings):
     reddit_api_url: str | None = None
 
     sentiment_model: str = "vader"
+    # Transformer arithmetic: auto = bfloat16 where the CPU has bf16 instructions, else fp32.
+    sentiment_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
     # Posts fetched per source for one on-demand analysis.
     analyze_limit: int = 200
 

@@ -30,8 +30,11 @@ class UnknownModel(ValueError):
 
 
 @lru_cache(maxsize=8)
-def get_scorer(name: str) -> Scorer:
-    """The scorer called `name`, loaded once per process and reused."""
+def get_scorer(name: str, precision: str = "auto") -> Scorer:
+    """The scorer called `name`, loaded once per process and reused.
+
+    `precision` (auto, fp32, bf16, int8) applies to the transformer scorers only.
+    """
     if name == "vader":
         from sentibot.scoring.vader import VaderScorer
 
@@ -39,11 +42,11 @@ def get_scorer(name: str) -> Scorer:
     if name == "transformer":
         from sentibot.scoring.transformer import default_scorer
 
-        return default_scorer()
+        return default_scorer(precision)
     if name.startswith("hf:") and len(name) > 3:
         from sentibot.scoring.transformer import hf_scorer
 
-        return hf_scorer(name[3:])
+        return hf_scorer(name[3:], precision)
     raise UnknownModel(
         f"unknown sentiment model {name!r}; available: vader, transformer, hf:<model id or path>"
     )

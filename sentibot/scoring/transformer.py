@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -101,12 +102,32 @@ def load_default(weights: Path = WEIGHTS) -> tuple[object, SentimentNet]:
     return tokenizer, net
 
 
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+
+
+def bf16_supported() -> bool:
+    """Whether this CPU has native bfloat16 matrix instructions (AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def resolve_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise UnknownModel(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        return "bf16" if bf16_supported() else "fp32"
+    return precision
+
+
 class TransformerScorer:
     """Batched, length-sorted inference under `torch.inference_mode`.
 
-    `quantize` applies int8 dynamic quantisation to the linear layers. It is off by default:
-    on the development machine it gained ~3% speed and cost 3 points of macro recall
-    (bench/scoring_speed.py, bench/scoring_accuracy.py).
+    `precision`: "auto" runs the network in bfloat16 where the CPU has native bf16 instructions
+    (about 1.8x fp32 for 0.2 points of macro recall on the development machine) and in fp32
+    elsewhere; "int8" is dynamic quantisation of the linear layers (3% faster than fp32, 3
+    points less recall). Figures: bench/scoring_speed.py, bench/scoring_accuracy.py.
     """
 
     def __init__(
@@ -117,18 +138,22 @@ class TransformerScorer:
         *,
         label_map: torch.Tensor | None = None,
         batch_size: int = 64,
-        quantize: bool = False,
+        precision: str = "auto",
         max_len: int = MAX_LEN,
         preprocess=normalize,  # noqa: ANN001
     ) -> None:
         self.name = name
         self.tokenizer = tokenizer
         net.eval()
-        if quantize:
+        self.precision = resolve_precision(precision)
+        if self.precision == "int8":
             net = torch.ao.quantization.quantize_dynamic(
                 net, {nn.Linear}, dtype=torch.qint8, inplace=True
             )
+        elif self.precision == "bf16":
+            net = net.to(torch.bfloat16)
         self.net = net
+        self._traced = self._freeze(tokenizer, net) if isinstance(net, SentimentNet) else None
         # Rows: the model's labels; columns: negative, neutral, positive.
         self.label_map = label_map
         self.batch_size = batch_size
@@ -158,10 +183,26 @@ class TransformerScorer:
         return probs
 
     def _logits(self, enc: dict) -> torch.Tensor:
-        if hasattr(self.net, "logit_bias"):
-            logits = self.net(enc["input_ids"], enc["attention_mask"])
-            return logits + self.net.logit_bias
-        return self.net(**enc).logits
+        if isinstance(self.net, SentimentNet):
+            forward = self._traced or self.net
+            logits = forward(enc["input_ids"], enc["attention_mask"])
+            return logits.float() + self.net.logit_bias.float()
+        return self.net(**enc).logits.float()
+
+    def _freeze(self, tokenizer: object, net: SentimentNet) -> torch.jit.ScriptModule | None:
+        """A traced, frozen copy lets oneDNN fuse ops (~12% faster); eager if tracing fails."""
+        if self.precision == "int8":
+            return None
+        example = tokenizer(["a warm up", "tracing example"], padding=True, return_tensors="pt")
+        try:
+            with torch.inference_mode(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                traced = torch.jit.trace(
+                    net, (example["input_ids"], example["attention_mask"]), strict=False
+                )
+                return torch.jit.freeze(traced)
+        except Exception:  # noqa: BLE001 - any tracing failure leaves the eager module in use
+            return None
 
 
 def _sentiment(p: Sequence[float]) -> Sentiment:
@@ -175,9 +216,9 @@ def _sentiment(p: Sequence[float]) -> Sentiment:
     )
 
 
-def default_scorer() -> TransformerScorer:
+def default_scorer(precision: str = "auto") -> TransformerScorer:
     tokenizer, net = load_default()
-    return TransformerScorer(tokenizer, net, "transformer")
+    return TransformerScorer(tokenizer, net, "transformer", precision=precision)
 
 
 def label_map_for(id2label: dict[int, str]) -> torch.Tensor:
@@ -204,7 +245,7 @@ def label_map_for(id2label: dict[int, str]) -> torch.Tensor:
     return torch.tensor(rows, dtype=torch.float32)
 
 
-def hf_scorer(model: str) -> TransformerScorer:
+def hf_scorer(model: str, precision: str = "auto") -> TransformerScorer:
     """Any local Hugging Face sequence-classification sentiment model (no network)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -224,4 +265,5 @@ def hf_scorer(model: str) -> TransformerScorer:
         label_map=label_map_for(net.config.id2label),
         preprocess=None,
         max_len=128,
+        precision=precision,
     )

@@ -90,7 +90,9 @@ def score(job_id: int) -> None:
         job = queries.get_job(session, job_id)
         if job is None or job.state not in JobState.UNFINISHED:
             return
-        n = analysis.score_job_posts(session, job, get_scorer(job.model))
+        n = analysis.score_job_posts(
+            session, job, get_scorer(job.model, get_settings().sentiment_precision)
+        )
         queries.advance_job(session, job, stage=JobStage.NOTIFY)
     log.info("job %s: scored %s posts", job_id, n)
     enqueue_stage(job_id, JobStage.NOTIFY)

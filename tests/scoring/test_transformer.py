@@ -139,3 +139,26 @@ def test_the_shipped_default_loads_offline_and_reads_obvious_tweets() -> None:
     assert [r.label for r in results] == ["positive", "negative", "neutral"]
     assert results[0].compound > 0.5
     assert results[1].compound < -0.5
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "int8"])
+def test_every_precision_reads_obvious_tweets_alike(precision: str) -> None:
+    texts = [
+        "I absolutely love the new update, best app ever!",
+        "This is the worst service, I am so angry and disappointed",
+        "The store opens at 9am on Monday",
+    ]
+    scorer = TransformerScorer(*load_default(), precision=precision)
+    assert scorer.precision == precision
+    results = scorer.score(texts)
+    assert [r.label for r in results] == ["positive", "negative", "neutral"]
+    for r in results:
+        assert r.negative + r.neutral + r.positive == pytest.approx(1.0, abs=1e-3)
+
+
+def test_auto_precision_picks_bf16_only_where_the_cpu_has_it() -> None:
+    from sentibot.scoring.transformer import bf16_supported, resolve_precision
+
+    assert resolve_precision("auto") == ("bf16" if bf16_supported() else "fp32")
+    with pytest.raises(UnknownModel, match="unknown precision"):
+        resolve_precision("fp8")
