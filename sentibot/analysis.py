@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from sentibot.collectors.base import Collector, Post, SourceNotConfigured
+from sentibot.collectors.base import Collector, Post, SourceSkipped
+from sentibot.collectors.query import parse_query
 from sentibot.collectors.registry import SourceReport, collect
 from sentibot.scoring.aggregate import Breakdown, Summary, summarize
 from sentibot.scoring.base import Scorer
@@ -58,13 +59,14 @@ def job_report(session: Session, job: Job) -> JobReport:
 
 def analyze_in_process(
     topic: str,
-    collectors: Mapping[str, Collector | SourceNotConfigured],
+    collectors: Mapping[str, Collector | SourceSkipped],
     scorer: Scorer,
     limit: int,
 ) -> JobReport:
     """One analysis with no broker and no database: collect, score, summarize."""
-    posts, reports = collect(topic, collectors, limit)
-    unique = list({(p.source, p.external_id): p for p in posts}.values())
+    collection = collect(parse_query(topic), collectors, limit)
+    reports = collection.reports
+    unique = list({(p.source, p.external_id): p for p in collection.posts}.values())
     sentiments = scorer.score([p.text for p in unique]) if unique else []
     summary = summarize(topic, [(p.source, s) for p, s in zip(unique, sentiments, strict=True)])
     return JobReport(summary, reports)

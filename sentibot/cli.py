@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("analyze", help="run one analysis in-process and print the summary")
     p.add_argument("topic")
-    p.add_argument("--sources", default="x,reddit", help="comma-separated: x,reddit")
+    p.add_argument(
+        "--sources", default="all", help="comma-separated: x,reddit,hn,rss (default: all)"
+    )
     p.add_argument("--limit", type=int, default=None, help="posts per source")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
@@ -127,19 +129,26 @@ def _migrate(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     from sentibot.analysis import analyze_in_process, report_as_json
     from sentibot.bot.views.summary import breakdown_line, source_line
-    from sentibot.collectors.registry import build_collectors, canonical_source
+    from sentibot.collectors.query import QueryError, parse_query
+    from sentibot.collectors.registry import build_collectors, canonical_source, source_names
     from sentibot.scoring.base import get_scorer
 
-    names = []
-    for raw in args.sources.split(","):
+    names = list(source_names()) if args.sources == "all" else []
+    for raw in [] if args.sources == "all" else args.sources.split(","):
         name = canonical_source(raw)
         if name is None:
-            print(f"sentibot: unknown source {raw!r}; sources are x, reddit", file=sys.stderr)
+            known = ", ".join(source_names())
+            print(f"sentibot: unknown source {raw!r}; sources are {known}", file=sys.stderr)
             return 2
         names.append(name)
+    try:
+        topic = parse_query(args.topic).canonical()
+    except QueryError as exc:
+        print(f"sentibot: the topic does not parse: {exc}", file=sys.stderr)
+        return 2
     settings = get_settings()
     report = analyze_in_process(
-        args.topic,
+        topic,
         build_collectors(settings, names),
         get_scorer(settings.sentiment_model, settings.sentiment_precision),
         args.limit or settings.analyze_limit,

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
 
-from sentibot.collectors.registry import SOURCE_NAMES, canonical_source
+from sentibot.collectors.query import QueryError, parse_query
+from sentibot.collectors.registry import canonical_source, source_names
 
 MAX_TOPIC_LEN = 200
 MAX_LIMIT = 1000
+MIN_EVERY_S = 60
+MAX_EVERY_S = 86_400
+DEFAULT_EVERY_S = 900
 
 USAGE = {
     "help": "`/sentiment help` shows this list",
     "analyze": (
-        "`/sentiment analyze <topic> [--sources x,reddit] [--limit 200]` reports how people "
-        'feel about a topic right now; quote multi-word topics: `"acme phone"`'
+        "`/sentiment analyze <topic> [--sources x,reddit,hn,rss] [--limit 200]` reports how "
+        'people feel about a topic right now; quote phrases (`"acme phone"`), join '
+        "alternatives with OR, exclude with `-word`, pick a language with `lang:en`"
     ),
+    "watch": (
+        "`/sentiment watch <topic> [--sources x,reddit,hn,rss] [--every 15m]` collects posts "
+        "about a topic on a schedule (every 1m to 1d) for this channel"
+    ),
+    "unwatch": "`/sentiment unwatch <topic>` stops watching a topic in this channel",
+    "list": "`/sentiment list` shows this channel's watches, their sources' health and X spend",
 }
 
 
@@ -27,8 +39,25 @@ class Help:
 @dataclass(frozen=True)
 class Analyze:
     topic: str
-    sources: tuple[str, ...] = field(default=SOURCE_NAMES)
+    sources: tuple[str, ...] = field(default_factory=source_names)
     limit: int | None = None
+
+
+@dataclass(frozen=True)
+class Watch:
+    topic: str
+    sources: tuple[str, ...] = field(default_factory=source_names)
+    every_s: int = DEFAULT_EVERY_S
+
+
+@dataclass(frozen=True)
+class Unwatch:
+    topic: str
+
+
+@dataclass(frozen=True)
+class List:
+    pass
 
 
 @dataclass(frozen=True)
@@ -36,7 +65,7 @@ class UsageError:
     message: str
 
 
-Command = Help | Analyze
+Command = Help | Analyze | Watch | Unwatch | List
 
 
 def help_text() -> str:
@@ -55,45 +84,122 @@ def parse(text: str) -> Command | UsageError:
     verb, args = words[0].lower(), words[1:]
     if verb in ("analyze", "analyse", "a"):
         return _parse_analyze(args)
+    if verb in ("watch", "follow", "track"):
+        return _parse_watch(args)
+    if verb in ("unwatch", "unfollow", "untrack", "stop"):
+        topic = _topic(_requote(args), "unwatch")
+        return topic if isinstance(topic, UsageError) else Unwatch(topic)
+    if verb in ("list", "ls", "watches"):
+        return List()
     return UsageError(f"I don't know the command `{_clip(verb)}`.\n" + help_text())
 
 
-def _parse_analyze(args: list[str]) -> Analyze | UsageError:
-    topic_words: list[str] = []
-    sources: tuple[str, ...] = SOURCE_NAMES
-    limit: int | None = None
+def _split_options(
+    args: list[str], verb: str, allowed: tuple[str, ...]
+) -> tuple[list[str], dict[str, str]] | UsageError:
+    words: list[str] = []
+    options: dict[str, str] = {}
     i = 0
     while i < len(args):
         word = args[i]
         if word.startswith("--"):
             name, _, value = word[2:].partition("=")
+            if name not in allowed:
+                return UsageError(f"Unknown option `--{_clip(name)}`.\nUsage: {USAGE[verb]}")
             if not value:
                 if i + 1 >= len(args):
-                    return UsageError(
-                        f"`--{_clip(name)}` needs a value.\nUsage: {USAGE['analyze']}"
-                    )
+                    return UsageError(f"`--{_clip(name)}` needs a value.\nUsage: {USAGE[verb]}")
                 i += 1
                 value = args[i]
-            if name == "sources":
-                parsed = _parse_sources(value)
-                if isinstance(parsed, UsageError):
-                    return parsed
-                sources = parsed
-            elif name == "limit":
-                if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
-                    return UsageError(f"`--limit` must be a whole number from 1 to {MAX_LIMIT}.")
-                limit = int(value)
-            else:
-                return UsageError(f"Unknown option `--{_clip(name)}`.\nUsage: {USAGE['analyze']}")
+            options[name] = value
         else:
-            topic_words.append(word)
+            words.append(word)
         i += 1
-    topic = " ".join(topic_words).strip()
-    if not topic:
-        return UsageError(f"Tell me what to analyze.\nUsage: {USAGE['analyze']}")
-    if len(topic) > MAX_TOPIC_LEN:
+    return words, options
+
+
+def _requote(words: list[str]) -> str:
+    """Put back the quotes shlex removed, so phrases stay phrases for the query grammar."""
+    out = []
+    for word in words:
+        if any(c.isspace() for c in word.strip()):
+            neg = word.startswith("-")
+            inner = " ".join(word[1:].split()) if neg else " ".join(word.split())
+            out.append(f'{"-" if neg else ""}"{inner}"')
+        else:
+            out.append(word)
+    return " ".join(out)
+
+
+def _topic(text: str, verb: str) -> str | UsageError:
+    """The topic as a canonical query, or what is wrong with it."""
+    if not text.strip():
+        return UsageError(f"Tell me which topic.\nUsage: {USAGE[verb]}")
+    if len(text) > MAX_TOPIC_LEN:
         return UsageError(f"That topic is too long (at most {MAX_TOPIC_LEN} characters).")
+    try:
+        return parse_query(text).canonical()
+    except QueryError as exc:
+        return UsageError(f"That topic does not parse: {exc}.\nUsage: {USAGE[verb]}")
+
+
+def _parse_analyze(args: list[str]) -> Analyze | UsageError:
+    split = _split_options(args, "analyze", ("sources", "limit"))
+    if isinstance(split, UsageError):
+        return split
+    words, options = split
+    topic = _topic(_requote(words), "analyze")
+    if isinstance(topic, UsageError):
+        return topic
+    sources = _parse_sources(options["sources"]) if "sources" in options else source_names()
+    if isinstance(sources, UsageError):
+        return sources
+    limit: int | None = None
+    if "limit" in options:
+        value = options["limit"]
+        if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+            return UsageError(f"`--limit` must be a whole number from 1 to {MAX_LIMIT}.")
+        limit = int(value)
     return Analyze(topic=topic, sources=sources, limit=limit)
+
+
+def _parse_watch(args: list[str]) -> Watch | UsageError:
+    split = _split_options(args, "watch", ("sources", "every"))
+    if isinstance(split, UsageError):
+        return split
+    words, options = split
+    topic = _topic(_requote(words), "watch")
+    if isinstance(topic, UsageError):
+        return topic
+    sources = _parse_sources(options["sources"]) if "sources" in options else source_names()
+    if isinstance(sources, UsageError):
+        return sources
+    every = DEFAULT_EVERY_S
+    if "every" in options:
+        seconds = parse_duration(options["every"])
+        if seconds is None or not MIN_EVERY_S <= seconds <= MAX_EVERY_S:
+            return UsageError("`--every` takes a duration from 1m to 1d, like `15m`, `2h` or `1d`.")
+        every = seconds
+    return Watch(topic=topic, sources=sources, every_s=every)
+
+
+_DURATION = re.compile(r"^(\d{1,5})\s*(s|sec|m|min|h|hr|d|day)s?$", re.IGNORECASE)
+_UNIT_S = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400, "day": 86400}
+
+
+def parse_duration(text: str) -> int | None:
+    """`15m` → 900; None where it is not a duration."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        return None
+    return int(match.group(1)) * _UNIT_S[match.group(2).lower()]
+
+
+def format_duration(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _parse_sources(value: str) -> tuple[str, ...] | UsageError:
@@ -103,7 +209,7 @@ def _parse_sources(value: str) -> tuple[str, ...] | UsageError:
             continue
         name = canonical_source(raw)
         if name is None:
-            known = ", ".join(SOURCE_NAMES)
+            known = ", ".join(source_names())
             return UsageError(f"Unknown source `{_clip(raw)}`; sources are: {known}.")
         if name not in names:
             names.append(name)

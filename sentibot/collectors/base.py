@@ -6,7 +6,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from sentibot.collectors.query import Query
+    from sentibot.config.settings import Settings
 
 T = TypeVar("T")
 
@@ -31,7 +35,11 @@ class SourceError(Exception):
         super().__init__(reason)
 
 
-class SourceNotConfigured(SourceError):
+class SourceSkipped(SourceError):
+    """The source is not asked this time (not configured, or over a budget)."""
+
+
+class SourceNotConfigured(SourceSkipped):
     pass
 
 
@@ -53,12 +61,47 @@ class RateLimited(SourceError):
         self.retry_after = retry_after
 
 
+@dataclass(frozen=True)
+class Batch:
+    """What one collection returns: posts, and the cursor the next run starts from.
+
+    A cursor is opaque to everyone but its source (an X since_id, a Unix time for Reddit, Hacker
+    News and feeds); `None` means the source learned nothing new and the old cursor stands.
+    """
+
+    posts: list[Post]
+    cursor: str | None = None
+    # Units the source bills for this batch (X charges per post read); 0 where reading is free.
+    billed: int = 0
+
+
 class Collector(Protocol):
     name: str
 
-    def search(self, query: str, limit: int) -> list[Post]:
-        """Recent posts matching `query`, newest first, at most `limit`."""
+    def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
+        """Posts matching `query` newer than `cursor`, newest first, at most `limit`."""
         ...
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A source module's `SOURCE`: the registry finds it; no other module names the source."""
+
+    name: str
+    display: str
+    build: Callable[[Settings, RetryPolicy | None], Collector]
+    aliases: tuple[str, ...] = ()
+    order: int = 100  # position in listings and the default source list
+    needs: str = ""  # what a team needs to use it, for help texts
+
+
+def newer(cursor: str | None, candidate: float | int | None) -> str | None:
+    """The larger of a numeric cursor and a candidate, as a cursor string."""
+    if candidate is None:
+        return cursor
+    if cursor is not None and float(cursor) >= float(candidate):
+        return cursor
+    return str(candidate)
 
 
 @dataclass(frozen=True)

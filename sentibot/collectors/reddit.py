@@ -8,14 +8,19 @@ import praw
 import prawcore
 
 from sentibot.collectors.base import (
+    Batch,
     Post,
     RateLimited,
     RetryPolicy,
     SourceAuthError,
     SourceBadResponse,
+    SourceSpec,
     SourceUnavailable,
+    newer,
     with_retries,
 )
+from sentibot.collectors.query import Query
+from sentibot.config.settings import Settings
 
 
 def make_reddit(
@@ -34,28 +39,50 @@ def make_reddit(
 
 
 class RedditCollector:
+    """New submissions matching the query across `subreddits` ("all", or "a+b+c"), and the
+    comments under the newest `comment_posts` of them that mention it themselves."""
+
     name = "reddit"
 
     def __init__(
-        self, reddit: praw.Reddit, subreddits: str = "all", retry: RetryPolicy | None = None
+        self,
+        reddit: praw.Reddit,
+        subreddits: str = "all",
+        retry: RetryPolicy | None = None,
+        comment_posts: int = 5,
     ) -> None:
         self.reddit = reddit
         self.subreddits = subreddits
         self.retry = retry or RetryPolicy()
+        self.comment_posts = comment_posts
 
-    def search(self, query: str, limit: int) -> list[Post]:
-        return with_retries(lambda: self._search(query, limit), self.retry)
+    def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
+        return with_retries(lambda: self._collect(query, limit, cursor), self.retry)
 
-    def _search(self, query: str, limit: int) -> list[Post]:
+    def _collect(self, query: Query, limit: int, cursor: str | None) -> Batch:
+        since = float(cursor) if cursor else None
         try:
             listing = self.reddit.subreddit(self.subreddits).search(
-                query, sort="new", time_filter="week", limit=limit
+                query.to_reddit(), sort="new", time_filter="week", limit=limit
             )
             posts: dict[str, Post] = {}
+            submissions = []
+            newest = cursor
             for submission in listing:
+                created = float(submission.created_utc)
+                if since is not None and created <= since:
+                    break  # sorted by new: the rest were read by an earlier run
                 post = _to_post(submission)
                 posts.setdefault(post.external_id, post)
-            return list(posts.values())
+                submissions.append(submission)
+                newest = newer(newest, created)
+            for submission in submissions[: self.comment_posts]:
+                for comment in self._matching_comments(submission, query, since):
+                    if len(posts) >= limit:
+                        break
+                    posts.setdefault(comment.external_id, comment)
+                    newest = newer(newest, comment.created_at.timestamp())  # type: ignore[union-attr]
+            return Batch(list(posts.values())[:limit], newest)
         except prawcore.TooManyRequests as exc:
             retry_after = exc.response.headers.get("x-ratelimit-reset") or exc.response.headers.get(
                 "retry-after"
@@ -84,6 +111,32 @@ class RedditCollector:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SourceBadResponse("Reddit sent a malformed response") from exc
 
+    def _matching_comments(
+        self, submission: praw.models.Submission, query: Query, since: float | None
+    ) -> list[Post]:
+        submission.comments.replace_more(limit=0)
+        found = []
+        for comment in submission.comments.list():
+            body = getattr(comment, "body", "") or ""
+            if since is not None and float(comment.created_utc) <= since:
+                continue
+            if query.matches(body):
+                found.append(_comment_to_post(comment))
+        return found
+
+
+def _comment_to_post(comment: praw.models.Comment) -> Post:
+    author = comment.author.name if comment.author else None
+    return Post(
+        source="reddit",
+        external_id=f"t1_{comment.id}",
+        text=comment.body,
+        author=author,
+        url=f"https://www.reddit.com{comment.permalink}",
+        created_at=datetime.fromtimestamp(float(comment.created_utc), UTC),
+        engagement=int(comment.score),
+    )
+
 
 def _to_post(submission: praw.models.Submission) -> Post:
     text = submission.title
@@ -99,3 +152,19 @@ def _to_post(submission: praw.models.Submission) -> Post:
         created_at=datetime.fromtimestamp(float(submission.created_utc), UTC),
         engagement=int(submission.score) + int(submission.num_comments),
     )
+
+
+def _build(settings: Settings, retry: RetryPolicy | None) -> RedditCollector:
+    client_id = settings.require("reddit_client_id", "the Reddit source")
+    secret = settings.require("reddit_client_secret", "the Reddit source")
+    reddit = make_reddit(client_id, secret, settings.reddit_user_agent, settings.reddit_api_url)
+    return RedditCollector(reddit, subreddits=settings.reddit_subreddits, retry=retry)
+
+
+SOURCE = SourceSpec(
+    name="reddit",
+    display="Reddit",
+    build=_build,
+    order=20,
+    needs="REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET (a script app)",
+)

@@ -10,14 +10,18 @@ import tweepy
 from requests.adapters import HTTPAdapter
 
 from sentibot.collectors.base import (
+    Batch,
     Post,
     RateLimited,
     RetryPolicy,
     SourceAuthError,
     SourceBadResponse,
+    SourceSpec,
     SourceUnavailable,
     with_retries,
 )
+from sentibot.collectors.query import Query
+from sentibot.config.settings import Settings
 
 TWEEPY_HOST = "https://api.twitter.com"
 TWEET_FIELDS = ["created_at", "public_metrics", "lang", "author_id"]
@@ -44,10 +48,6 @@ def make_client(bearer_token: str, api_url: str = TWEEPY_HOST) -> tweepy.Client:
     return client
 
 
-def build_query(topic: str) -> str:
-    return f"{topic} -is:retweet"
-
-
 class TwitterCollector:
     name = "x"
 
@@ -55,30 +55,42 @@ class TwitterCollector:
         self.client = client
         self.retry = retry or RetryPolicy()
 
-    def search(self, query: str, limit: int) -> list[Post]:
+    def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
+        """Newest first; with a cursor only tweets after it (`since_id`), so none is bought
+        twice. X bills every tweet a page returns, duplicates included (`billed`)."""
         posts: dict[str, Post] = {}
         next_token: str | None = None
+        billed = 0
+        newest = cursor
         while len(posts) < limit:
             page_size = min(100, max(10, limit - len(posts)))
             response = with_retries(
-                lambda token=next_token, size=page_size: self._page(query, size, token),
+                lambda token=next_token, size=page_size: self._page(
+                    query.to_x(), size, token, cursor
+                ),
                 self.retry,
             )
             users = {u.id: u.username for u in (response.includes or {}).get("users", [])}
+            billed += len(response.data or [])
             for tweet in response.data or []:
                 post = _to_post(tweet, users)
                 posts.setdefault(post.external_id, post)
+                if newest is None or int(post.external_id) > int(newest):
+                    newest = post.external_id
             next_token = (response.meta or {}).get("next_token")
             if not next_token or not response.data:
                 break
-        return list(posts.values())[:limit]
+        return Batch(list(posts.values())[:limit], newest, billed)
 
-    def _page(self, query: str, size: int, next_token: str | None) -> tweepy.Response:
+    def _page(
+        self, query: str, size: int, next_token: str | None, since_id: str | None
+    ) -> tweepy.Response:
         try:
             return self.client.search_recent_tweets(
-                query=build_query(query),
+                query=query,
                 max_results=size,
                 next_token=next_token,
+                since_id=since_id,
                 tweet_fields=TWEET_FIELDS,
                 expansions=["author_id"],
                 user_fields=["username"],
@@ -131,3 +143,18 @@ def _to_post(tweet: tweepy.Tweet, usernames: dict[object, str]) -> Post:
         engagement=engagement,
         lang=tweet.lang,
     )
+
+
+def _build(settings: Settings, retry: RetryPolicy | None) -> TwitterCollector:
+    token = settings.require("twitter_bearer_token", "the X source")
+    return TwitterCollector(make_client(token, settings.twitter_api_url), retry)
+
+
+SOURCE = SourceSpec(
+    name="x",
+    display="X",
+    build=_build,
+    aliases=("twitter",),
+    order=10,
+    needs="TWITTER_BEARER_TOKEN (an API plan with recent search)",
+)

@@ -44,12 +44,23 @@ class Settings(BaseSettings):
     reddit_user_agent: str = "sentibot/0.1 (by sentibot)"
     # Replaces both of praw's base URLs (API and OAuth token endpoint) when set.
     reddit_api_url: str | None = None
+    # Where Reddit searches: "all", or subreddits joined by "+" (e.g. "acme+gadgets").
+    reddit_subreddits: str = "all"
+    # Hacker News search (Algolia's public API; no key needed).
+    hn_api_url: str = "https://hn.algolia.com"
+    # RSS/Atom feeds read for every topic, comma-separated; "{topic}" in a URL is replaced by
+    # the topic's first word (e.g. a Mastodon tag feed: https://mastodon.social/tags/{topic}.rss).
+    rss_feeds: str = ""
+    # X bills per post read: most X posts one workspace may read per UTC day (0: no X reads).
+    x_daily_post_cap: int = 10_000
 
     sentiment_model: str = "vader"
     # Transformer arithmetic: auto = bfloat16 where the CPU has bf16 instructions, else fp32.
     sentiment_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
     # Posts fetched per source for one on-demand analysis.
     analyze_limit: int = 200
+    # Most posts fetched per source in one scheduled watch run.
+    watch_post_limit: int = 100
 
     @property
     def data_dir(self) -> Path:

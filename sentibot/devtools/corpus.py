@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import random
+import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+from sentibot.collectors.query import Query, QueryError, parse_query
 
 
 @dataclass(frozen=True)
@@ -22,22 +25,34 @@ class CorpusPost:
 
 
 class Corpus(Protocol):
-    def search(self, terms: Sequence[str]) -> list[CorpusPost]:
-        """Posts containing every term, newest first."""
+    def search(self, query: Query) -> list[CorpusPost]:
+        """Posts matching the query, newest first."""
         ...
 
 
-def matches(text: str, terms: Sequence[str]) -> bool:
-    low = text.lower()
-    return all(t.lower() in low for t in terms)
+def source_query(text: str, dialect: str) -> Query | None:
+    """What a stand-in received, read back into sentibot's grammar (None: it does not parse).
+
+    The compilers write X operators, Reddit's NOT, or Algolia's syntax; undoing them here keeps
+    the stand-ins honest about what the collectors really sent.
+    """
+    if dialect == "x":
+        text = text.replace("-is:retweet", " ")
+    if dialect == "reddit":
+        text = re.sub(r"\bNOT\s+", "-", text)
+    text = re.sub(r"(^|\s)\(|\)(\s|$)", r"\1\2", text)
+    try:
+        return parse_query(text)
+    except QueryError:
+        return None
 
 
 class StaticCorpus:
     def __init__(self, posts: Sequence[CorpusPost]) -> None:
         self.posts = list(posts)
 
-    def search(self, terms: Sequence[str]) -> list[CorpusPost]:
-        found = [p for p in self.posts if matches(p.text, terms)]
+    def search(self, query: Query) -> list[CorpusPost]:
+        found = [p for p in self.posts if query.matches(p.text, p.lang)]
         return sorted(found, key=lambda p: (p.created_at, p.id), reverse=True)
 
 
@@ -70,10 +85,8 @@ class DemoCorpus:
         self.source = source
         self.size = size
 
-    def search(self, terms: Sequence[str]) -> list[CorpusPost]:
-        topic = " ".join(terms).strip()
-        if not topic:
-            return []
+    def search(self, query: Query) -> list[CorpusPost]:
+        topic = " ".join(group[0].text for group in query.groups)
         rng = random.Random(zlib.crc32(f"{self.source}:{topic.lower()}".encode()))
         now = datetime.now(UTC).replace(microsecond=0)
         pools = [POSITIVE] * 5 + [NEGATIVE] * 3 + [NEUTRAL] * 2

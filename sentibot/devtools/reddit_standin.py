@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import secrets
 
-from sentibot.devtools.corpus import Corpus, CorpusPost
+from sentibot.devtools.corpus import Corpus, CorpusPost, source_query
 from sentibot.devtools.http_standin import Request, Response, StandIn
 
 RATE_HEADERS = {
@@ -21,9 +21,13 @@ class RedditStandIn(StandIn):
         corpus: Corpus,
         client_id: str = "reddit-standin-id",
         client_secret: str = "reddit-standin-secret",
+        comments: dict[str, list[CorpusPost]] | None = None,
     ) -> None:
         super().__init__()
         self.corpus = corpus
+        # Comments under a submission, by submission id.
+        self.comments = comments or {}
+        self.served: dict[str, dict[str, object]] = {}
         self.client_id = client_id
         self.client_secret = client_secret
         self.tokens: set[str] = set()
@@ -37,6 +41,8 @@ class RedditStandIn(StandIn):
         parts = request.path.strip("/").split("/")
         if len(parts) == 3 and parts[0] == "r" and parts[2] == "search":
             return self._search(parts[1], request)
+        if len(parts) >= 2 and parts[0] == "comments":
+            return self._comments(parts[1])
         return Response(404, {"message": "Not Found", "error": 404}, RATE_HEADERS)
 
     def _token(self, request: Request) -> Response:
@@ -49,9 +55,38 @@ class RedditStandIn(StandIn):
             200, {"access_token": token, "token_type": "bearer", "expires_in": 86400, "scope": "*"}
         )
 
+    def _comments(self, submission_id: str) -> Response:
+        """praw reads a two-listing array: the submission, then its comment tree."""
+        submission = self.served.get(submission_id)
+        if submission is None:
+            return Response(404, {"message": "Not Found", "error": 404}, RATE_HEADERS)
+        children = [
+            {"kind": "t1", "data": _comment(c, submission_id)}
+            for c in self.comments.get(submission_id, [])
+        ]
+        return Response(
+            200,
+            [
+                {
+                    "kind": "Listing",
+                    "data": {
+                        "after": None,
+                        "before": None,
+                        "children": [{"kind": "t3", "data": submission}],
+                    },
+                },
+                {"kind": "Listing", "data": {"after": None, "before": None, "children": children}},
+            ],
+            RATE_HEADERS,
+        )
+
+    def _serve(self, p: CorpusPost, subreddit: str) -> dict[str, object]:
+        self.served[p.id] = _submission(p, subreddit)
+        return self.served[p.id]
+
     def _search(self, subreddit: str, request: Request) -> Response:
-        terms = request.query.get("q", "").replace('"', " ").split()
-        found = self.corpus.search(terms)
+        query = source_query(request.query.get("q", ""), "reddit")
+        found = self.corpus.search(query) if query else []
         limit = min(int(request.query.get("limit", 25)), 100)
         after = request.query.get("after")
         start = 0
@@ -66,7 +101,7 @@ class RedditStandIn(StandIn):
                 "after": f"t3_{page[-1].id}" if page and more else None,
                 "before": None,
                 "dist": len(page),
-                "children": [{"kind": "t3", "data": _submission(p, subreddit)} for p in page],
+                "children": [{"kind": "t3", "data": self._serve(p, subreddit)} for p in page],
             },
         }
         return Response(200, listing, RATE_HEADERS)
@@ -88,4 +123,20 @@ def _submission(p: CorpusPost, subreddit: str) -> dict[str, object]:
         "score": p.likes,
         "num_comments": p.replies,
         "over_18": False,
+    }
+
+
+def _comment(c: CorpusPost, submission_id: str) -> dict[str, object]:
+    return {
+        "id": c.id,
+        "name": f"t1_{c.id}",
+        "body": c.text,
+        "author": c.author,
+        "link_id": f"t3_{submission_id}",
+        "parent_id": f"t3_{submission_id}",
+        "permalink": f"/r/demo/comments/{submission_id}/post/{c.id}/",
+        "created_utc": c.created_at.timestamp(),
+        "score": c.likes,
+        "replies": "",
+        "subreddit": "demo",
     }

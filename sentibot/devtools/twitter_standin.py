@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import time
 
-from sentibot.devtools.corpus import Corpus, CorpusPost
+from sentibot.devtools.corpus import Corpus, CorpusPost, source_query
 from sentibot.devtools.http_standin import Request, Response, StandIn
-
-
-def query_terms(query: str) -> list[str]:
-    """The plain words of an X query, without operators such as `-is:retweet` or `lang:en`."""
-    words = []
-    for word in query.replace('"', " ").split():
-        if word.startswith("-") or ":" in word or word.upper() in ("OR", "AND"):
-            continue
-        words.append(word)
-    return words
 
 
 class TwitterStandIn(StandIn):
@@ -47,7 +37,15 @@ class TwitterStandIn(StandIn):
                     "detail": "max_results must be 10..100",
                 },
             )
-        found = self.corpus.search(query_terms(request.query.get("query", "")))
+        query = source_query(request.query.get("query", ""), "x")
+        if query is None:
+            return Response(
+                400, {"title": "Invalid Request", "status": 400, "detail": "Invalid query"}
+            )
+        found = self.corpus.search(query)
+        since_id = request.query.get("since_id")
+        if since_id:
+            found = [p for p in found if int(p.id) > int(since_id)]
         offset = int(request.query.get("next_token", "0") or 0)
         page = found[offset : offset + size]
         meta: dict[str, object] = {"result_count": len(page)}

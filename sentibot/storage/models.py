@@ -118,8 +118,87 @@ class Watch(Base):
     interval_s: Mapped[int] = mapped_column(Integer, default=900)
     model: Mapped[str] = mapped_column(String(255), default="vader")
     next_run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WatchPost(Base):
+    """A post matched by a watch (a post can match many watches; it is stored once)."""
+
+    __tablename__ = "watch_posts"
+
+    watch_id: Mapped[int] = mapped_column(
+        BigID, ForeignKey("watches.id", ondelete="CASCADE"), primary_key=True
+    )
+    post_id: Mapped[int] = mapped_column(
+        BigID, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class SourceHealth:
+    OK = "ok"
+    FAILING = "failing"
+    SILENT = "silent"
+
+
+class SourceState(Base):
+    """Per (watch, source): where the next run starts, and what the channel was last told."""
+
+    __tablename__ = "source_states"
+
+    watch_id: Mapped[int] = mapped_column(
+        BigID, ForeignKey("watches.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(String(64))
+    health: Mapped[str] = mapped_column(String(16), default=SourceHealth.OK)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_post_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    posts_total: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class XUsage(Base):
+    """X posts read per workspace per UTC day, against X_DAILY_POST_CAP."""
+
+    __tablename__ = "x_usage"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    posts_read: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Notice(Base):
+    """An outbox for channel notices (source health now; alerts and digests later): written in
+    the transaction that decided it, sent by a task, re-sent by the dispatcher if lost."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_unsent", "sent_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), ForeignKey("workspaces.team_id"), index=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class ScoreRequest(Base):
+    """Posts the sentiment processor has sent to the score queue and not yet seen scored."""
+
+    __tablename__ = "score_requests"
+
+    post_id: Mapped[int] = mapped_column(
+        BigID, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(255), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Post(Base):

@@ -15,15 +15,18 @@ from sentibot import analysis
 from sentibot.bot.notify import Posted, publish
 from sentibot.bot.slack_client import make_web_client
 from sentibot.bot.views.summary import render_failure, render_summary
+from sentibot.collectors.query import parse_query
 from sentibot.collectors.registry import build_collectors
 from sentibot.collectors.registry import collect as collect_posts
 from sentibot.config.settings import MissingSetting, get_settings
 from sentibot.scoring.base import UnknownModel, get_scorer
 from sentibot.storage import queries
-from sentibot.storage.models import JobStage, JobState
+from sentibot.storage import watches as wq
+from sentibot.storage.models import JobStage, JobState, utcnow
 from sentibot.storage.session import sessionmaker_for
 from sentibot.tasks.celery_app import app
 from sentibot.tasks.enqueue import enqueue_stage
+from sentibot.watching import X, x_budgeted
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,9 @@ class _FailJobOnError(app.Task):
         enqueue_stage(job_id, JobStage.NOTIFY)
 
 
+# Database hiccups are worth a retry.
+RETRY_DB = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
+
 # Database hiccups are worth a retry; anything else ends the job with a message to the user.
 RETRY = {
     "base": _FailJobOnError,
@@ -68,17 +74,26 @@ RETRY = {
 
 @app.task(name="sentibot.collect", **RETRY)
 def collect(job_id: int) -> None:
+    settings, now = get_settings(), utcnow()
     with _sessions().begin() as session:
         job = queries.get_job(session, job_id)
         if job is None or job.state not in JobState.UNFINISHED:
             return
         queries.advance_job(session, job, stage=JobStage.COLLECT)
-        topic, sources, limit = job.topic, list(job.sources), job.post_limit
+        topic, sources, limit, team_id = job.topic, list(job.sources), job.post_limit, job.team_id
+        reserved = 0
+        if X in sources:
+            reserved = wq.reserve_x_reads(session, team_id, limit, settings.x_daily_post_cap, now)
     # No transaction is open while the sources are searched (seconds, on the network).
-    posts, reports = collect_posts(topic, build_collectors(get_settings(), sources), limit)
+    collectors = x_budgeted(
+        build_collectors(settings, sources), reserved, settings.x_daily_post_cap
+    )
+    collection = collect_posts(parse_query(topic), collectors, limit)
     with _sessions().begin() as session:
+        if reserved:
+            wq.settle_x_reads(session, team_id, reserved, collection.billed.get(X, 0), now)
         job = queries.get_job(session, job_id)
-        n = analysis.store_collection(session, job, posts, reports)
+        n = analysis.store_collection(session, job, collection.posts, collection.reports)
         queries.advance_job(session, job, stage=JobStage.SCORE)
     log.info("job %s: collected %s posts", job_id, n)
     enqueue_stage(job_id, JobStage.SCORE)

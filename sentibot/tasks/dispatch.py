@@ -1,19 +1,24 @@
-"""The Beat tick: re-send jobs whose message was lost or whose worker died."""
+"""The Beat tick: due watches, the sentiment processor, lost notices, and stuck jobs.
+
+Every due time and claim lives in the database, so a restarted (or doubled) Beat neither loses
+nor repeats work.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from sentibot.config.settings import get_settings
-from sentibot.storage import queries
+from sentibot.storage import queries, watches
 from sentibot.storage.models import JobStage, JobState, utcnow
 from sentibot.storage.session import sessionmaker_for
 from sentibot.tasks.celery_app import app
-from sentibot.tasks.enqueue import enqueue_stage
+from sentibot.tasks.enqueue import STAGE_TASKS
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +59,63 @@ def sweep(
     return resent
 
 
+# The sentiment processor: posts per scoring task, and batches sent per tick.
+SCORE_BATCH = 256
+SCORE_BATCHES_PER_TICK = 40
+# A score request or notice unanswered this long lost its message: send it again.
+SCORE_REQUEST_STALE = timedelta(minutes=5)
+NOTICE_STALE = timedelta(seconds=60)
+
+
+@dataclass
+class Sent:
+    watches: list[int] = field(default_factory=list)
+    score_batches: list[tuple[str, list[int]]] = field(default_factory=list)
+    notices: list[int] = field(default_factory=list)
+    jobs: list[int] = field(default_factory=list)
+
+
+def tick(session_factory: Callable[[], Session], now: datetime, send: Callable[..., None]) -> Sent:
+    """One dispatcher pass. `send(task_name, *args)` hands a message to the broker; each step
+    commits its claims before sending, and what a failed send leaves is claimed again later."""
+    sent = Sent()
+
+    def send_each(name: str, items: list, out: list) -> None:  # noqa: ANN001
+        for args in items:
+            try:
+                send(name, *(args if isinstance(args, tuple) else (args,)))
+            except Exception:
+                log.warning("broker unavailable; %s waits for a later tick", name, exc_info=True)
+                return
+            out.append(args)
+
+    with session_factory() as session, session.begin():
+        due = watches.claim_due_watches(session, now)
+    send_each("sentibot.collect_watch", due, sent.watches)
+    with session_factory() as session, session.begin():
+        batches = watches.claim_unscored(
+            session, now, SCORE_REQUEST_STALE, SCORE_BATCH, SCORE_BATCHES_PER_TICK
+        )
+    send_each("sentibot.score_posts", batches, sent.score_batches)
+    with session_factory() as session, session.begin():
+        notices = watches.unsent_notices(session, now - NOTICE_STALE)
+    send_each("sentibot.send_notice", notices, sent.notices)
+    with session_factory() as session, session.begin():
+        sent.jobs = sweep(session, now, lambda job_id, stage: send(STAGE_TASKS[stage], job_id))
+    return sent
+
+
 @app.task(name="sentibot.dispatch")
 def dispatch() -> None:
-    with sessionmaker_for(get_settings().effective_database_url).begin() as session:
-        resent = sweep(session, utcnow(), enqueue_stage)
-    if resent:
-        log.info("re-sent stuck jobs %s", resent)
+    def send(name: str, *args: object) -> None:
+        app.send_task(name, args=list(args), retry=False)
+
+    sent = tick(sessionmaker_for(get_settings().effective_database_url), utcnow(), send)
+    if sent.watches or sent.score_batches or sent.notices or sent.jobs:
+        log.info(
+            "dispatched: watches %s, %s score batches, notices %s, re-sent jobs %s",
+            sent.watches,
+            len(sent.score_batches),
+            sent.notices,
+            sent.jobs,
+        )

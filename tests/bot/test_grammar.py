@@ -1,6 +1,18 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from sentibot.bot.grammar import Analyze, Help, UsageError, parse
+from sentibot.bot.grammar import (
+    Analyze,
+    Help,
+    List,
+    Unwatch,
+    UsageError,
+    Watch,
+    format_duration,
+    parse,
+    parse_duration,
+)
 
 
 @pytest.mark.parametrize("text", ["", "help", "HELP", "  ", "--help"])
@@ -9,12 +21,59 @@ def test_help(text: str) -> None:
 
 
 def test_analyze_defaults_to_every_source() -> None:
-    assert parse("analyze acme") == Analyze(topic="acme", sources=("x", "reddit"))
+    assert parse("analyze acme") == Analyze(topic="acme", sources=("x", "reddit", "hn", "rss"))
 
 
 def test_quoted_multi_word_topic_and_options() -> None:
-    cmd = parse('analyze "acme phone" --sources twitter,reddit,x --limit 50')
-    assert cmd == Analyze(topic="acme phone", sources=("x", "reddit"), limit=50)
+    cmd = parse('analyze "acme phone" --sources twitter,reddit,x,hackernews --limit 50')
+    assert cmd == Analyze(topic='"acme phone"', sources=("x", "reddit", "hn"), limit=50)
+
+
+def test_boolean_topics_keep_phrases_or_and_exclusions() -> None:
+    # Exclusions apply to the whole query wherever they stand (the issue's own example).
+    cmd = parse("""analyze "acme  phone" -ad OR acmecorp -"giveaway deal" lang:EN""")
+    assert cmd == Analyze(
+        topic='"acme phone" OR acmecorp -ad -"giveaway deal" lang:en',
+        sources=("x", "reddit", "hn", "rss"),
+    )
+
+
+def test_watch_unwatch_list() -> None:
+    assert parse("watch acme --every 30m --sources hn") == Watch("acme", ("hn",), 1800)
+    assert parse("watch acme") == Watch("acme", ("x", "reddit", "hn", "rss"), 900)
+    assert parse('unwatch "acme phone"') == Unwatch('"acme phone"')
+    assert parse("list") == List()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("watch acme --every 30s", "`--every` takes a duration from 1m to 1d"),
+        ("watch acme --every 2d", "`--every` takes a duration from 1m to 1d"),
+        ("watch acme --every soon", "`--every` takes a duration"),
+        ("watch --every 5m", "Tell me which topic"),
+        ("unwatch", "Tell me which topic"),
+        ("watch acme --limit 5", "Unknown option `--limit`"),
+    ],
+)
+def test_bad_watch_commands_say_how_to_fix_them(text: str, expected: str) -> None:
+    result = parse(text)
+    assert isinstance(result, UsageError)
+    assert expected in result.message
+
+
+def test_durations() -> None:
+    assert parse_duration("15m") == 900
+    assert parse_duration("1 day") == 86400
+    assert parse_duration("2hrs") == 7200
+    assert parse_duration("fortnight") is None
+    assert [format_duration(s) for s in (60, 900, 3600, 86400, 90)] == [
+        "1m",
+        "15m",
+        "1h",
+        "1d",
+        "90s",
+    ]
 
 
 def test_option_with_equals() -> None:
@@ -24,7 +83,8 @@ def test_option_with_equals() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("analyze", "Tell me what to analyze"),
+        ("analyze", "Tell me which topic"),
+        ("analyze acme OR", "does not parse"),
         ("analyze acme --sources myspace", "Unknown source `myspace`"),
         ("analyze acme --sources", "`--sources` needs a value"),
         ("analyze acme --limit lots", "`--limit` must be a whole number"),
@@ -49,3 +109,12 @@ def test_arbitrary_input_never_raises() -> None:
     for _ in range(3000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
         assert isinstance(parse(text), Analyze | Help | UsageError)
+
+
+@given(st.text(max_size=60))
+def test_any_text_gives_a_command_or_a_usage_message(text: str) -> None:
+    for prefix in ("", "analyze ", "watch ", "unwatch "):
+        result = parse(prefix + text)
+        assert isinstance(result, Analyze | Watch | Unwatch | List | Help | UsageError)
+        if isinstance(result, UsageError):
+            assert result.message

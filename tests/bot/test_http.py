@@ -109,7 +109,7 @@ def test_analyze_stores_a_job_and_enqueues_its_id(bot: Bot, sessions) -> None:  
     (job,) = jobs(sessions)
     assert (job.team_id, job.topic, job.sources, job.post_limit) == (
         "T1",
-        "acme phone",
+        '"acme phone"',  # the canonical query: a phrase
         ["reddit"],
         30,
     )

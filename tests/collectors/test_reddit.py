@@ -1,6 +1,7 @@
 import pytest
 
 from sentibot.collectors.base import SourceAuthError, SourceUnavailable
+from sentibot.collectors.query import parse_query
 from sentibot.collectors.reddit import RedditCollector, make_reddit
 
 
@@ -12,7 +13,7 @@ def collector(standin, retry, secret: str | None = None) -> RedditCollector:  # 
 
 
 def test_searches_with_application_oauth_and_paginates(reddit_standin, retry) -> None:  # noqa: ANN001
-    posts = collector(reddit_standin, retry).search("acme", 150)
+    posts = collector(reddit_standin, retry).collect(parse_query("acme"), 150).posts
     assert len(posts) == 150
     assert reddit_standin.requests_to("/api/v1/access_token")
     searches = reddit_standin.requests_to("/r/all/search")
@@ -29,23 +30,70 @@ def test_searches_with_application_oauth_and_paginates(reddit_standin, retry) ->
 
 
 def test_empty_result(reddit_standin, retry) -> None:  # noqa: ANN001
-    assert collector(reddit_standin, retry).search("zebra", 25) == []
+    assert collector(reddit_standin, retry).collect(parse_query("zebra"), 25).posts == []
 
 
 def test_bad_credentials_are_a_clear_auth_error(reddit_standin, retry) -> None:  # noqa: ANN001
     with pytest.raises(SourceAuthError, match="REDDIT_CLIENT_ID"):
-        collector(reddit_standin, retry, secret="wrong").search("acme", 10)
+        collector(reddit_standin, retry, secret="wrong").collect(parse_query("acme"), 10)
 
 
 def test_persistent_server_errors_fail_the_source(reddit_standin, retry) -> None:  # noqa: ANN001
     reddit_standin.fail_next("/r/all/search", 503, body={"message": "down"}, times=20)
     with pytest.raises(SourceUnavailable):
-        collector(reddit_standin, retry).search("acme", 10)
+        collector(reddit_standin, retry).collect(parse_query("acme"), 10)
 
 
 def test_429_waits_then_continues(reddit_standin, retry, sleeps) -> None:  # noqa: ANN001
     reddit_standin.fail_next(
         "/r/all/search", 429, headers={"retry-after": "3"}, body={"message": "Too Many Requests"}
     )
-    assert len(collector(reddit_standin, retry).search("acme", 10)) == 10
+    assert len(collector(reddit_standin, retry).collect(parse_query("acme"), 10).posts) == 10
     assert 3.0 in sleeps
+
+
+def test_created_utc_cursor_stops_at_posts_already_read(reddit_standin, retry) -> None:  # noqa: ANN001
+    c = collector(reddit_standin, retry)
+    first = c.collect(parse_query("acme"), 10)
+    assert first.cursor is not None
+    assert float(first.cursor) == max(p.created_at.timestamp() for p in first.posts)
+    again = c.collect(parse_query("acme"), 10, cursor=first.cursor)
+    assert again.posts == []
+    assert again.cursor == first.cursor
+
+
+def test_comments_that_mention_the_topic_are_collected(retry) -> None:  # noqa: ANN001
+    from sentibot.devtools.corpus import CorpusPost, StaticCorpus
+    from sentibot.devtools.reddit_standin import RedditStandIn
+    from tests.collectors.conftest import T0
+
+    corpus = StaticCorpus([CorpusPost(id="s1", text="acme launch thread", created_at=T0)])
+    comments = {
+        "s1": [
+            CorpusPost(id="k1", text="acme support was great", created_at=T0, likes=4),
+            CorpusPost(id="k2", text="what time is it", created_at=T0),
+        ]
+    }
+    with RedditStandIn(corpus, comments=comments) as standin:
+        posts = collector(standin, retry).collect(parse_query("acme"), 10).posts
+    assert [(p.external_id, p.text) for p in posts] == [
+        ("s1", "acme launch thread"),
+        ("t1_k1", "acme support was great"),
+    ]
+    assert posts[1].engagement == 4
+    assert posts[1].url == "https://www.reddit.com/r/demo/comments/s1/post/k1/"
+
+
+def test_boolean_queries_reach_reddit_in_its_syntax(reddit_standin, retry) -> None:  # noqa: ANN001
+    collector(reddit_standin, retry).collect(parse_query("acme OR acmecorp -spam"), 5)
+    assert (
+        reddit_standin.requests_to("/r/all/search")[0].query["q"] == "(acme OR acmecorp) NOT spam"
+    )
+
+
+def test_429_with_reddit_reset_header_waits(reddit_standin, retry, sleeps) -> None:  # noqa: ANN001
+    reddit_standin.fail_next(
+        "/r/all/search", 429, headers={"x-ratelimit-reset": "12"}, body={"message": "slow"}
+    )
+    assert len(collector(reddit_standin, retry).collect(parse_query("acme"), 5).posts) == 5
+    assert sleeps == [12.0]

@@ -6,6 +6,7 @@ from sentibot.collectors.base import (
     SourceBadResponse,
     SourceUnavailable,
 )
+from sentibot.collectors.query import parse_query
 from sentibot.collectors.twitter import TwitterCollector, make_client
 
 
@@ -14,7 +15,7 @@ def collector(standin, retry, token: str | None = None) -> TwitterCollector:  # 
 
 
 def test_paginates_until_the_limit(x_standin, retry) -> None:  # noqa: ANN001
-    posts = collector(x_standin, retry).search("acme", 230)
+    posts = collector(x_standin, retry).collect(parse_query("acme"), 230).posts
     assert len(posts) == 230
     assert len({p.external_id for p in posts}) == 230
     pages = x_standin.requests_to("/2/tweets/search/recent")
@@ -31,29 +32,29 @@ def test_paginates_until_the_limit(x_standin, retry) -> None:  # noqa: ANN001
 
 
 def test_stops_when_results_run_out(x_standin, retry) -> None:  # noqa: ANN001
-    assert len(collector(x_standin, retry).search("acme", 1000)) == 250
+    assert len(collector(x_standin, retry).collect(parse_query("acme"), 1000).posts) == 250
 
 
 def test_empty_result(x_standin, retry) -> None:  # noqa: ANN001
-    assert collector(x_standin, retry).search("zebra", 50) == []
+    assert collector(x_standin, retry).collect(parse_query("zebra"), 50).posts == []
 
 
 def test_bad_token_is_a_clear_auth_error(x_standin, retry) -> None:  # noqa: ANN001
     with pytest.raises(SourceAuthError, match="TWITTER_BEARER_TOKEN"):
-        collector(x_standin, retry, token="wrong").search("acme", 10)
+        collector(x_standin, retry, token="wrong").collect(parse_query("acme"), 10)
 
 
 def test_403_says_the_plan_may_lack_search(x_standin, retry) -> None:  # noqa: ANN001
     x_standin.fail_next("/2/tweets", 403, body={"title": "Forbidden", "status": 403})
     with pytest.raises(SourceAuthError, match="plan"):
-        collector(x_standin, retry).search("acme", 10)
+        collector(x_standin, retry).collect(parse_query("acme"), 10)
 
 
 def test_429_waits_as_told_then_continues(x_standin, retry, sleeps) -> None:  # noqa: ANN001
     x_standin.fail_next(
         "/2/tweets", 429, headers={"retry-after": "7"}, body={"title": "Too Many Requests"}
     )
-    posts = collector(x_standin, retry).search("acme", 20)
+    posts = collector(x_standin, retry).collect(parse_query("acme"), 20).posts
     assert len(posts) == 20
     assert sleeps == [7.0]
 
@@ -61,22 +62,40 @@ def test_429_waits_as_told_then_continues(x_standin, retry, sleeps) -> None:  # 
 def test_429_past_the_retries_fails(x_standin, retry) -> None:  # noqa: ANN001
     x_standin.fail_next("/2/tweets", 429, headers={"retry-after": "1"}, times=5)
     with pytest.raises(RateLimited):
-        collector(x_standin, retry).search("acme", 20)
+        collector(x_standin, retry).collect(parse_query("acme"), 20)
 
 
 def test_5xx_backs_off_then_succeeds(x_standin, retry, sleeps) -> None:  # noqa: ANN001
     x_standin.fail_next("/2/tweets", 503, body={"title": "Service Unavailable"}, times=2)
-    assert len(collector(x_standin, retry).search("acme", 10)) == 10
+    assert len(collector(x_standin, retry).collect(parse_query("acme"), 10).posts) == 10
     assert sleeps == [0.5, 1.0]
 
 
 def test_5xx_past_the_retries_fails(x_standin, retry) -> None:  # noqa: ANN001
     x_standin.fail_next("/2/tweets", 500, body={"title": "oops"}, times=3)
     with pytest.raises(SourceUnavailable):
-        collector(x_standin, retry).search("acme", 10)
+        collector(x_standin, retry).collect(parse_query("acme"), 10)
 
 
 def test_malformed_body_is_a_clear_error(x_standin, retry) -> None:  # noqa: ANN001
     x_standin.fail_next("/2/tweets", 200, body=b"<html>not json</html>")
     with pytest.raises(SourceBadResponse, match="malformed"):
-        collector(x_standin, retry).search("acme", 10)
+        collector(x_standin, retry).collect(parse_query("acme"), 10)
+
+
+def test_since_id_cursor_reads_only_newer_tweets(x_standin, retry) -> None:  # noqa: ANN001
+    c = collector(x_standin, retry)
+    first = c.collect(parse_query("acme"), 50)
+    assert first.cursor == "1249"  # the newest id seen
+    assert first.billed == 50
+    again = c.collect(parse_query("acme"), 50, cursor=first.cursor)
+    assert again.posts == []
+    assert again.cursor == "1249"  # nothing new: the cursor stands
+    assert x_standin.requests_to("/2/tweets")[-1].query["since_id"] == "1249"
+
+
+def test_the_query_grammar_reaches_x_as_operators(x_standin, retry) -> None:  # noqa: ANN001
+    batch = collector(x_standin, retry).collect(parse_query('acme -"number 1" lang:en'), 300)
+    sent = x_standin.requests_to("/2/tweets")[0].query["query"]
+    assert sent == 'acme -"number 1" lang:en -is:retweet'
+    assert len(batch.posts) == 249  # "acme post number 1" left out

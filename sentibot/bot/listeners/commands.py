@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from slack_bolt import Ack, App
 from sqlalchemy.orm import Session, sessionmaker
 
-from sentibot.bot.grammar import Analyze, Help, UsageError, help_text, parse
+from sentibot.bot.grammar import Analyze, Help, List, Unwatch, UsageError, Watch, help_text, parse
+from sentibot.bot.views import watches as views
 from sentibot.bot.views.mrkdwn import quote_inline
-from sentibot.collectors.registry import DISPLAY_NAMES
+from sentibot.collectors.registry import display_name
 from sentibot.config.settings import Settings
 from sentibot.storage import queries
+from sentibot.storage import watches as wq
+from sentibot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +35,52 @@ def register(
         if isinstance(parsed, Help):
             ack(response_type="ephemeral", text=help_text())
             return
-        ack(
-            response_type="ephemeral",
-            text=start_analysis(parsed, command, settings, sessions, enqueue),
-        )
+        if isinstance(parsed, Analyze):
+            text = start_analysis(parsed, command, settings, sessions, enqueue)
+        else:
+            text = manage_watches(parsed, command, settings, sessions)
+        ack(response_type="ephemeral", text=text)
+
+
+def manage_watches(
+    cmd: Watch | Unwatch | List,
+    command: dict,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+) -> str:
+    """Watches are rows: creating, removing and listing them is quick database work."""
+    team_id, channel_id, now = command["team_id"], command["channel_id"], utcnow()
+    with sessions.begin() as session:
+        if isinstance(cmd, Watch):
+            _, created = wq.upsert_watch(
+                session,
+                team_id=team_id,
+                channel_id=channel_id,
+                topic=cmd.topic,
+                sources=cmd.sources,
+                every_s=cmd.every_s,
+                model=settings.sentiment_model,
+                user_id=command.get("user_id"),
+                now=now,
+            )
+            return views.watch_started(cmd.topic, cmd.sources, cmd.every_s, created)
+        if isinstance(cmd, Unwatch):
+            removed = wq.remove_watch(session, team_id, channel_id, cmd.topic)
+            return views.watch_removed(cmd.topic, removed)
+        found = wq.channel_watches(session, team_id, channel_id)
+        counts = wq.watch_post_counts(session, [w.id for w in found], now - timedelta(hours=24))
+        lines = [
+            views.WatchLine(
+                topic=w.topic,
+                every_s=w.interval_s,
+                next_run_at=w.next_run_at,
+                posts_24h=counts.get(w.id, 0),
+                sources=views.source_lines(w.sources, wq.source_states(session, w.id)),
+            )
+            for w in found
+        ]
+        used = wq.x_read_today(session, team_id, now)
+        return views.watch_list(lines, used, settings.x_daily_post_cap, now)
 
 
 def start_analysis(
@@ -62,7 +108,7 @@ def start_analysis(
         enqueue(job_id)
     except Exception:  # the broker is down: the sweeper enqueues the stored job later
         log.warning("job %s stored but not enqueued; the sweeper will retry", job_id, exc_info=True)
-    names = ", ".join(DISPLAY_NAMES.get(s, s) for s in cmd.sources)
+    names = ", ".join(display_name(s) for s in cmd.sources)
     return (
         f"Analyzing “{quote_inline(cmd.topic)}” on {names}… "
         f"I'll post the summary in this channel. (job {job_id})"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sentibot.bot.views.mrkdwn import escape, quote_inline
-from sentibot.collectors.registry import DISPLAY_NAMES, SourceReport
+from sentibot.collectors.registry import SourceReport, display_name
 from sentibot.scoring.aggregate import Breakdown, Summary
 
 
@@ -42,7 +42,7 @@ def share_bar(b: Breakdown, width: int = 20) -> str:
 
 
 def source_line(name: str, report: SourceReport, b: Breakdown | None) -> str:
-    label = DISPLAY_NAMES.get(name, name)
+    label = display_name(name)
     if report.status == "skipped":
         return f"*{label}*: skipped, {escape(report.reason or 'not configured')}"
     if report.status == "failed":

@@ -1,0 +1,51 @@
+"""Source discovery, settings, and collecting from several sources at once."""
+
+from __future__ import annotations
+
+from sentibot.collectors.base import Batch, SourceError
+from sentibot.collectors.query import Query, parse_query
+from sentibot.collectors.registry import (
+    build_collectors,
+    canonical_source,
+    collect,
+    display_name,
+    source_names,
+)
+from sentibot.config.settings import Settings
+
+
+def test_every_source_module_is_found_in_order() -> None:
+    assert source_names() == ("x", "reddit", "hn", "rss")
+    assert canonical_source(" Twitter ") == "x"
+    assert canonical_source("hackernews") == "hn"
+    assert canonical_source("myspace") is None
+    assert display_name("hn") == "Hacker News"
+
+
+def test_keyless_sources_build_without_credentials() -> None:
+    built = build_collectors(Settings(_env_file=None), ["x", "reddit", "hn", "rss"])
+    assert built["x"].reason == "not configured (TWITTER_BEARER_TOKEN is not set)"
+    assert "REDDIT_CLIENT_ID" in built["reddit"].reason
+    assert built["hn"].name == "hn"
+    assert built["rss"].reason == "not configured (RSS_FEEDS is not set)"
+
+
+class Fake:
+    def __init__(self, name: str, fail: bool = False) -> None:
+        self.name = name
+        self.fail = fail
+        self.cursors: list[str | None] = []
+
+    def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
+        self.cursors.append(cursor)
+        if self.fail:
+            raise SourceError("down")
+        return Batch([], cursor="42")
+
+
+def test_a_failed_source_keeps_its_cursor_and_others_advance() -> None:
+    good, bad = Fake("hn"), Fake("rss", fail=True)
+    out = collect(parse_query("acme"), {"hn": good, "rss": bad}, 10, {"hn": "1", "rss": "7"})
+    assert out.cursors == {"hn": "42"}  # rss keeps "7" by not appearing
+    assert out.reports["rss"].status == "failed"
+    assert (good.cursors, bad.cursors) == (["1"], ["7"])

@@ -1,0 +1,76 @@
+"""RSS and Atom feeds through feedparser, against local feeds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from sentibot.collectors.base import SourceUnavailable
+from sentibot.collectors.query import parse_query
+from sentibot.collectors.rss import FeedCollector
+from sentibot.devtools.corpus import CorpusPost
+from sentibot.devtools.rss_standin import FeedStandIn
+from tests.collectors.conftest import T0
+
+
+@pytest.fixture
+def feeds() -> Iterator[FeedStandIn]:
+    news = [
+        CorpusPost(id="n1", text="Acme raises prices\nCustomers are angry", created_at=T0),
+        CorpusPost(id="n2", text="Weather today\nSunny", created_at=T0 + timedelta(hours=1)),
+        CorpusPost(id="n3", text="Acme ad: buy now", created_at=T0 + timedelta(hours=2)),
+    ]
+    tags = [CorpusPost(id="m1", text="loving my acme phone", created_at=T0 + timedelta(hours=3))]
+    with FeedStandIn({"news": news, "acme": tags}) as standin:
+        yield standin
+
+
+def test_rss_and_atom_entries_are_matched_against_the_query(feeds, retry) -> None:  # noqa: ANN001
+    c = FeedCollector([feeds.feed_url("rss", "news"), feeds.feed_url("atom", "{topic}")], retry)
+    batch = c.collect(parse_query("acme -ad"), 50)
+    assert [p.text for p in batch.posts] == [
+        "loving my acme phone",
+        "Acme raises prices\nCustomers are angry",
+    ]
+    assert batch.posts[1].url == f"{feeds.url}/posts/n1"
+    assert feeds.requests_to("/atom/acme")  # {topic} filled in
+    assert batch.cursor == str((T0 + timedelta(hours=3)).timestamp())
+
+
+def test_cursor_skips_entries_already_read(feeds, retry) -> None:  # noqa: ANN001
+    c = FeedCollector([feeds.feed_url("rss", "news")], retry)
+    first = c.collect(parse_query("acme"), 50)
+    assert len(first.posts) == 2
+    assert c.collect(parse_query("acme"), 50, first.cursor).posts == []
+
+
+def test_feed_language_is_honoured(feeds, retry) -> None:  # noqa: ANN001
+    c = FeedCollector([feeds.feed_url("rss", "news")], retry)
+    assert c.collect(parse_query("acme lang:de"), 50).posts == []
+    assert len(c.collect(parse_query("acme lang:en"), 50).posts) == 2
+
+
+def test_one_broken_feed_does_not_hide_the_others(feeds, retry) -> None:  # noqa: ANN001
+    c = FeedCollector([feeds.feed_url("rss", "missing"), feeds.feed_url("rss", "news")], retry)
+    assert len(c.collect(parse_query("acme"), 50).posts) == 2
+
+
+def test_every_feed_broken_fails_the_source(feeds, retry) -> None:  # noqa: ANN001
+    feeds.fail_next("/rss/news", 503, body="down", times=10)
+    c = FeedCollector([feeds.feed_url("rss", "news")], retry)
+    with pytest.raises(SourceUnavailable, match="503"):
+        c.collect(parse_query("acme"), 50)
+
+
+def test_not_a_feed_is_a_clear_error(feeds, retry) -> None:  # noqa: ANN001
+    feeds.fail_next(
+        "/rss/news",
+        200,
+        body="<html><body>a web page, no feed",
+        headers={"content-type": "text/html"},
+    )
+    c = FeedCollector([feeds.feed_url("rss", "news")], retry)
+    with pytest.raises(SourceUnavailable, match="not RSS or Atom"):
+        c.collect(parse_query("acme"), 50)
