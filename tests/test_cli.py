@@ -102,7 +102,7 @@ def test_demo_with_piped_input_prints_the_replies_and_exits_0(tmp_path: Path) ->
     assert "Analyzing “acme”" in out  # the ack
     assert "Sentiment for “acme”" in out  # the summary posted by the worker
     assert "X: 40 posts" in out.replace("*", "")
-    assert "Tell me what to analyze" in out  # usage for bad input
+    assert "Tell me which topic" in out  # usage for bad input
     assert not list(tmp_path.glob("sentibot-demo-*"))  # cleaned up, server stopped
 
 

@@ -78,9 +78,11 @@ def test_analyze_posts_one_summary_to_the_channel(stack: ServiceStack) -> None:
     message = _wait_message(stack, channel)
     body = json.dumps(message.blocks, ensure_ascii=False)
     assert "acme" in message.text
-    assert "80 posts" in body  # the demo corpus gives 40 per source
+    assert "120 posts" in body  # the demo corpus gives 40 per source
     assert "*X*: 40 posts" in body
     assert "*Reddit*: 40 posts" in body
+    assert "*Hacker News*: 40 posts" in body
+    assert "*RSS*: skipped, not configured (RSS_FEEDS is not set)" in body
     assert "negative" in body and "neutral" in body and "positive" in body  # noqa: PT018
 
     job = _finished_job(stack, channel)
@@ -89,9 +91,10 @@ def test_analyze_posts_one_summary_to_the_channel(stack: ServiceStack) -> None:
     sessions = make_sessionmaker(make_engine(stack.effective_database_url))
     with sessions() as s:
         assert (
-            s.scalar(select(func.count()).select_from(Post).where(Post.text.contains("acme"))) >= 80
+            s.scalar(select(func.count()).select_from(Post).where(Post.text.contains("acme")))
+            >= 120
         )
-        assert s.scalar(select(func.count()).select_from(Score)) >= 80
+        assert s.scalar(select(func.count()).select_from(Score)) >= 120
     stack.slack.wait_for(lambda s: False, timeout=1.0)
     assert len(stack.slack.messages_in(channel)) == 1
 
@@ -173,3 +176,93 @@ def test_a_job_that_cannot_run_tells_the_user_why(
     assert "failed" in message.text
     assert "unknown sentiment model 'no-such-model'" in message.text
     assert job.state == "failed"
+
+
+def _poll(check, timeout: float = 30, what: str = "condition"):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+    return value
+
+
+def test_a_watch_collects_on_schedule_scores_and_reports_source_health(
+    stack: ServiceStack,
+) -> None:
+    from sentibot.storage.models import SourceState, Watch, WatchPost
+    from sentibot.storage.session import sessionmaker_for
+    from sentibot.storage.watches import x_read_today
+    from sentibot.tasks.dispatch import tick
+
+    channel = _channel()
+    ack = stack.command("watch acme --sources hn,x --every 1m", channel=channel)
+    assert "Watching “acme” on Hacker News, X every 1m" in ack.json()["text"]
+    sessions = sessionmaker_for(stack.effective_database_url)
+    sender = create_celery(stack.settings())
+
+    def send(name: str, *args: object) -> None:
+        sender.send_task(name, args=list(args))
+
+    with sessions() as s:
+        watch_id = s.scalars(select(Watch.id).where(Watch.channel_id == channel)).one()
+        x_before = x_read_today(s, "T1", time_now())
+
+    def linked() -> int:
+        with sessions() as s:
+            return s.scalar(
+                select(func.count()).select_from(WatchPost).where(WatchPost.watch_id == watch_id)
+            )
+
+    assert watch_id in tick(sessions, time_now(), send).watches
+    _poll(lambda: linked() == 80, what="80 posts from HN and X")
+
+    def scored() -> int:
+        with sessions() as s:
+            return s.scalar(
+                select(func.count())
+                .select_from(WatchPost)
+                .join(Score, Score.post_id == WatchPost.post_id)
+                .where(WatchPost.watch_id == watch_id)
+            )
+
+    tick(sessions, time_now(), send)  # the sentiment processor sends the unscored posts
+    _poll(lambda: scored() == 80, what="the watch's posts scored")
+
+    listing = stack.command("list", channel=channel).json()["text"]
+    assert "“acme” every 1m · 80 posts in 24 h" in listing
+    assert "Hacker News ok" in listing and "X ok" in listing  # noqa: PT018
+    assert f"X posts read today by this workspace: {x_before + 40} of 10,000" in listing
+
+    # Hacker News breaks: the channel hears it once, however many runs fail.
+    stack.hn.fail_next("/api/v1", 503, body={"message": "down"}, times=100)
+    for minutes in (1, 2, 3):
+        with sessions.begin() as s:
+            s.get(Watch, watch_id).next_run_at = time_now()
+        tick(sessions, time_now(), send)
+        _poll(
+            lambda: _source_failing(sessions, watch_id),
+            what="the failure recorded",
+        )
+    message = _wait_message(stack, channel)
+    assert "Hacker News* stopped delivering posts" in message.text
+    stack.slack.wait_for(lambda s: False, timeout=2.0)
+    assert len(stack.slack.messages_in(channel)) == 1
+    with sessions() as s:
+        assert s.get(SourceState, (watch_id, "hn")).cursor is not None  # kept for the retry
+
+    unwatch = stack.command("unwatch acme", channel=channel).json()["text"]
+    assert "Stopped watching “acme”" in unwatch
+
+
+def _source_failing(sessions, watch_id: int) -> bool:  # noqa: ANN001
+    from sentibot.storage.models import SourceState
+
+    with sessions() as s:
+        state = s.get(SourceState, (watch_id, "hn"))
+        return state is not None and state.health == "failing"
+
+
+def time_now():  # noqa: ANN201
+    from sentibot.storage.models import utcnow
+
+    return utcnow()

@@ -20,6 +20,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from sentibot.config.settings import Settings
 from sentibot.devtools.corpus import Corpus, DemoCorpus
+from sentibot.devtools.hn_standin import HackerNewsStandIn
 from sentibot.devtools.reddit_standin import RedditStandIn
 from sentibot.devtools.slack_standin import SlackStandIn
 from sentibot.devtools.twitter_standin import TwitterStandIn
@@ -29,11 +30,8 @@ from sentibot.storage.migrate import upgrade
 SIGNING_SECRET = "standin-signing-secret"
 BOT_TOKEN = "xoxb-standin"
 TEAM_ID = "T0STANDIN"
-SENTIBOT_VARS = (
-    "SLACK_BOT_TOKEN SLACK_SIGNING_SECRET SLACK_APP_TOKEN SLACK_API_URL REDIS_URL DATABASE_URL "
-    "TWITTER_BEARER_TOKEN TWITTER_API_URL REDDIT_CLIENT_ID REDDIT_CLIENT_SECRET REDDIT_USER_AGENT "
-    "REDDIT_API_URL SENTIMENT_MODEL SENTIBOT_DATA_DIR SENTIBOT_BROKER_PREFIX"
-).split()
+# Every variable Settings reads: the stack's processes get only the ones it sets.
+SENTIBOT_VARS = [name.upper() for name in Settings.model_fields]
 
 
 def free_port() -> int:
@@ -60,6 +58,7 @@ class ServiceStack:
     broker_prefix: str = ""
     x_corpus: Corpus = field(default_factory=lambda: DemoCorpus("x"))
     reddit_corpus: Corpus = field(default_factory=lambda: DemoCorpus("reddit"))
+    hn_corpus: Corpus = field(default_factory=lambda: DemoCorpus("hn"))
     configure_x: bool = True
     configure_reddit: bool = True
     worker_concurrency: int = 2
@@ -71,6 +70,7 @@ class ServiceStack:
         self.slack = SlackStandIn(BOT_TOKEN, TEAM_ID)
         self.x = TwitterStandIn(self.x_corpus)
         self.reddit = RedditStandIn(self.reddit_corpus)
+        self.hn = HackerNewsStandIn(self.hn_corpus)
         self.processes: dict[str, subprocess.Popen] = {}
         self.bot_url = ""
         self._own_redis = False
@@ -94,6 +94,7 @@ class ServiceStack:
             DATABASE_URL=self.effective_database_url,
             SENTIBOT_DATA_DIR=str(self.data_dir),
             SENTIBOT_BROKER_PREFIX=self.broker_prefix,
+            HN_API_URL=self.hn.url,
             PYTHONUNBUFFERED="1",
         )
         if self.redis_url:
@@ -111,7 +112,7 @@ class ServiceStack:
 
     def start(self) -> ServiceStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        for standin in (self.slack, self.x, self.reddit):
+        for standin in (self.slack, self.x, self.reddit, self.hn):
             standin.start()
         if not self.redis_url:
             start_redis_server(self.data_dir)
@@ -205,7 +206,7 @@ class ServiceStack:
     def stop(self) -> None:
         for name in list(self.processes):
             self.stop_process(name)
-        for standin in (self.slack, self.x, self.reddit):
+        for standin in (self.slack, self.x, self.reddit, self.hn):
             standin.stop()
         if self._own_redis:
             stop_redis_server(self.data_dir)

@@ -325,13 +325,11 @@ def finish_score_requests(session: Session, model: str, post_ids: Sequence[int])
 
 
 def unscored_count(session: Session) -> int:
+    """Posts some watch needs scored that have no score under its model yet."""
     scored = exists().where(Score.post_id == WatchPost.post_id, Score.model == Watch.model)
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(WatchPost)
-            .join(Watch, Watch.id == WatchPost.watch_id)
-            .where(~scored)
-        )
-        or 0
+    stmt = (
+        select(func.count(func.distinct(WatchPost.post_id)))
+        .join(Watch, Watch.id == WatchPost.watch_id)
+        .where(~scored)
     )
+    return int(session.scalar(stmt) or 0)
