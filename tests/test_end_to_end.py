@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sentibot.devtools.slack_standin import Message
-from sentibot.devtools.stack import ServiceStack
+from sentibot.devtools.stack import TEAM_ID, ServiceStack
 from sentibot.embedded import drop_broker_keys
 from sentibot.storage.models import Job, Post, Score
 from sentibot.storage.session import make_engine, make_sessionmaker
@@ -205,7 +205,7 @@ def test_a_watch_collects_on_schedule_scores_and_reports_source_health(
 
     with sessions() as s:
         watch_id = s.scalars(select(Watch.id).where(Watch.channel_id == channel)).one()
-        x_before = x_read_today(s, "T1", time_now())
+        x_before = x_read_today(s, TEAM_ID, time_now())
 
     def linked() -> int:
         with sessions() as s:
@@ -235,7 +235,7 @@ def test_a_watch_collects_on_schedule_scores_and_reports_source_health(
 
     # Hacker News breaks: the channel hears it once, however many runs fail.
     stack.hn.fail_next("/api/v1", 503, body={"message": "down"}, times=100)
-    for minutes in (1, 2, 3):
+    for _ in range(3):
         with sessions.begin() as s:
             s.get(Watch, watch_id).next_run_at = time_now()
         tick(sessions, time_now(), send)

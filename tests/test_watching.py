@@ -3,10 +3,8 @@ health notices, the X daily cap and the sentiment processor, with an injected cl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from sentibot import watching
@@ -175,7 +173,8 @@ def test_a_failing_source_is_announced_once_keeps_its_cursor_and_recovery_is_ann
     assert src.cursors[-1] == "2"  # the failed runs never moved it
     (failing,) = notices(sessions)
     assert failing.kind == "source_failing"
-    assert "Hacker News" in failing.text and "503" in failing.text
+    assert "Hacker News" in failing.text
+    assert "503" in failing.text
     assert "<!channel>" not in failing.text  # the topic is escaped
     src.fail = None
     src.add(3)
