@@ -266,3 +266,27 @@ def time_now():  # noqa: ANN201
     from sentibot.storage.models import utcnow
 
     return utcnow()
+
+
+def test_a_notice_for_a_channel_the_bot_left_is_dropped_not_retried_forever(
+    stack: ServiceStack,
+) -> None:
+    from sentibot.storage.models import Notice
+    from sentibot.storage.session import sessionmaker_for
+    from sentibot.storage.watches import add_notice
+
+    channel = _channel()
+    stack.slack.not_member.add(channel)
+    sessions = sessionmaker_for(stack.effective_database_url)
+    with sessions.begin() as s:
+        notice_id = add_notice(s, TEAM_ID, channel, "source_failing", "X stopped delivering").id
+    create_celery(stack.settings()).send_task("sentibot.send_notice", args=[notice_id])
+
+    def sent() -> bool:
+        with sessions() as s:
+            return s.get(Notice, notice_id).sent_at is not None
+
+    _poll(sent, what="the notice settled")
+    with sessions() as s:
+        assert s.get(Notice, notice_id).message_ts is None
+    assert stack.slack.messages_in(channel) == []

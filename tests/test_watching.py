@@ -289,3 +289,18 @@ def test_processor_claims_each_unscored_post_once_until_scored(sessions) -> None
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Score)) == 3
         assert wq.unscored_count(s) == 5
+
+
+def test_links_are_written_in_chunks_of_bounded_size(sessions, monkeypatch) -> None:  # noqa: ANN001
+    # PostgreSQL binds at most 65,535 parameters per statement; bench/ingest.py runs 100,000
+    # posts through one run. Here the chunk is made small to exercise the same path quickly.
+    monkeypatch.setattr(wq, "_CHUNK", 7)
+    with sessions.begin() as s:
+        wid = make_watch(s)
+    src = Source()
+    src.add(*range(1, 31))
+    run_watch(sessions, wid, src, T0)
+    src.add(*range(20, 41))  # overlaps the first run across chunk boundaries
+    run_watch(sessions, wid, src, T0 + timedelta(minutes=15))
+    with sessions() as s:
+        assert wq.watch_post_counts(s, [wid], T0 - timedelta(days=1)) == {wid: 40}

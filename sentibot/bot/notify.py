@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 
 RESPONSE_URL_TS = "response_url"
 _NOT_A_MEMBER = {"not_in_channel", "channel_not_found", "is_archived"}
+# Errors no retry can fix: the message is dropped (and logged) instead of retried forever.
+UNDELIVERABLE = _NOT_A_MEMBER | {"channel_is_archived", "invalid_auth", "account_inactive"}
 
 
 @dataclass(frozen=True)

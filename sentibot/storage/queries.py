@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, or_, select, tuple_, update
+from sqlalchemy import Insert, Table, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -130,11 +130,16 @@ def store_posts(session: Session, posts: Sequence[CollectedPost]) -> list[int]:
             index_elements=["source", "external_id"]
         )
         session.execute(stmt, rows)
-        keys = [(p.source, p.external_id) for p in batch]
-        found = session.execute(
-            select(Post.id).where(tuple_(Post.source, Post.external_id).in_(keys))
-        )
-        ids.extend(found.scalars())
+        by_source: dict[str, list[str]] = {}
+        for p in batch:
+            by_source.setdefault(p.source, []).append(p.external_id)
+        # One equality and one IN list per source: both backends walk the unique index
+        # (a row-value IN over (source, external_id) is a sequential scan on PostgreSQL).
+        for source, external_ids in by_source.items():
+            found = session.execute(
+                select(Post.id).where(Post.source == source, Post.external_id.in_(external_ids))
+            )
+            ids.extend(found.scalars())
     return ids
 
 

@@ -22,6 +22,9 @@ from sentibot.storage.models import (
 )
 from sentibot.storage.queries import _insert, ensure_workspace
 
+# Ids per IN (…) list: well under PostgreSQL's 65,535 bind parameters per statement.
+_CHUNK = 1000
+
 
 def upsert_watch(
     session: Session,
@@ -145,22 +148,25 @@ def source_state(session: Session, watch_id: int, source: str) -> SourceState:
 
 def link_watch_posts(session: Session, watch_id: int, post_ids: Sequence[int]) -> int:
     """Link posts to the watch; returns how many were new to it."""
-    if not post_ids:
-        return 0
-    known = set(
-        session.scalars(
-            select(WatchPost.post_id).where(
-                WatchPost.watch_id == watch_id, WatchPost.post_id.in_(set(post_ids))
+    unique = sorted(set(post_ids))
+    added = 0
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start : start + _CHUNK]
+        known = set(
+            session.scalars(
+                select(WatchPost.post_id).where(
+                    WatchPost.watch_id == watch_id, WatchPost.post_id.in_(chunk)
+                )
             )
         )
-    )
-    new = [pid for pid in set(post_ids) if pid not in known]
-    if new:
-        stmt = _insert(session, WatchPost.__table__).on_conflict_do_nothing(
-            index_elements=["watch_id", "post_id"]
-        )
-        session.execute(stmt, [{"watch_id": watch_id, "post_id": pid} for pid in new])
-    return len(new)
+        new = [pid for pid in chunk if pid not in known]
+        if new:
+            stmt = _insert(session, WatchPost.__table__).on_conflict_do_nothing(
+                index_elements=["watch_id", "post_id"]
+            )
+            session.execute(stmt, [{"watch_id": watch_id, "post_id": pid} for pid in new])
+        added += len(new)
+    return added
 
 
 # X spend ------------------------------------------------------------------------------------

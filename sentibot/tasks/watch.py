@@ -6,8 +6,10 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
+from slack_sdk.errors import SlackApiError
+
 from sentibot import watching
-from sentibot.bot.notify import publish
+from sentibot.bot.notify import UNDELIVERABLE, publish
 from sentibot.collectors.query import parse_query
 from sentibot.collectors.registry import build_collectors
 from sentibot.collectors.registry import collect as collect_posts
@@ -81,7 +83,15 @@ def send_notice(notice_id: int) -> None:
             return  # sent already, or another worker is sending it
         channel, text = notice.channel_id, notice.text
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    posted = publish(_slack(), channel=channel, text=text, blocks=blocks, existing=None)
+    try:
+        ts: str | None = publish(
+            _slack(), channel=channel, text=text, blocks=blocks, existing=None
+        ).ts
+    except SlackApiError as exc:
+        if exc.response.get("error") not in UNDELIVERABLE:
+            raise
+        log.warning("notice %s dropped: %s", notice_id, exc.response.get("error"))
+        ts = None
     with _sessions().begin() as session:
         notice = session.get(Notice, notice_id)
-        notice.sent_at, notice.message_ts = utcnow(), posted.ts
+        notice.sent_at, notice.message_ts = utcnow(), ts
