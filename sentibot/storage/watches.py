@@ -304,13 +304,17 @@ def claim_unscored(
         by_model.setdefault(model, []).append(post_id)
     batches = []
     for model, ids in by_model.items():
-        session.execute(
-            delete(ScoreRequest).where(ScoreRequest.model == model, ScoreRequest.post_id.in_(ids))
-        )
-        session.execute(
-            _insert(session, ScoreRequest.__table__),
-            [{"post_id": pid, "model": model, "requested_at": now} for pid in ids],
-        )
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            session.execute(
+                delete(ScoreRequest).where(
+                    ScoreRequest.model == model, ScoreRequest.post_id.in_(chunk)
+                )
+            )
+            session.execute(
+                _insert(session, ScoreRequest.__table__),
+                [{"post_id": pid, "model": model, "requested_at": now} for pid in chunk],
+            )
         batches.extend((model, ids[i : i + batch]) for i in range(0, len(ids), batch))
     return batches
 
