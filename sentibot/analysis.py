@@ -6,14 +6,15 @@ Tasks call these one stage at a time; the CLI runs the same domain steps in-proc
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from sentibot.collectors.base import Collector, Post, SourceSkipped
 from sentibot.collectors.query import parse_query
 from sentibot.collectors.registry import SourceReport, collect
-from sentibot.scoring.aggregate import Breakdown, Summary, summarize
+from sentibot.scoring.aggregate import Breakdown, ScoredText, Summary, summarize
 from sentibot.scoring.base import Scorer
 from sentibot.storage import queries
 from sentibot.storage.models import Job
@@ -48,13 +49,18 @@ def score_job_posts(session: Session, job: Job, scorer: Scorer, batch: int = SCO
 class JobReport:
     summary: Summary
     sources: dict[str, SourceReport]
+    posts: list[ScoredText] = field(default_factory=list)
+    # (when posted, compound) per post, for the chart.
+    timeline: list[tuple[datetime, float]] = field(default_factory=list)
 
 
 def job_report(session: Session, job: Job) -> JobReport:
     scored = queries.scored_job_posts(session, job)
     summary = summarize(job.topic, [(p.source, p.sentiment) for p in scored])
     sources = {name: SourceReport.from_dict(r) for name, r in (job.source_reports or {}).items()}
-    return JobReport(summary, sources)
+    posts = [ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source) for p in scored]
+    timeline = [(p.posted_at, p.sentiment.compound) for p in scored if p.posted_at]
+    return JobReport(summary, sources, posts, timeline)
 
 
 def analyze_in_process(
@@ -68,8 +74,11 @@ def analyze_in_process(
     reports = collection.reports
     unique = list({(p.source, p.external_id): p for p in collection.posts}.values())
     sentiments = scorer.score([p.text for p in unique]) if unique else []
-    summary = summarize(topic, [(p.source, s) for p, s in zip(unique, sentiments, strict=True)])
-    return JobReport(summary, reports)
+    pairs = list(zip(unique, sentiments, strict=True))
+    summary = summarize(topic, [(p.source, s) for p, s in pairs])
+    posts = [ScoredText(p.text, s, p.engagement, p.url, p.source) for p, s in pairs]
+    timeline = [(p.created_at, s.compound) for p, s in pairs if p.created_at]
+    return JobReport(summary, reports, posts, timeline)
 
 
 def report_as_json(report: JobReport) -> dict[str, object]:

@@ -49,8 +49,13 @@ def _channel() -> str:
 
 
 def _wait_message(stack: ServiceStack, channel: str, timeout: float = 60) -> Message:
-    found = stack.slack.wait_for(lambda s: s.messages_in(channel), timeout=timeout)
-    assert found, f"nothing posted to {channel}; logs in {stack.data_dir}"
+    """The channel's first message once it is final (progress messages are edited into it)."""
+
+    def final(s):  # noqa: ANN001, ANN202
+        return [m for m in s.messages_in(channel) if "hourglass" not in m.text]
+
+    found = stack.slack.wait_for(final, timeout=timeout)
+    assert found, f"nothing final posted to {channel}; logs in {stack.data_dir}"
     return found[0]
 
 
@@ -88,6 +93,15 @@ def test_analyze_posts_one_summary_to_the_channel(stack: ServiceStack) -> None:
     job = _finished_job(stack, channel)
     assert job.state == "done"
     assert job.message_ts == message.ts
+    # The message showed progress before the report replaced it, and the chart is in its thread.
+    assert message.edits >= 2
+    (chart,) = [f for f in stack.slack.shared_files if f.channel == channel]
+    assert chart.thread_ts == message.ts
+    assert job.chart_file_id == chart.id
+    assert stack.slack.uploads[chart.id].startswith(b"\x89PNG")
+    assert "Driving negative" in body or "Driving positive" in body
+    assert "Most engaging negative" in body
+    assert '"action_id": "watch_topic"' in json.dumps(message.blocks)
     sessions = make_sessionmaker(make_engine(stack.effective_database_url))
     with sessions() as s:
         assert (
@@ -142,14 +156,18 @@ def test_a_redelivered_notify_edits_instead_of_posting_again(stack: ServiceStack
     message = _wait_message(stack, channel)
     job = _finished_job(stack, channel)
     sessions = make_sessionmaker(make_engine(stack.effective_database_url))
+    edits = message.edits  # the progress message became the summary by edits
+    charts = [f for f in stack.slack.shared_files if f.channel == channel]
+    assert len(charts) == 1
     with sessions.begin() as s:  # as if the worker died after posting, before marking done
         s.get(Job, job.id).state = "started"
     sender = create_celery(stack.settings())
     sender.send_task("sentibot.notify", args=[job.id])
     sender.close()
-    assert stack.slack.wait_for(lambda s: message.edits == 1, timeout=30)
-    assert len(stack.slack.messages_in(channel)) == 1
+    assert stack.slack.wait_for(lambda s: message.edits == edits + 1, timeout=30)
     assert _finished_job(stack, channel).state == "done"
+    assert len(stack.slack.messages_in(channel)) == 1
+    assert [f for f in stack.slack.shared_files if f.channel == channel] == charts  # not again
 
 
 def test_unconfigured_sources_are_skipped_and_said_so(

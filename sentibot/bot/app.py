@@ -6,7 +6,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from sentibot.bot.listeners import commands, errors
+from sentibot.bot.listeners import actions, commands, errors
 from sentibot.bot.slack_client import make_web_client
 from sentibot.config.settings import Settings
 from sentibot.storage.session import sessionmaker_for
@@ -39,11 +39,8 @@ def create_app(
             else process_before_response
         ),
     )
-    commands.register(
-        app,
-        settings=settings,
-        sessions=sessions or sessionmaker_for(settings.effective_database_url),
-        enqueue=enqueue,
-    )
+    sessions = sessions or sessionmaker_for(settings.effective_database_url)
+    commands.register(app, settings=settings, sessions=sessions, enqueue=enqueue)
+    actions.register(app, settings=settings, sessions=sessions)
     errors.register(app)
     return app

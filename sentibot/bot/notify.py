@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
@@ -31,13 +32,17 @@ def publish(
     blocks: list[dict],
     existing: Posted | None,
     response_url: str | None = None,
+    pace: Callable[[str], object] | None = None,
 ) -> Posted:
-    """Post a new message, or update `existing`; fall back to `response_url` if not a member."""
+    """Post a new message, or update `existing`; fall back to `response_url` if not a member.
+    `pace(channel)` is called before a new message (see bot/pacing.py)."""
     if existing is not None and existing.ts != RESPONSE_URL_TS:
         client.chat_update(channel=existing.channel, ts=existing.ts, text=text, blocks=blocks)
         return existing
     if existing is not None:
         return existing
+    if pace is not None:
+        pace(channel)
     try:
         resp = client.chat_postMessage(
             channel=channel, text=text, blocks=blocks, unfurl_links=False

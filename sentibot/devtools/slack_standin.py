@@ -17,6 +17,14 @@ from sentibot.devtools.http_standin import Request, Response, StandIn
 from sentibot.devtools.socket_mode_standin import SocketModeStandIn
 
 
+@dataclass(frozen=True)
+class SharedFile:
+    id: str
+    title: str | None
+    channel: str | None
+    thread_ts: str | None
+
+
 @dataclass
 class Message:
     channel: str
@@ -38,6 +46,7 @@ class SlackStandIn(StandIn):
         self.ephemeral: list[dict[str, Any]] = []
         self.responses: list[dict[str, Any]] = []
         self.uploads: dict[str, bytes] = {}
+        self.shared_files: list[SharedFile] = []
         self.not_member: set[str] = set()
         self.app_token = "xapp-standin"
         self.socket_mode: SocketModeStandIn | None = None
@@ -173,4 +182,12 @@ class SlackStandIn(StandIn):
         missing = [f["id"] for f in files if f["id"] not in self.uploads]
         if missing:
             return {"ok": False, "error": "file_not_found"}
+        channel = params.get("channel_id")
+        if channel in self.not_member:
+            return {"ok": False, "error": "not_in_channel"}
+        with self._lock:
+            for f in files:
+                self.shared_files.append(
+                    SharedFile(f["id"], f.get("title"), channel, params.get("thread_ts"))
+                )
         return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}

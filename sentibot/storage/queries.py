@@ -205,6 +205,7 @@ class ScoredPost:
     url: str | None
     engagement: int
     sentiment: Sentiment
+    posted_at: datetime | None = None
 
 
 def scored_job_posts(session: Session, job: Job) -> list[ScoredPost]:
@@ -223,6 +224,7 @@ def scored_job_posts(session: Session, job: Job) -> list[ScoredPost]:
             text=post.text,
             url=post.url,
             engagement=post.engagement,
+            posted_at=post.posted_at or post.collected_at,
             sentiment=Sentiment(
                 label=score.label,
                 compound=score.compound,

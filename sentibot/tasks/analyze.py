@@ -8,17 +8,23 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
+import redis
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
 from sqlalchemy.exc import OperationalError
 
 from sentibot import analysis
-from sentibot.bot.notify import Posted, publish
+from sentibot.bot.notify import RESPONSE_URL_TS, Posted, publish
+from sentibot.bot.pacing import ChannelPacer
 from sentibot.bot.slack_client import make_web_client
+from sentibot.bot.views import progress
+from sentibot.bot.views.chart import render_chart
 from sentibot.bot.views.summary import render_failure, render_summary
 from sentibot.collectors.query import parse_query
 from sentibot.collectors.registry import build_collectors
 from sentibot.collectors.registry import collect as collect_posts
 from sentibot.config.settings import MissingSetting, get_settings
+from sentibot.embedded import redis_client_url
 from sentibot.scoring.base import UnknownModel, get_scorer
 from sentibot.storage import queries
 from sentibot.storage import watches as wq
@@ -41,6 +47,39 @@ def _sessions():
 @lru_cache(maxsize=1)
 def _slack() -> WebClient:
     return make_web_client(get_settings())
+
+
+@lru_cache(maxsize=1)
+def _pacer() -> ChannelPacer:
+    settings = get_settings()
+    client = redis.Redis.from_url(redis_client_url(settings))
+    return ChannelPacer(client, prefix=settings.sentibot_broker_prefix)
+
+
+def pace(channel: str) -> None:
+    _pacer().wait(channel)
+
+
+def _progress(job_id: int, message: tuple[str, list[dict]]) -> None:
+    """Show the job's progress in its channel message. Best effort: a progress message that
+    cannot be posted (not a member, Slack down) never fails the job, and response_url, which
+    allows only 5 uses, is kept for the final answer."""
+    text, blocks = message
+    with _sessions().begin() as session:
+        job = queries.get_job(session, job_id)
+        existing = Posted(job.message_channel, job.message_ts) if job.message_ts else None
+        channel = job.channel_id
+    try:
+        posted = publish(
+            _slack(), channel=channel, text=text, blocks=blocks, existing=existing, pace=pace
+        )
+    except (SlackClientError, OSError) as exc:
+        log.info("job %s: no progress message (%s)", job_id, exc)
+        return
+    if existing is None and posted.ts != RESPONSE_URL_TS:
+        with _sessions().begin() as session:
+            job = queries.get_job(session, job_id)
+            job.message_channel, job.message_ts = posted.channel, posted.ts
 
 
 class _FailJobOnError(app.Task):
@@ -84,6 +123,7 @@ def collect(job_id: int) -> None:
         reserved = 0
         if X in sources:
             reserved = wq.reserve_x_reads(session, team_id, limit, settings.x_daily_post_cap, now)
+    _progress(job_id, progress.collecting(topic, sources))
     # No transaction is open while the sources are searched (seconds, on the network).
     collectors = x_budgeted(
         build_collectors(settings, sources), reserved, settings.x_daily_post_cap
@@ -96,6 +136,7 @@ def collect(job_id: int) -> None:
         n = analysis.store_collection(session, job, collection.posts, collection.reports)
         queries.advance_job(session, job, stage=JobStage.SCORE)
     log.info("job %s: collected %s posts", job_id, n)
+    _progress(job_id, progress.scoring(topic, n))
     enqueue_stage(job_id, JobStage.SCORE)
 
 
@@ -115,6 +156,7 @@ def score(job_id: int) -> None:
 
 @app.task(name="sentibot.notify", **RETRY)
 def notify(job_id: int) -> None:
+    chart: bytes | None = None
     with _sessions().begin() as session:
         job = queries.get_job(session, job_id)
         if job is None or job.state == JobState.DONE:
@@ -123,7 +165,9 @@ def notify(job_id: int) -> None:
             text, blocks = render_failure(job.topic, job.error or "unknown error")
         else:
             report = analysis.job_report(session, job)
-            text, blocks = render_summary(report.summary, report.sources, job.model)
+            text, blocks = render_summary(report.summary, report.sources, job.model, report.posts)
+            if job.chart_file_id is None:
+                chart = render_chart(report.timeline, f"{job.topic}: sentiment and volume")
         existing = Posted(job.message_channel, job.message_ts) if job.message_ts else None
         channel, response_url = job.channel_id, job.response_url
     posted = publish(
@@ -133,10 +177,34 @@ def notify(job_id: int) -> None:
         blocks=blocks,
         existing=existing,
         response_url=response_url,
+        pace=pace,
     )
+    chart_id = _upload_chart(job_id, posted, chart) if chart else None
     with _sessions().begin() as session:
         job = queries.get_job(session, job_id)
         job.message_channel, job.message_ts = posted.channel, posted.ts
+        job.chart_file_id = job.chart_file_id or chart_id
         if job.state != JobState.FAILED:
             queries.advance_job(session, job, stage=JobStage.NOTIFY, state=JobState.DONE)
     log.info("job %s: summary posted to %s", job_id, posted.channel)
+
+
+def _upload_chart(job_id: int, posted: Posted, png: bytes) -> str | None:
+    """The chart in the summary's thread (files upload v2). Best effort: the report stands
+    without it."""
+    if posted.ts == RESPONSE_URL_TS:
+        return None  # answered through response_url: there is no message to thread under
+    try:
+        pace(posted.channel)
+        response = _slack().files_upload_v2(
+            channel=posted.channel,
+            thread_ts=posted.ts,
+            file=png,
+            filename="sentiment.png",
+            title="Sentiment and volume over time",
+        )
+    except (SlackClientError, OSError) as exc:
+        log.warning("job %s: chart not uploaded (%s)", job_id, exc)
+        return None
+    files = response.get("files") or [response.get("file") or {}]
+    return files[0].get("id")

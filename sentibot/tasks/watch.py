@@ -18,7 +18,7 @@ from sentibot.scoring.base import get_scorer
 from sentibot.storage import queries
 from sentibot.storage import watches as wq
 from sentibot.storage.models import Notice, utcnow
-from sentibot.tasks.analyze import RETRY_DB, _sessions, _slack
+from sentibot.tasks.analyze import RETRY_DB, _sessions, _slack, pace
 from sentibot.tasks.celery_app import app
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def send_notice(notice_id: int) -> None:
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     try:
         ts: str | None = publish(
-            _slack(), channel=channel, text=text, blocks=blocks, existing=None
+            _slack(), channel=channel, text=text, blocks=blocks, existing=None, pace=pace
         ).ts
     except SlackApiError as exc:
         if exc.response.get("error") not in UNDELIVERABLE:

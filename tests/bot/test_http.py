@@ -181,3 +181,74 @@ def test_a_dead_broker_still_gets_an_ack_and_keeps_the_job(settings, sessions) -
     assert "acme" in json.loads(resp.text)["text"]
     (job,) = jobs(sessions)
     assert job.state == "queued"  # the sweeper will send it when the broker is back
+
+
+def test_watch_list_unwatch_through_signed_requests(bot: Bot, sessions) -> None:  # noqa: ANN001
+    from sentibot.storage.models import Watch
+
+    ack = bot.post(command('watch "acme phone" OR acmecorp --every 30m --sources hn,x')).json()
+    assert ack["response_type"] == "ephemeral"
+    assert "Watching “&quot;acme phone&quot; OR acmecorp”" not in ack["text"]  # plain quotes
+    assert 'Watching “"acme phone" OR acmecorp” on Hacker News, X every 30m' in ack["text"]
+    bot.post(command("watch acme", team="T2"))  # another workspace
+    listing = bot.post(command("list")).json()["text"]
+    assert '“"acme phone" OR acmecorp” every 30m · 0 posts in 24 h' in listing
+    assert "Hacker News pending" in listing
+    assert "acme”" not in listing.replace('acme phone" OR acmecorp”', "")  # T2's stays in T2
+    assert "X posts read today by this workspace: 0 of 10,000" in listing
+    gone = bot.post(command('unwatch "acme phone" OR acmecorp')).json()["text"]
+    assert "Stopped watching" in gone
+    again = bot.post(command("unwatch acme")).json()["text"]  # T1 has no watch on acme
+    assert "has no watch on “acme”" in again
+    with sessions() as s:
+        assert [(w.team_id, w.topic) for w in s.scalars(select(Watch))] == [("T2", "acme")]
+
+
+def test_hostile_topics_are_escaped_in_every_reply(bot: Bot) -> None:
+    text = bot.post(command("watch <!channel> <@U123>")).json()["text"]
+    assert "<!channel>" not in text
+    assert "&lt;!channel&gt;" in text
+
+
+def test_the_watch_button_creates_a_watch_for_the_channel(bot: Bot, sessions) -> None:  # noqa: ANN001
+    import json as jsonlib
+
+    from sentibot.storage.models import Watch
+
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T1", "domain": "t1"},
+        "user": {"id": "U7", "team_id": "T1"},
+        "channel": {"id": "C9", "name": "brand"},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "trigger_id": "1.2",
+        "response_url": bot.slack.url + "/response/button",
+        "actions": [
+            {
+                "type": "button",
+                "action_id": "watch_topic",
+                "block_id": "b1",
+                "value": "acme -ad",
+                "action_ts": "1.3",
+            }
+        ],
+    }
+    resp = bot.post({"payload": jsonlib.dumps(payload)})
+    assert resp.status_code == 200
+    found = bot.slack.wait_for(lambda s: s.responses, timeout=10)
+    assert "Watching “acme -ad”" in found[-1]["text"]
+    assert found[-1]["replace_original"] is False
+    with sessions() as s:
+        (watch,) = s.scalars(select(Watch))
+    assert (watch.team_id, watch.channel_id, watch.topic, watch.created_by) == (
+        "T1",
+        "C9",
+        "acme -ad",
+        "U7",
+    )
+    forged = bot.post(
+        {"payload": jsonlib.dumps(payload)},
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert forged.status_code == 401

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from sentibot.bot.views.mrkdwn import escape, quote_inline
+from collections.abc import Sequence
+
+from sentibot.bot.views.mrkdwn import clip, escape, link, quote_inline
 from sentibot.collectors.registry import SourceReport, display_name
-from sentibot.scoring.aggregate import Breakdown, Summary
+from sentibot.scoring.aggregate import Breakdown, ScoredText, Summary, drivers, top_posts
+
+SECTION_LIMIT = 3000  # characters of mrkdwn per section text
+WATCH_ACTION = "watch_topic"
 
 
 def mood(b: Breakdown) -> str:
@@ -52,8 +57,53 @@ def source_line(name: str, report: SourceReport, b: Breakdown | None) -> str:
     return f"*{label}*: {breakdown_line(b)}"
 
 
+def post_line(p: ScoredText) -> str:
+    text = quote_inline(p.text, 220)
+    where = link(p.url, display_name(p.source) if p.source else "post")
+    return f">{text}\n>{where} · {p.engagement} engagement · {p.sentiment.compound:+.2f}"
+
+
+def posts_section(posts: Sequence[ScoredText]) -> str:
+    parts = []
+    for label, title in (
+        ("negative", "Most engaging negative"),
+        ("positive", "Most engaging positive"),
+    ):
+        chosen = top_posts(posts, label, n=2)
+        if chosen:
+            parts.append(f"*{title}*\n" + "\n".join(post_line(p) for p in chosen))
+    return clip("\n".join(parts), SECTION_LIMIT)
+
+
+def drivers_section(posts: Sequence[ScoredText], topic: str) -> str:
+    lines = []
+    for label, title in (("negative", "Driving negative"), ("positive", "Driving positive")):
+        found = drivers(posts, label, topic=topic, n=6)
+        if found:
+            terms = ", ".join(f"`{escape(d.term).replace('`', '')}` ({d.count})" for d in found)
+            lines.append(f"*{title}:* {terms}")
+    return clip("\n".join(lines), SECTION_LIMIT)
+
+
+def watch_button(topic: str) -> dict:
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": WATCH_ACTION,
+                "text": {"type": "plain_text", "text": "Watch this topic"},
+                "value": topic[:2000],
+            }
+        ],
+    }
+
+
 def render_summary(
-    summary: Summary, sources: dict[str, SourceReport], model: str = "vader"
+    summary: Summary,
+    sources: dict[str, SourceReport],
+    model: str = "vader",
+    posts: Sequence[ScoredText] = (),
 ) -> tuple[str, list[dict]]:
     """(fallback text, blocks) for a finished analysis."""
     # Header text is plain_text (never parsed for mentions); everything else is escaped mrkdwn.
@@ -83,7 +133,13 @@ def render_summary(
         )
     lines = [source_line(n, r, summary.by_source.get(n)) for n, r in sources.items()]
     if lines:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
+        text = clip("\n".join(lines), SECTION_LIMIT)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    for text in (drivers_section(posts, summary.topic), posts_section(posts)):
+        if text:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    if o.count:
+        blocks.append(watch_button(summary.topic))
     blocks.append(
         {
             "type": "context",

@@ -1,0 +1,58 @@
+"""Buttons on sentibot's messages (signed `block_actions` payloads)."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App, Respond
+from sqlalchemy.orm import Session, sessionmaker
+
+from sentibot.bot.grammar import DEFAULT_EVERY_S
+from sentibot.bot.views import watches as views
+from sentibot.bot.views.summary import WATCH_ACTION
+from sentibot.collectors.query import QueryError, parse_query
+from sentibot.collectors.registry import source_names
+from sentibot.config.settings import Settings
+from sentibot.storage import watches as wq
+from sentibot.storage.models import utcnow
+
+
+def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -> None:
+    @app.action(WATCH_ACTION)
+    def watch_topic(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        value = (body.get("actions") or [{}])[0].get("value") or ""
+        try:
+            topic = parse_query(value).canonical()
+        except QueryError:
+            respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text="That topic no longer parses.",
+            )
+            return
+        team_id = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+        channel_id = (body.get("channel") or {}).get("id")
+        if not team_id or not channel_id:
+            respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text="I can only watch from a channel.",
+            )
+            return
+        sources = source_names()
+        with sessions.begin() as session:
+            _, created = wq.upsert_watch(
+                session,
+                team_id=team_id,
+                channel_id=channel_id,
+                topic=topic,
+                sources=sources,
+                every_s=DEFAULT_EVERY_S,
+                model=settings.sentiment_model,
+                user_id=(body.get("user") or {}).get("id"),
+                now=utcnow(),
+            )
+        respond(
+            response_type="ephemeral",
+            replace_original=False,
+            text=views.watch_started(topic, sources, DEFAULT_EVERY_S, created),
+        )
