@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from sentibot.collectors.base import Collector, Post, SourceSkipped
 from sentibot.collectors.query import parse_query
 from sentibot.collectors.registry import SourceReport, collect
-from sentibot.scoring.aggregate import Breakdown, ScoredText, Summary, summarize
+from sentibot.scoring.aggregate import Breakdown, ScoredText, Summary, breakdown, summarize
 from sentibot.scoring.base import Scorer
 from sentibot.storage import queries
 from sentibot.storage.models import Job
@@ -50,17 +50,52 @@ class JobReport:
     summary: Summary
     sources: dict[str, SourceReport]
     posts: list[ScoredText] = field(default_factory=list)
-    # (when posted, compound) per post, for the chart.
+    # (when posted, compound) per post of the window, for the chart.
     timeline: list[tuple[datetime, float]] = field(default_factory=list)
+    # The window before, and its length in seconds (None: the report has no window).
+    previous: Breakdown | None = None
+    window_s: int | None = None
+
+
+@dataclass(frozen=True)
+class _Item:
+    source: str
+    when: datetime | None
+    text: ScoredText
+
+
+def _windowed(
+    topic: str,
+    items: Sequence[_Item],
+    sources: dict[str, SourceReport],
+    end: datetime,
+    window_s: int,
+) -> JobReport:
+    """The report on posts of the window ending at `end` (undated posts count as current),
+    with the window before it for comparison."""
+    start, before = end - timedelta(seconds=window_s), end - timedelta(seconds=2 * window_s)
+    current = [i for i in items if i.when is None or i.when >= start]
+    previous = [i.text.sentiment for i in items if i.when is not None and before <= i.when < start]
+    summary = summarize(topic, [(i.source, i.text.sentiment) for i in current])
+    timeline = [(i.when, i.text.sentiment.compound) for i in current if i.when]
+    return JobReport(
+        summary,
+        sources,
+        [i.text for i in current],
+        timeline,
+        breakdown(previous),
+        window_s,
+    )
 
 
 def job_report(session: Session, job: Job) -> JobReport:
     scored = queries.scored_job_posts(session, job)
-    summary = summarize(job.topic, [(p.source, p.sentiment) for p in scored])
     sources = {name: SourceReport.from_dict(r) for name, r in (job.source_reports or {}).items()}
-    posts = [ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source) for p in scored]
-    timeline = [(p.posted_at, p.sentiment.compound) for p in scored if p.posted_at]
-    return JobReport(summary, sources, posts, timeline)
+    items = [
+        _Item(p.source, p.posted_at, ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source))
+        for p in scored
+    ]
+    return _windowed(job.topic, items, sources, job.created_at, job.window_s)
 
 
 def analyze_in_process(
@@ -68,17 +103,18 @@ def analyze_in_process(
     collectors: Mapping[str, Collector | SourceSkipped],
     scorer: Scorer,
     limit: int,
+    window_s: int = 86_400,
 ) -> JobReport:
     """One analysis with no broker and no database: collect, score, summarize."""
     collection = collect(parse_query(topic), collectors, limit)
     reports = collection.reports
     unique = list({(p.source, p.external_id): p for p in collection.posts}.values())
     sentiments = scorer.score([p.text for p in unique]) if unique else []
-    pairs = list(zip(unique, sentiments, strict=True))
-    summary = summarize(topic, [(p.source, s) for p, s in pairs])
-    posts = [ScoredText(p.text, s, p.engagement, p.url, p.source) for p, s in pairs]
-    timeline = [(p.created_at, s.compound) for p, s in pairs if p.created_at]
-    return JobReport(summary, reports, posts, timeline)
+    items = [
+        _Item(p.source, p.created_at, ScoredText(p.text, s, p.engagement, p.url, p.source))
+        for p, s in zip(unique, sentiments, strict=True)
+    ]
+    return _windowed(topic, items, reports, datetime.now(UTC), window_s)
 
 
 def report_as_json(report: JobReport) -> dict[str, object]:
@@ -90,6 +126,16 @@ def report_as_json(report: JobReport) -> dict[str, object]:
         "mean_compound_ci95": [round(s.overall.ci_low, 4), round(s.overall.ci_high, 4)],
         "shares": _shares(s.overall),
         "net_sentiment": round(s.overall.net, 4),
+        "window_s": report.window_s,
+        "previous_window": (
+            {
+                "count": report.previous.count,
+                "net_sentiment": round(report.previous.net, 4),
+                "mean_compound": round(report.previous.mean_compound, 4),
+            }
+            if report.previous is not None
+            else None
+        ),
         "by_source": {name: b.count for name, b in s.by_source.items()},
         "sources": {
             name: {

@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         "--sources", default="all", help="comma-separated: x,reddit,hn,rss (default: all)"
     )
     p.add_argument("--limit", type=int, default=None, help="posts per source")
+    p.add_argument("--since", default="24h", help="the window reported on, 1h to 7d (24h)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     p = sub.add_parser("train", help="rebuild the transformer weights from TweetEval data")
@@ -128,6 +129,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _analyze(args: argparse.Namespace) -> int:
     from sentibot.analysis import analyze_in_process, report_as_json
+    from sentibot.bot.grammar import parse_duration
     from sentibot.bot.views.summary import breakdown_line, source_line
     from sentibot.collectors.query import QueryError, parse_query
     from sentibot.collectors.registry import build_collectors, canonical_source, source_names
@@ -146,12 +148,17 @@ def _analyze(args: argparse.Namespace) -> int:
     except QueryError as exc:
         print(f"sentibot: the topic does not parse: {exc}", file=sys.stderr)
         return 2
+    window_s = parse_duration(args.since)
+    if window_s is None or not 3600 <= window_s <= 7 * 86400:
+        print("sentibot: --since takes a duration from 1h to 7d, like 6h or 3d", file=sys.stderr)
+        return 2
     settings = get_settings()
     report = analyze_in_process(
         topic,
         build_collectors(settings, names),
         get_scorer(settings.sentiment_model, settings.sentiment_precision),
         args.limit or settings.analyze_limit,
+        window_s,
     )
     if args.json:
         print(json.dumps(report_as_json(report), indent=2))

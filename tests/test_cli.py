@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import inspect
 
 from sentibot.devtools.corpus import DemoCorpus
+from sentibot.devtools.hn_standin import HackerNewsStandIn
 from sentibot.devtools.reddit_standin import RedditStandIn
 from sentibot.devtools.stack import SENTIBOT_VARS
 from sentibot.devtools.twitter_standin import TwitterStandIn
@@ -34,8 +35,13 @@ def run(args: list[str], env: dict[str, str], **kwargs: object) -> subprocess.Co
 
 @pytest.fixture
 def sources_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    with TwitterStandIn(DemoCorpus("x")) as x, RedditStandIn(DemoCorpus("reddit")) as reddit:
+    with (
+        TwitterStandIn(DemoCorpus("x")) as x,
+        RedditStandIn(DemoCorpus("reddit")) as reddit,
+        HackerNewsStandIn(DemoCorpus("hn")) as hn,
+    ):
         yield {
+            "HN_API_URL": hn.url,
             "TWITTER_BEARER_TOKEN": x.bearer_token,
             "TWITTER_API_URL": x.url,
             "REDDIT_CLIENT_ID": reddit.client_id,
@@ -50,8 +56,13 @@ def test_analyze_json(sources_env: dict[str, str]) -> None:
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["topic"] == "acme"
-    assert doc["count"] == 80
-    assert doc["by_source"] == {"reddit": 40, "x": 40}
+    assert doc["count"] == 120
+    assert doc["by_source"] == {"hn": 40, "reddit": 40, "x": 40}
+    assert doc["sources"]["rss"] == {
+        "status": "skipped",
+        "count": 0,
+        "reason": "not configured (RSS_FEEDS is not set)",
+    }
     assert -1 <= doc["mean_compound"] <= 1
     assert sum(doc["shares"].values()) == pytest.approx(1.0, abs=1e-3)
     assert doc["sources"]["x"]["status"] == "ok"

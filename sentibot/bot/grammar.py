@@ -11,6 +11,9 @@ from sentibot.collectors.registry import canonical_source, source_names
 
 MAX_TOPIC_LEN = 200
 MAX_LIMIT = 1000
+MIN_SINCE_S = 3600
+MAX_SINCE_S = 7 * 86_400
+DEFAULT_SINCE_S = 86_400
 MIN_EVERY_S = 60
 MAX_EVERY_S = 86_400
 DEFAULT_EVERY_S = 900
@@ -18,9 +21,10 @@ DEFAULT_EVERY_S = 900
 USAGE = {
     "help": "`/sentiment help` shows this list",
     "analyze": (
-        "`/sentiment analyze <topic> [--sources x,reddit,hn,rss] [--limit 200]` reports how "
-        'people feel about a topic right now; quote phrases (`"acme phone"`), join '
-        "alternatives with OR, exclude with `-word`, pick a language with `lang:en`"
+        "`/sentiment analyze <topic> [--sources x,reddit,hn,rss] [--since 24h] [--limit 200]` "
+        "reports how people feel about a topic now, against the window before; quote phrases "
+        '(`"acme phone"`), join alternatives with OR, exclude with `-word`, pick a language '
+        "with `lang:en`"
     ),
     "watch": (
         "`/sentiment watch <topic> [--sources x,reddit,hn,rss] [--every 15m]` collects posts "
@@ -41,6 +45,7 @@ class Analyze:
     topic: str
     sources: tuple[str, ...] = field(default_factory=source_names)
     limit: int | None = None
+    since_s: int = DEFAULT_SINCE_S
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,7 @@ def _topic(text: str, verb: str) -> str | UsageError:
 
 
 def _parse_analyze(args: list[str]) -> Analyze | UsageError:
-    split = _split_options(args, "analyze", ("sources", "limit"))
+    split = _split_options(args, "analyze", ("sources", "limit", "since"))
     if isinstance(split, UsageError):
         return split
     words, options = split
@@ -160,7 +165,13 @@ def _parse_analyze(args: list[str]) -> Analyze | UsageError:
         if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
             return UsageError(f"`--limit` must be a whole number from 1 to {MAX_LIMIT}.")
         limit = int(value)
-    return Analyze(topic=topic, sources=sources, limit=limit)
+    since = DEFAULT_SINCE_S
+    if "since" in options:
+        seconds = parse_duration(options["since"])
+        if seconds is None or not MIN_SINCE_S <= seconds <= MAX_SINCE_S:
+            return UsageError("`--since` takes a duration from 1h to 7d, like `6h` or `3d`.")
+        since = seconds
+    return Analyze(topic=topic, sources=sources, limit=limit, since_s=since)
 
 
 def _parse_watch(args: list[str]) -> Watch | UsageError:

@@ -42,7 +42,7 @@ def _pending_jobs(stack: ServiceStack) -> int:
 class Console:
     def __init__(self, stack: ServiceStack) -> None:
         self.stack = stack
-        self.shown = 0
+        self.shown: set[tuple[str, int]] = set()  # (ts, edits) of what was printed
         self.shown_responses = 0
 
     def send(self, line: str) -> bool:
@@ -72,10 +72,16 @@ class Console:
             time.sleep(0.2)
 
     def print_new(self) -> None:
-        messages = self.stack.slack.messages
-        for message in messages[self.shown :]:
-            print(f"\n#general · sentibot\n{render_blocks(message.text, message.blocks)}")
-        self.shown = len(messages)
+        """New messages and new versions of edited ones: progress as one line, the rest in full."""
+        for message in list(self.stack.slack.messages):
+            key = (message.ts, message.edits)
+            if key in self.shown:
+                continue
+            self.shown.add(key)
+            if "hourglass" in message.text:
+                print("  … " + message.text.replace(":hourglass_flowing_sand: ", ""))
+            else:
+                print(f"\n#general · sentibot\n{render_blocks(message.text, message.blocks)}")
         responses = self.stack.slack.responses
         for payload in responses[self.shown_responses :]:
             shown = render_blocks(payload.get("text", ""), payload.get("blocks", []))
@@ -89,9 +95,10 @@ def run_demo(keep: bool = False) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     data_dir = Path(tempfile.mkdtemp(prefix="sentibot-demo-"))
     print(
-        "Starting sentibot: embedded redis-server, SQLite, Slack/X/Reddit stand-ins, worker, bot…"
+        "Starting sentibot: embedded redis-server, SQLite, stand-ins for Slack, X, Reddit and "
+        "Hacker News, worker, Beat, bot…"
     )
-    stack = ServiceStack(data_dir=data_dir)
+    stack = ServiceStack(data_dir=data_dir, start_beat_process=True)
     ok = True
     try:
         with stack:

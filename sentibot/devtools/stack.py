@@ -63,6 +63,8 @@ class ServiceStack:
     configure_reddit: bool = True
     worker_concurrency: int = 2
     start_worker_process: bool = True
+    # Beat ticks the dispatcher (watches, scoring batches, notices); tests tick it themselves.
+    start_beat_process: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -120,6 +122,8 @@ class ServiceStack:
         upgrade(self.effective_database_url)
         if self.start_worker_process:
             self.start_worker()
+        if self.start_beat_process:
+            self._spawn("beat", ["beat", "--loglevel", "warning"])
         port = free_port()
         self.bot_url = f"http://127.0.0.1:{port}"
         self._spawn("bot", ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"])

@@ -89,6 +89,8 @@ class Job(Base):
     topic: Mapped[str] = mapped_column(Text)
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)
     post_limit: Mapped[int] = mapped_column(Integer, default=200)
+    # The report covers posts of the last `window_s` seconds, against the window before.
+    window_s: Mapped[int] = mapped_column(Integer, default=86_400, server_default="86400")
     model: Mapped[str] = mapped_column(String(255), default="vader")
     channel_id: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str | None] = mapped_column(String(32))

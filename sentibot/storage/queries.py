@@ -45,6 +45,7 @@ def create_job(
     response_url: str | None,
     post_limit: int,
     model: str,
+    window_s: int = 86_400,
 ) -> Job:
     ensure_workspace(session, team_id)
     now = utcnow()
@@ -58,6 +59,7 @@ def create_job(
         response_url=response_url,
         post_limit=post_limit,
         model=model,
+        window_s=window_s,
         created_at=now,
         updated_at=now,
     )

@@ -165,7 +165,14 @@ def notify(job_id: int) -> None:
             text, blocks = render_failure(job.topic, job.error or "unknown error")
         else:
             report = analysis.job_report(session, job)
-            text, blocks = render_summary(report.summary, report.sources, job.model, report.posts)
+            text, blocks = render_summary(
+                report.summary,
+                report.sources,
+                job.model,
+                report.posts,
+                report.previous,
+                report.window_s,
+            )
             if job.chart_file_id is None:
                 chart = render_chart(report.timeline, f"{job.topic}: sentiment and volume")
         existing = Posted(job.message_channel, job.message_ts) if job.message_ts else None

@@ -38,6 +38,17 @@ def test_boolean_topics_keep_phrases_or_and_exclusions() -> None:
     )
 
 
+def test_analyze_since() -> None:
+    cmd = parse("analyze acme --since 6h")
+    assert isinstance(cmd, Analyze)
+    assert cmd.since_s == 6 * 3600
+    assert parse("analyze acme").since_s == 86400  # type: ignore[union-attr]
+    for bad in ("30m", "8d", "soon"):
+        result = parse(f"analyze acme --since {bad}")
+        assert isinstance(result, UsageError)
+        assert "`--since` takes a duration from 1h to 7d" in result.message
+
+
 def test_watch_unwatch_list() -> None:
     assert parse("watch acme --every 30m --sources hn") == Watch("acme", ("hn",), 1800)
     assert parse("watch acme") == Watch("acme", ("x", "reddit", "hn", "rss"), 900)

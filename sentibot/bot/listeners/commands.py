@@ -102,6 +102,7 @@ def start_analysis(
             response_url=command.get("response_url"),
             post_limit=cmd.limit or settings.analyze_limit,
             model=settings.sentiment_model,
+            window_s=cmd.since_s,
         )
         job_id = job.id
     try:

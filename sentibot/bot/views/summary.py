@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sentibot.bot.grammar import format_duration
 from sentibot.bot.views.mrkdwn import clip, escape, link, quote_inline
 from sentibot.collectors.registry import SourceReport, display_name
-from sentibot.scoring.aggregate import Breakdown, ScoredText, Summary, drivers, top_posts
+from sentibot.scoring.aggregate import (
+    Breakdown,
+    ScoredText,
+    Summary,
+    change,
+    drivers,
+    top_posts,
+)
 
 SECTION_LIMIT = 3000  # characters of mrkdwn per section text
 WATCH_ACTION = "watch_topic"
@@ -99,11 +107,28 @@ def watch_button(topic: str) -> dict:
     }
 
 
+def change_line(current: Breakdown, previous: Breakdown, window_s: int) -> str:
+    """The window against the one before it: net sentiment in points and volume in percent."""
+    span = format_duration(window_s)
+    if previous.count == 0:
+        return f"vs the {span} before: no posts then to compare with"
+    c = change(current, previous)
+    arrow = "▲" if c.net_delta > 0.005 else "▼" if c.net_delta < -0.005 else "■"
+    volume = (c.volume_ratio or 0) - 1
+    return (
+        f"vs the {span} before: net {arrow} {c.net_delta * 100:+.0f} pts "
+        f"(was {previous.net * 100:+.0f}) · volume {volume * 100:+.0f}% "
+        f"({previous.count} posts then)"
+    )
+
+
 def render_summary(
     summary: Summary,
     sources: dict[str, SourceReport],
     model: str = "vader",
     posts: Sequence[ScoredText] = (),
+    previous: Breakdown | None = None,
+    window_s: int | None = None,
 ) -> tuple[str, list[dict]]:
     """(fallback text, blocks) for a finished analysis."""
     # Header text is plain_text (never parsed for mentions); everything else is escaped mrkdwn.
@@ -127,7 +152,12 @@ def render_summary(
                     "text": f"*{o.count} posts* · mean sentiment *{o.mean_compound:+.2f}* "
                     f"(95% CI {o.ci_low:+.2f} to {o.ci_high:+.2f}) · net {o.net * 100:+.0f}\n"
                     f"{share_bar(o)}\nnegative {_pct(o.negative_share)} · "
-                    f"neutral {_pct(o.neutral_share)} · positive {_pct(o.positive_share)}",
+                    f"neutral {_pct(o.neutral_share)} · positive {_pct(o.positive_share)}"
+                    + (
+                        f"\n{change_line(o, previous, window_s)}"
+                        if previous is not None and window_s
+                        else ""
+                    ),
                 },
             }
         )
@@ -144,7 +174,11 @@ def render_summary(
         {
             "type": "context",
             "elements": [
-                {"type": "mrkdwn", "text": f"sentibot · model {escape(model)} · on-demand analysis"}
+                {
+                    "type": "mrkdwn",
+                    "text": f"sentibot · model {escape(model)} · on-demand analysis"
+                    + (f" of the last {format_duration(window_s)}" if window_s else ""),
+                }
             ],
         }
     )
