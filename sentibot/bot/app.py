@@ -6,7 +6,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from sentibot.bot.listeners import actions, commands, errors
+from sentibot.bot.listeners import actions, commands, errors, home
 from sentibot.bot.slack_client import make_web_client
 from sentibot.config.settings import Settings
 from sentibot.storage.session import sessionmaker_for
@@ -42,5 +42,6 @@ def create_app(
     sessions = sessions or sessionmaker_for(settings.effective_database_url)
     commands.register(app, settings=settings, sessions=sessions, enqueue=enqueue)
     actions.register(app, settings=settings, sessions=sessions)
+    home.register(app, settings=settings, sessions=sessions)
     errors.register(app)
     return app

@@ -47,6 +47,7 @@ class SlackStandIn(StandIn):
         self.responses: list[dict[str, Any]] = []
         self.uploads: dict[str, bytes] = {}
         self.shared_files: list[SharedFile] = []
+        self.home_views: dict[str, dict] = {}
         self.not_member: set[str] = set()
         self.app_token = "xapp-standin"
         self.socket_mode: SocketModeStandIn | None = None
@@ -167,6 +168,15 @@ class SlackStandIn(StandIn):
                     message.edits += 1
                     return {"ok": True, "channel": message.channel, "ts": message.ts}
         return {"ok": False, "error": "message_not_found"}
+
+    def _views_publish(self, params: dict, team_id: str) -> dict:
+        view = params.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        if not params.get("user_id") or not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            self.home_views[str(params["user_id"])] = view
+        return {"ok": True, "view": {"id": "V1", "team_id": team_id, **view}}
 
     def _chat_postEphemeral(self, params: dict, team_id: str) -> dict:
         self.ephemeral.append(dict(params))

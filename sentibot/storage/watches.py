@@ -90,6 +90,14 @@ def channel_watches(session: Session, team_id: str, channel_id: str) -> list[Wat
     )
 
 
+def team_watches(session: Session, team_id: str) -> list[Watch]:
+    return list(
+        session.scalars(
+            select(Watch).where(Watch.team_id == team_id).order_by(Watch.channel_id, Watch.topic)
+        )
+    )
+
+
 def get_watch(session: Session, watch_id: int) -> Watch | None:
     return session.get(Watch, watch_id)
 

@@ -252,3 +252,39 @@ def test_the_watch_button_creates_a_watch_for_the_channel(bot: Bot, sessions) ->
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert forged.status_code == 401
+
+
+def _event(bot: Bot, event: dict, team: str = "T1") -> requests.Response:
+    import json as jsonlib
+
+    body = jsonlib.dumps(
+        {
+            "token": "legacy",
+            "team_id": team,
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": f"Ev{time.time_ns()}",
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [{"team_id": team, "user_id": "UBOT", "is_bot": True}],
+        }
+    )
+    headers = {**signed_headers(body, SIGNING_SECRET), "content-type": "application/json"}
+    return requests.post(bot.url + "/slack/events", data=body, headers=headers, timeout=10)
+
+
+def test_app_home_lists_the_workspaces_watches_and_no_others(bot: Bot) -> None:
+    bot.post(command("watch acme --every 1h"))
+    bot.post({**command("watch <!channel> widget"), "channel_id": "C2"})
+    bot.post(command("watch secretproject", team="T2"))
+    resp = _event(bot, {"type": "app_home_opened", "user": "U5", "channel": "D1", "tab": "home"})
+    assert resp.status_code == 200
+    view = bot.slack.wait_for(lambda s: s.home_views.get("U5"), timeout=10)
+    assert view["type"] == "home"
+    body = json.dumps(view["blocks"], ensure_ascii=False)
+    assert "Watches in this workspace* (2)" in body
+    assert "*“acme”* in <#C1> · every 1h" in body
+    assert "&lt;!channel&gt; widget" in body
+    assert "<!channel>" not in body
+    assert "secretproject" not in body  # T2's watch
+    assert "X posts read today: 0 of 10,000" in body

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from slack_bolt import Ack, App
 from sqlalchemy.orm import Session, sessionmaker
 
-from sentibot.bot.grammar import Analyze, Help, List, Unwatch, UsageError, Watch, help_text, parse
+from sentibot.bot import grammar
+from sentibot.bot.grammar import Analyze, Help, List, Unwatch, UsageError, help_text, parse
 from sentibot.bot.views import watches as views
 from sentibot.bot.views.mrkdwn import quote_inline
 from sentibot.collectors.registry import display_name
 from sentibot.config.settings import Settings
 from sentibot.storage import queries
 from sentibot.storage import watches as wq
-from sentibot.storage.models import utcnow
+from sentibot.storage.models import Watch, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def register(
 
 
 def manage_watches(
-    cmd: Watch | Unwatch | List,
+    cmd: grammar.Watch | Unwatch | List,
     command: dict,
     settings: Settings,
     sessions: sessionmaker[Session],
@@ -51,7 +52,7 @@ def manage_watches(
     """Watches are rows: creating, removing and listing them is quick database work."""
     team_id, channel_id, now = command["team_id"], command["channel_id"], utcnow()
     with sessions.begin() as session:
-        if isinstance(cmd, Watch):
+        if isinstance(cmd, grammar.Watch):
             _, created = wq.upsert_watch(
                 session,
                 team_id=team_id,
@@ -67,20 +68,23 @@ def manage_watches(
         if isinstance(cmd, Unwatch):
             removed = wq.remove_watch(session, team_id, channel_id, cmd.topic)
             return views.watch_removed(cmd.topic, removed)
-        found = wq.channel_watches(session, team_id, channel_id)
-        counts = wq.watch_post_counts(session, [w.id for w in found], now - timedelta(hours=24))
-        lines = [
-            views.WatchLine(
-                topic=w.topic,
-                every_s=w.interval_s,
-                next_run_at=w.next_run_at,
-                posts_24h=counts.get(w.id, 0),
-                sources=views.source_lines(w.sources, wq.source_states(session, w.id)),
-            )
-            for w in found
-        ]
+        lines = watch_lines(session, wq.channel_watches(session, team_id, channel_id), now)
         used = wq.x_read_today(session, team_id, now)
         return views.watch_list(lines, used, settings.x_daily_post_cap, now)
+
+
+def watch_lines(session: Session, found: list[Watch], now: datetime) -> list[views.WatchLine]:
+    counts = wq.watch_post_counts(session, [w.id for w in found], now - timedelta(hours=24))
+    return [
+        views.WatchLine(
+            topic=w.topic,
+            every_s=w.interval_s,
+            next_run_at=w.next_run_at,
+            posts_24h=counts.get(w.id, 0),
+            sources=views.source_lines(w.sources, wq.source_states(session, w.id)),
+        )
+        for w in found
+    ]
 
 
 def start_analysis(
