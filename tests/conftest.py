@@ -100,6 +100,9 @@ def migrated_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+SLACK_TABLES = ("slack_installations", "slack_bots", "slack_oauth_states")
+
+
 @pytest.fixture
 def database_url(migrated_url: str) -> Iterator[str]:
     """A migrated database, emptied before each test."""
@@ -107,6 +110,8 @@ def database_url(migrated_url: str) -> Iterator[str]:
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(text(f"DELETE FROM {table.name}"))
+        for name in SLACK_TABLES:  # slack-sdk's installation and OAuth state stores
+            conn.execute(text(f"DELETE FROM {name}"))
     engine.dispose()
     return migrated_url
 

@@ -6,6 +6,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from sentibot.bot.install import multi_workspace, oauth_settings
 from sentibot.bot.listeners import actions, commands, errors, home
 from sentibot.bot.slack_client import make_web_client
 from sentibot.config.settings import Settings
@@ -20,9 +21,16 @@ def create_app(
     enqueue: commands.Enqueue | None = None,
     process_before_response: bool | None = None,
 ) -> App:
-    """The Bolt app. Needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; calls auth.test once."""
+    """The Bolt app. Needs SLACK_SIGNING_SECRET, and SLACK_BOT_TOKEN (one workspace; auth.test
+    once at start) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (any workspace that installs it)."""
     signing_secret = settings.require("slack_signing_secret", "verifying requests from Slack")
-    client = client or make_web_client(settings)
+    oauth = None
+    if multi_workspace(settings):
+        oauth = oauth_settings(settings)
+        # No token: Bolt uses the installing workspace's token for each request.
+        client = client or make_web_client(settings, token="")
+    else:
+        client = client or make_web_client(settings)
     if enqueue is None:
         from sentibot.tasks.celery_app import create_celery
         from sentibot.tasks.enqueue import job_enqueuer
@@ -31,6 +39,7 @@ def create_app(
     app = App(
         client=client,
         signing_secret=signing_secret,
+        oauth_settings=oauth,
         # Our listeners only store a row and enqueue, so answering after they return is safe
         # and spares Bolt's polling for ack() (see bench/ack_latency.py for both settings).
         process_before_response=(
@@ -43,5 +52,7 @@ def create_app(
     commands.register(app, settings=settings, sessions=sessions, enqueue=enqueue)
     actions.register(app, settings=settings, sessions=sessions)
     home.register(app, settings=settings, sessions=sessions)
+    if oauth is not None:
+        app.enable_token_revocation_listeners()  # an uninstall deletes the workspace's tokens
     errors.register(app)
     return app

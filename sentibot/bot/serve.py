@@ -27,6 +27,14 @@ def create_http_app(settings: Settings, bolt_app: App | None = None) -> Flask:
     def slack_events() -> Any:
         return handler.handle(request)
 
+    @flask_app.get("/slack/install")
+    def slack_install() -> Any:
+        return handler.handle(request)
+
+    @flask_app.get("/slack/oauth_redirect")
+    def slack_oauth_redirect() -> Any:
+        return handler.handle(request)
+
     @flask_app.get("/healthz")
     def healthz() -> Any:
         checks = health_checks(settings)

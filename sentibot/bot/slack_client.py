@@ -13,8 +13,11 @@ from sentibot.config.settings import Settings
 
 
 def make_web_client(settings: Settings, token: str | None = None) -> WebClient:
-    token = token or settings.require("slack_bot_token", "posting to Slack")
-    client = WebClient(token=token, base_url=_with_slash(settings.slack_api_url), timeout=15)
+    if token is None:
+        token = settings.require("slack_bot_token", "posting to Slack")
+    client = WebClient(
+        token=token or None, base_url=_with_slash(settings.slack_api_url), timeout=15
+    )
     # slack-sdk raises on 429 and 5xx unless told to retry; 429 waits as Retry-After says.
     client.retry_handlers.extend(
         [

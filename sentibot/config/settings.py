@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    # Multi-workspace installs through Slack's OAuth flow (see bot/install.py).
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_scopes: str = "commands,chat:write,chat:write.public,files:write"
+    # Where the "Add to Slack" link sends people (tests point it at the stand-in).
+    slack_authorize_url: str = "https://slack.com/oauth/v2/authorize"
     slack_api_url: str = "https://slack.com/api/"
     # Bolt answers Slack after the listener returns (True) or as soon as ack() is called
     # (False, which polls for ack and costs ~10 ms). bench/ack_latency.py measures both.

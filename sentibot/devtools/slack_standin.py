@@ -6,6 +6,7 @@ HTTP 200 with `"ok": false` for API errors, 429 with Retry-After when asked to.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import threading
@@ -50,12 +51,22 @@ class SlackStandIn(StandIn):
         self.home_views: dict[str, dict] = {}
         self.not_member: set[str] = set()
         self.app_token = "xapp-standin"
+        # The OAuth app: its credentials, and codes handed out when someone "approves" an install.
+        self.client_id = "111.222"
+        self.client_secret = "standin-client-secret"
+        self.codes: dict[str, tuple[str, str]] = {}
         self.socket_mode: SocketModeStandIn | None = None
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
 
     def add_workspace(self, token: str, team_id: str) -> None:
         self.tokens[token] = team_id
+
+    def approve_install(self, team_id: str, team_name: str = "Another workspace") -> str:
+        """What Slack's authorize page does when a user approves: a one-time code."""
+        code = f"code-{next(self._ts)}"
+        self.codes[code] = (team_id, team_name)
+        return code
 
     @property
     def api_url(self) -> str:
@@ -105,6 +116,9 @@ class SlackStandIn(StandIn):
         token = token or str(params.get("token", ""))
         if method == "apps.connections.open":
             return Response(200, self._apps_connections_open(token))
+        if method == "oauth.v2.access":
+            result = self._oauth_v2_access(request.headers.get("authorization", ""), params)
+            return Response(200, result)
         team_id = self.tokens.get(token)
         if team_id is None:
             return Response(200, {"ok": False, "error": "invalid_auth"})
@@ -114,6 +128,29 @@ class SlackStandIn(StandIn):
         result = handler(params, team_id)
         self._notify()
         return Response(200, result)
+
+    def _oauth_v2_access(self, authorization: str, params: dict) -> dict:
+        expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+        if authorization != f"Basic {expected}":
+            return {"ok": False, "error": "invalid_client_id"}
+        found = self.codes.pop(str(params.get("code", "")), None)
+        if found is None:
+            return {"ok": False, "error": "invalid_code"}
+        team_id, team_name = found
+        token = f"xoxb-{team_id.lower()}-{next(self._ts)}"
+        self.add_workspace(token, team_id)
+        return {
+            "ok": True,
+            "app_id": "ASENTIBOT",
+            "authed_user": {"id": "UINSTALLER"},
+            "scope": "commands,chat:write,files:write",
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": self.bot_user,
+            "team": {"id": team_id, "name": team_name},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
 
     def _apps_connections_open(self, token: str) -> dict:
         if token != self.app_token:

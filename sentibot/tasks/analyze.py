@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackClientError
 from sqlalchemy.exc import OperationalError
 
 from sentibot import analysis
+from sentibot.bot.install import bot_token
 from sentibot.bot.notify import RESPONSE_URL_TS, Posted, publish
 from sentibot.bot.pacing import ChannelPacer
 from sentibot.bot.slack_client import make_web_client
@@ -44,9 +45,14 @@ def _sessions():
     return sessionmaker_for(get_settings().effective_database_url)
 
 
-@lru_cache(maxsize=1)
-def _slack() -> WebClient:
-    return make_web_client(get_settings())
+def _slack(team_id: str) -> WebClient:
+    """A client with the bot token of `team_id` (its installation, or SLACK_BOT_TOKEN)."""
+    return _client_for(bot_token(get_settings(), team_id))
+
+
+@lru_cache(maxsize=256)
+def _client_for(token: str) -> WebClient:
+    return make_web_client(get_settings(), token=token)
 
 
 @lru_cache(maxsize=1)
@@ -68,10 +74,10 @@ def _progress(job_id: int, message: tuple[str, list[dict]]) -> None:
     with _sessions().begin() as session:
         job = queries.get_job(session, job_id)
         existing = Posted(job.message_channel, job.message_ts) if job.message_ts else None
-        channel = job.channel_id
+        channel, team_id = job.channel_id, job.team_id
     try:
         posted = publish(
-            _slack(), channel=channel, text=text, blocks=blocks, existing=existing, pace=pace
+            _slack(team_id), channel=channel, text=text, blocks=blocks, existing=existing, pace=pace
         )
     except (SlackClientError, OSError) as exc:
         log.info("job %s: no progress message (%s)", job_id, exc)
@@ -176,9 +182,9 @@ def notify(job_id: int) -> None:
             if job.chart_file_id is None:
                 chart = render_chart(report.timeline, f"{job.topic}: sentiment and volume")
         existing = Posted(job.message_channel, job.message_ts) if job.message_ts else None
-        channel, response_url = job.channel_id, job.response_url
+        channel, response_url, team_id = job.channel_id, job.response_url, job.team_id
     posted = publish(
-        _slack(),
+        _slack(team_id),
         channel=channel,
         text=text,
         blocks=blocks,
@@ -186,7 +192,7 @@ def notify(job_id: int) -> None:
         response_url=response_url,
         pace=pace,
     )
-    chart_id = _upload_chart(job_id, posted, chart) if chart else None
+    chart_id = _upload_chart(job_id, team_id, posted, chart) if chart else None
     with _sessions().begin() as session:
         job = queries.get_job(session, job_id)
         job.message_channel, job.message_ts = posted.channel, posted.ts
@@ -196,14 +202,14 @@ def notify(job_id: int) -> None:
     log.info("job %s: summary posted to %s", job_id, posted.channel)
 
 
-def _upload_chart(job_id: int, posted: Posted, png: bytes) -> str | None:
+def _upload_chart(job_id: int, team_id: str, posted: Posted, png: bytes) -> str | None:
     """The chart in the summary's thread (files upload v2). Best effort: the report stands
     without it."""
     if posted.ts == RESPONSE_URL_TS:
         return None  # answered through response_url: there is no message to thread under
     try:
         pace(posted.channel)
-        response = _slack().files_upload_v2(
+        response = _slack(team_id).files_upload_v2(
             channel=posted.channel,
             thread_ts=posted.ts,
             file=png,

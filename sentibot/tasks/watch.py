@@ -81,11 +81,11 @@ def send_notice(notice_id: int) -> None:
         notice = wq.claim_notice(session, notice_id, utcnow(), NOTICE_CLAIM_STALE)
         if notice is None:
             return  # sent already, or another worker is sending it
-        channel, text = notice.channel_id, notice.text
+        channel, text, team_id = notice.channel_id, notice.text, notice.team_id
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     try:
         ts: str | None = publish(
-            _slack(), channel=channel, text=text, blocks=blocks, existing=None, pace=pace
+            _slack(team_id), channel=channel, text=text, blocks=blocks, existing=None, pace=pace
         ).ts
     except SlackApiError as exc:
         if exc.response.get("error") not in UNDELIVERABLE:
