@@ -32,6 +32,16 @@ USAGE = {
     ),
     "unwatch": "`/sentiment unwatch <topic>` stops watching a topic in this channel",
     "list": "`/sentiment list` shows this channel's watches, their sources' health and X spend",
+    "alert": (
+        "`/sentiment alert <topic> when sentiment < -0.2 | negative > 40% | volume > 3x "
+        "[--window 1h] [--cooldown 2h] [--min-posts 10]` tells this channel when it happens"
+    ),
+    "alerts": "`/sentiment alerts` shows this channel's alert rules and their history",
+    "mute": "`/sentiment mute <topic> <duration>` silences a topic's alerts (`0` unmutes)",
+    "digest": (
+        "`/sentiment digest daily 09:00 [Europe/Berlin] | weekly mon 09:00 [tz] | off` "
+        "posts a digest of this channel's watches"
+    ),
 }
 
 
@@ -66,11 +76,41 @@ class List:
 
 
 @dataclass(frozen=True)
+class Alert:
+    topic: str
+    metric: str  # "sentiment", "negative" or "volume"
+    op: str  # "<" or ">"
+    threshold: float  # compound, share (0..1) or multiple of the baseline
+    window_s: int = 3600
+    cooldown_s: int = 7200
+    min_posts: int = 10
+
+
+@dataclass(frozen=True)
+class Alerts:
+    pass
+
+
+@dataclass(frozen=True)
+class Mute:
+    topic: str
+    seconds: int  # 0 unmutes
+
+
+@dataclass(frozen=True)
+class Digest:
+    cadence: str  # "daily", "weekly" or "off"
+    at: str = "09:00"  # local HH:MM
+    tz: str = "UTC"
+    weekday: int | None = None  # 0 = Monday, for weekly digests
+
+
+@dataclass(frozen=True)
 class UsageError:
     message: str
 
 
-Command = Help | Analyze | Watch | Unwatch | List
+Command = Help | Analyze | Watch | Unwatch | List | Alert | Alerts | Mute | Digest
 
 
 def help_text() -> str:
@@ -96,6 +136,14 @@ def parse(text: str) -> Command | UsageError:
         return topic if isinstance(topic, UsageError) else Unwatch(topic)
     if verb in ("list", "ls", "watches"):
         return List()
+    if verb == "alert":
+        return _parse_alert(args)
+    if verb == "alerts":
+        return Alerts()
+    if verb in ("mute", "unmute", "snooze"):
+        return _parse_mute(args, unmute=verb == "unmute")
+    if verb in ("digest", "digests"):
+        return _parse_digest(args)
     return UsageError(f"I don't know the command `{_clip(verb)}`.\n" + help_text())
 
 
@@ -232,3 +280,114 @@ def _parse_sources(value: str) -> tuple[str, ...] | UsageError:
 def _clip(text: str, n: int = 40) -> str:
     text = text.replace("`", "'")
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+_ALERT_CONDITION = re.compile(
+    r"^(sentiment|negative|volume)\s*(<|>|below|above)\s*(-?\d+(?:\.\d+)?)\s*(%|x)?$",
+    re.IGNORECASE,
+)
+
+
+def _parse_alert(args: list[str]) -> Alert | UsageError:
+    split = _split_options(args, "alert", ("window", "cooldown", "min-posts"))
+    if isinstance(split, UsageError):
+        return split
+    words, options = split
+    lowered = [w.lower() for w in words]
+    if "when" not in lowered:
+        return UsageError(f"Say when to alert, after `when`.\nUsage: {USAGE['alert']}")
+    cut = lowered.index("when")
+    topic = _topic(_requote(words[:cut]), "alert")
+    if isinstance(topic, UsageError):
+        return topic
+    match = _ALERT_CONDITION.match(" ".join(words[cut + 1 :]))
+    if not match:
+        return UsageError(
+            "I understand `sentiment < -0.2`, `negative > 40%` and `volume > 3x`.\n"
+            f"Usage: {USAGE['alert']}"
+        )
+    metric, op, number, unit = match.groups()
+    metric, value = metric.lower(), float(number)
+    op = {"below": "<", "above": ">"}.get(op.lower(), op)
+    if metric == "sentiment":
+        if not -1 <= value <= 1 or unit:
+            return UsageError("Sentiment runs from -1 to 1: `sentiment < -0.2`.")
+    elif metric == "negative":
+        if op != ">":
+            return UsageError("Negative share alerts fire above a share: `negative > 40%`.")
+        value = value / 100 if unit == "%" or value > 1 else value
+        if not 0 < value < 1:
+            return UsageError("The negative share must be between 0% and 100%.")
+    else:
+        if op != ">" or value <= 1 or unit == "%":
+            return UsageError("Volume alerts fire above a multiple of usual: `volume > 3x`.")
+    window, cooldown = 3600, 7200
+    for name, low, high in (("window", 300, 86_400), ("cooldown", 0, 7 * 86_400)):
+        if name in options:
+            seconds = parse_duration(options[name]) if options[name] != "0" else 0
+            if seconds is None or not low <= seconds <= high:
+                return UsageError(
+                    f"`--{name}` takes a duration from {format_duration(low) if low else '0'} "
+                    f"to {format_duration(high)}."
+                )
+            window, cooldown = (seconds, cooldown) if name == "window" else (window, seconds)
+    min_posts = 10
+    if "min-posts" in options:
+        if not options["min-posts"].isdigit() or not 1 <= int(options["min-posts"]) <= 10_000:
+            return UsageError("`--min-posts` must be a whole number from 1 to 10000.")
+        min_posts = int(options["min-posts"])
+    return Alert(topic, metric, op, value, window, cooldown, min_posts)
+
+
+def _parse_mute(args: list[str], unmute: bool) -> Mute | UsageError:
+    if unmute:
+        topic = _topic(_requote(args), "mute")
+        return topic if isinstance(topic, UsageError) else Mute(topic, 0)
+    if len(args) < 2:
+        return UsageError(f"Say which topic and for how long.\nUsage: {USAGE['mute']}")
+    seconds = 0 if args[-1] in ("0", "off") else parse_duration(args[-1])
+    if seconds is None or seconds > 30 * 86_400:
+        return UsageError("Mute for a duration up to 30d, like `4h` or `2d` (`0` unmutes).")
+    topic = _topic(_requote(args[:-1]), "mute")
+    return topic if isinstance(topic, UsageError) else Mute(topic, seconds)
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _parse_digest(args: list[str]) -> Digest | UsageError:
+    words = [w.strip() for w in args if w.strip()]
+    if words and words[0].lower() in ("off", "stop", "none"):
+        return Digest("off")
+    if not words or words[0].lower() not in ("daily", "weekly"):
+        return UsageError(f"Daily or weekly?\nUsage: {USAGE['digest']}")
+    cadence, rest = words[0].lower(), words[1:]
+    weekday = None
+    if cadence == "weekly":
+        day = rest[0][:3].lower() if rest else ""
+        if day not in _WEEKDAYS:
+            return UsageError("Weekly digests need a day: `weekly mon 09:00`.")
+        weekday, rest = _WEEKDAYS.index(day), rest[1:]
+    if not rest or not _CLOCK.match(rest[0]):
+        return UsageError("Give the time as HH:MM in 24-hour form, like `09:00`.")
+    hour, minute = rest[0].split(":")
+    at = f"{int(hour):02d}:{minute}"
+    tz = rest[1] if len(rest) > 1 else "UTC"
+    if len(rest) > 2:
+        return UsageError(f"Too many words.\nUsage: {USAGE['digest']}")
+    if not valid_timezone(tz):
+        return UsageError(f"`{_clip(tz)}` is not a time zone; use a name like `Europe/Berlin`.")
+    return Digest(cadence, at, tz, weekday)
+
+
+def valid_timezone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not re.match(r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+)*$", name):
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

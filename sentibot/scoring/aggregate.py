@@ -171,12 +171,28 @@ def drivers(
     window's size so that it shrinks rare terms without drowning a small window. Counts are
     per post (a word repeated in one post counts once). Only terms with z > 1.96 are kept.
     """
+    inside = [p.text for p in posts if p.sentiment.label == label]
+    outside = [p.text for p in posts if p.sentiment.label != label]
+    return contrast(inside, outside, topic, n, min_count, prior_scale)
+
+
+def contrast(
+    inside_texts: Sequence[str],
+    outside_texts: Sequence[str],
+    topic: str = "",
+    n: int = 8,
+    min_count: int = 2,
+    prior_scale: float = 0.1,
+) -> list[Driver]:
+    """Terms most over-represented in `inside_texts` against `outside_texts` (the log-odds of
+    `drivers`): a label against the rest, or a spike's window against the hours before it."""
     exclude = frozenset(terms(topic)) | frozenset(_WORD.findall(topic.lower()))
     inside: Counter[str] = Counter()
     outside: Counter[str] = Counter()
-    for post in posts:
-        bag = set(terms(post.text, exclude))
-        (inside if post.sentiment.label == label else outside).update(bag)
+    for text in inside_texts:
+        inside.update(set(terms(text, exclude)))
+    for text in outside_texts:
+        outside.update(set(terms(text, exclude)))
     background = inside + outside
     total_bg = sum(background.values())
     n_in, n_out = sum(inside.values()), sum(outside.values())

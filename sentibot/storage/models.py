@@ -123,6 +123,8 @@ class Watch(Base):
     model: Mapped[str] = mapped_column(String(255), default="vader")
     next_run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Alerts on the watch's topic are silent until then (`/sentiment mute`).
+    muted_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -247,3 +249,88 @@ class Score(Base):
     neutral: Mapped[float] = mapped_column(Float)
     positive: Mapped[float] = mapped_column(Float)
     scored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Digest(Base):
+    """A channel's digest schedule: daily or weekly at a local time in a named time zone."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", name="uq_digests_channel"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), ForeignKey("workspaces.team_id"), index=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    cadence: Mapped[str] = mapped_column(String(16))  # "daily" or "weekly"
+    weekday: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday
+    local_time: Mapped[str] = mapped_column(String(5))  # HH:MM
+    tz: Mapped[str] = mapped_column(String(64))
+    next_due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DigestRun(Base):
+    """One period's digest: the unique key makes it exactly once per period, whoever claims it."""
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (UniqueConstraint("digest_id", "period_end", name="uq_digest_runs_period"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    digest_id: Mapped[int] = mapped_column(BigID, ForeignKey("digests.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    late: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class AlertState:
+    OK = "ok"
+    FIRING = "firing"
+
+
+class AlertRule(Base):
+    """`alert <topic> when <metric> <op> <threshold>`: its settings and where its life stands."""
+
+    __tablename__ = "alert_rules"
+    __table_args__ = (Index("ix_alert_rules_next_eval", "next_eval_at"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), ForeignKey("workspaces.team_id"), index=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    watch_id: Mapped[int] = mapped_column(BigID, ForeignKey("watches.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(Text)
+    metric: Mapped[str] = mapped_column(String(16))
+    op: Mapped[str] = mapped_column(String(1))
+    threshold: Mapped[float] = mapped_column(Float)
+    window_s: Mapped[int] = mapped_column(Integer, default=3600)
+    cooldown_s: Mapped[int] = mapped_column(Integer, default=7200)
+    min_posts: Mapped[int] = mapped_column(Integer, default=10)
+    state: Mapped[str] = mapped_column(String(16), default=AlertState.OK)
+    value: Mapped[float | None] = mapped_column(Float)
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    next_eval_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AlertEvent(Base):
+    """Alert history: every firing, update, snooze and resolution, shown by `/sentiment alerts`."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(
+        BigID, ForeignKey("alert_rules.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # fired, updated, resolved, snoozed
+    value: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -207,17 +207,17 @@ def _upload_chart(job_id: int, team_id: str, posted: Posted, png: bytes) -> str 
     without it."""
     if posted.ts == RESPONSE_URL_TS:
         return None  # answered through response_url: there is no message to thread under
+    return _upload(team_id, posted.channel, posted.ts, png, "Sentiment and volume over time")
+
+
+def _upload(team_id: str, channel: str, thread_ts: str, png: bytes, title: str) -> str | None:
     try:
-        pace(posted.channel)
+        pace(channel)
         response = _slack(team_id).files_upload_v2(
-            channel=posted.channel,
-            thread_ts=posted.ts,
-            file=png,
-            filename="sentiment.png",
-            title="Sentiment and volume over time",
+            channel=channel, thread_ts=thread_ts, file=png, filename="sentiment.png", title=title
         )
     except (SlackClientError, OSError) as exc:
-        log.warning("job %s: chart not uploaded (%s)", job_id, exc)
+        log.warning("chart not uploaded to %s (%s)", channel, exc)
         return None
     files = response.get("files") or [response.get("file") or {}]
     return files[0].get("id")

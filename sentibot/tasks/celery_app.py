@@ -53,6 +53,8 @@ def celery_config(settings: Settings, fail_fast: bool = False) -> dict[str, Any]
             "sentibot.collect_watch": {"queue": "collect"},
             "sentibot.score_posts": {"queue": "score"},
             "sentibot.send_notice": {"queue": "notify"},
+            "sentibot.evaluate_alert": {"queue": "notify"},
+            "sentibot.send_digest": {"queue": "notify"},
             "sentibot.dispatch": {"queue": "default"},
         },
         # Beat only ticks the dispatcher; every due time lives in the database.
@@ -68,7 +70,12 @@ def create_celery(settings: Settings, fail_fast: bool = False) -> Celery:
     """The worker's app; `fail_fast` builds the bot's sender, which must never block an ack."""
     app = Celery(
         "sentibot",
-        include=["sentibot.tasks.analyze", "sentibot.tasks.watch", "sentibot.tasks.dispatch"],
+        include=[
+            "sentibot.tasks.analyze",
+            "sentibot.tasks.watch",
+            "sentibot.tasks.alerts",
+            "sentibot.tasks.dispatch",
+        ],
     )
     app.conf.update(celery_config(settings, fail_fast))
     return app

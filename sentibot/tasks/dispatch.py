@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from sentibot import digesting
 from sentibot.config.settings import get_settings
-from sentibot.storage import queries, watches
+from sentibot.storage import alerts, queries, watches
 from sentibot.storage.models import JobStage, JobState, utcnow
 from sentibot.storage.session import sessionmaker_for
 from sentibot.tasks.celery_app import app
@@ -65,6 +66,8 @@ SCORE_BATCHES_PER_TICK = 40
 # A score request or notice unanswered this long lost its message: send it again.
 SCORE_REQUEST_STALE = timedelta(minutes=5)
 NOTICE_STALE = timedelta(seconds=60)
+# Each alert rule is evaluated at most this often (and at least this often while Beat ticks).
+ALERT_EVERY = timedelta(seconds=60)
 
 
 @dataclass
@@ -72,6 +75,8 @@ class Sent:
     watches: list[int] = field(default_factory=list)
     score_batches: list[tuple[str, list[int]]] = field(default_factory=list)
     notices: list[int] = field(default_factory=list)
+    alerts: list[int] = field(default_factory=list)
+    digests: list[int] = field(default_factory=list)
     jobs: list[int] = field(default_factory=list)
 
 
@@ -101,6 +106,13 @@ def tick(session_factory: Callable[[], Session], now: datetime, send: Callable[.
         notices = watches.unsent_notices(session, now - NOTICE_STALE)
     send_each("sentibot.send_notice", notices, sent.notices)
     with session_factory() as session, session.begin():
+        rules = alerts.claim_due_rules(session, now, ALERT_EVERY)
+    send_each("sentibot.evaluate_alert", rules, sent.alerts)
+    with session_factory() as session, session.begin():
+        runs = digesting.claim_due(session, now)
+        runs += [r for r in alerts.unsent_digest_runs(session, now - NOTICE_STALE) if r not in runs]
+    send_each("sentibot.send_digest", runs, sent.digests)
+    with session_factory() as session, session.begin():
         sent.jobs = sweep(session, now, lambda job_id, stage: send(STAGE_TASKS[stage], job_id))
     return sent
 
@@ -111,11 +123,14 @@ def dispatch() -> None:
         app.send_task(name, args=list(args), retry=False)
 
     sent = tick(sessionmaker_for(get_settings().effective_database_url), utcnow(), send)
-    if sent.watches or sent.score_batches or sent.notices or sent.jobs:
+    if any((sent.watches, sent.score_batches, sent.notices, sent.alerts, sent.digests, sent.jobs)):
         log.info(
-            "dispatched: watches %s, %s score batches, notices %s, re-sent jobs %s",
+            "dispatched: watches %s, %s score batches, notices %s, alerts %s, digests %s, "
+            "re-sent jobs %s",
             sent.watches,
             len(sent.score_batches),
             sent.notices,
+            sent.alerts,
+            sent.digests,
             sent.jobs,
         )

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from sentibot import alert_check
+from sentibot.bot.alert_messages import deliver
 from sentibot.bot.grammar import DEFAULT_EVERY_S
 from sentibot.bot.views import watches as views
+from sentibot.bot.views.alerts import RESOLVE_ACTION, SNOOZE_ACTION
 from sentibot.bot.views.summary import WATCH_ACTION
 from sentibot.collectors.query import QueryError, parse_query
 from sentibot.collectors.registry import source_names
@@ -16,6 +20,32 @@ from sentibot.storage.models import utcnow
 
 
 def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -> None:
+    def alert_button(action: str):  # noqa: ANN202
+        def handle(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+            ack()
+            value = (body.get("actions") or [{}])[0].get("value") or ""
+            team_id = (body.get("team") or {}).get("id") or ""
+            user_id = (body.get("user") or {}).get("id") or "someone"
+            if not value.isdigit():
+                return
+            with sessions.begin() as session:
+                outcome = alert_check.act_on(
+                    session, int(value), team_id, action, user_id, utcnow()
+                )
+            if outcome is None:
+                respond(
+                    response_type="ephemeral",
+                    replace_original=False,
+                    text="That alert is no longer firing.",
+                )
+                return
+            deliver(client, outcome, sessions, by=user_id)
+
+        return handle
+
+    app.action(SNOOZE_ACTION)(alert_button("snooze"))
+    app.action(RESOLVE_ACTION)(alert_button("resolve"))
+
     @app.action(WATCH_ACTION)
     def watch_topic(ack: Ack, body: dict, respond: Respond) -> None:
         ack()

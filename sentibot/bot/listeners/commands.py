@@ -11,13 +11,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sentibot.bot import grammar
 from sentibot.bot.grammar import Analyze, Help, List, Unwatch, UsageError, help_text, parse
+from sentibot.bot.views import alerts as alert_views
 from sentibot.bot.views import watches as views
-from sentibot.bot.views.mrkdwn import quote_inline
-from sentibot.collectors.registry import display_name
+from sentibot.bot.views.mrkdwn import escape, quote_inline
+from sentibot.collectors.registry import display_name, source_names
 from sentibot.config.settings import Settings
+from sentibot.schedule import next_occurrence
+from sentibot.storage import alerts as aq
 from sentibot.storage import queries
 from sentibot.storage import watches as wq
 from sentibot.storage.models import Watch, utcnow
+from sentibot.storage.queries import ensure_workspace
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,8 @@ def register(
             return
         if isinstance(parsed, Analyze):
             text = start_analysis(parsed, command, settings, sessions, enqueue)
+        elif isinstance(parsed, grammar.Alert | grammar.Alerts | grammar.Mute | grammar.Digest):
+            text = manage_schedules(parsed, command, settings, sessions)
         else:
             text = manage_watches(parsed, command, settings, sessions)
         ack(response_type="ephemeral", text=text)
@@ -71,6 +77,90 @@ def manage_watches(
         lines = watch_lines(session, wq.channel_watches(session, team_id, channel_id), now)
         used = wq.x_read_today(session, team_id, now)
         return views.watch_list(lines, used, settings.x_daily_post_cap, now)
+
+
+def manage_schedules(
+    cmd: grammar.Alert | grammar.Alerts | grammar.Mute | grammar.Digest,
+    command: dict,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+) -> str:
+    """Alert rules, mutes and digest schedules: rows the dispatcher reads."""
+    team_id, channel_id, now = command["team_id"], command["channel_id"], utcnow()
+    user_id = command.get("user_id")
+    with sessions.begin() as session:
+        if isinstance(cmd, grammar.Alert):
+            watch = _watch(session, team_id, channel_id, cmd.topic)
+            created = watch is None
+            if watch is None:  # an alert needs posts: watch the topic, often enough for the window
+                watch, _ = wq.upsert_watch(
+                    session,
+                    team_id=team_id,
+                    channel_id=channel_id,
+                    topic=cmd.topic,
+                    sources=source_names(),
+                    every_s=min(grammar.DEFAULT_EVERY_S, max(60, cmd.window_s // 4)),
+                    model=settings.sentiment_model,
+                    user_id=user_id,
+                    now=now,
+                )
+            aq.add_rule(
+                session,
+                watch,
+                user_id=user_id,
+                metric=cmd.metric,
+                op=cmd.op,
+                threshold=cmd.threshold,
+                window_s=cmd.window_s,
+                cooldown_s=cmd.cooldown_s,
+                min_posts=cmd.min_posts,
+            )
+            return alert_views.alert_rule_added(
+                cmd.topic, cmd.metric, cmd.op, cmd.threshold, cmd.window_s, created
+            )
+        if isinstance(cmd, grammar.Alerts):
+            rules = aq.channel_rules(session, team_id, channel_id)
+            history = aq.rule_history(session, [r.id for r in rules])
+            return alert_views.alerts_list(rules, history, now)
+        if isinstance(cmd, grammar.Mute):
+            until = now + timedelta(seconds=cmd.seconds) if cmd.seconds else None
+            if not aq.mute_topic(session, team_id, channel_id, cmd.topic, until):
+                return views.watch_removed(cmd.topic, False)
+            if until is None:
+                return f"Alerts on “{quote_inline(cmd.topic)}” are on again."
+            return (
+                f"Alerts on “{quote_inline(cmd.topic)}” are muted until {until:%Y-%m-%d %H:%M} UTC."
+            )
+        if cmd.cadence == "off":
+            removed = aq.remove_digest(session, team_id, channel_id)
+            return "Digest turned off." if removed else "This channel had no digest."
+        due = next_occurrence(now, cmd.at, cmd.tz, cmd.weekday)
+        ensure_workspace(session, team_id)
+        aq.set_digest(
+            session,
+            team_id=team_id,
+            channel_id=channel_id,
+            cadence=cmd.cadence,
+            local_time=cmd.at,
+            tz=cmd.tz,
+            weekday=cmd.weekday,
+            next_due_at=due,
+            user_id=user_id,
+        )
+        day = f"{_DAY_NAMES[cmd.weekday]}s " if cmd.weekday is not None else "every day "
+        return (
+            f"This channel gets a {cmd.cadence} digest {day}at {cmd.at} {escape(cmd.tz)}; "
+            f"the next one at {due:%Y-%m-%d %H:%M} UTC."
+        )
+
+
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _watch(session: Session, team_id: str, channel_id: str, topic: str) -> Watch | None:
+    return next(
+        (w for w in wq.channel_watches(session, team_id, channel_id) if w.topic == topic), None
+    )
 
 
 def watch_lines(session: Session, found: list[Watch], now: datetime) -> list[views.WatchLine]:

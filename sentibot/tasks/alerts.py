@@ -1,0 +1,47 @@
+"""Alert evaluation and digests, as Celery tasks over the domain steps."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sentibot import alert_check, digesting
+from sentibot.bot.alert_messages import deliver
+from sentibot.storage import alerts as aq
+from sentibot.storage.models import DigestRun, utcnow
+from sentibot.tasks.analyze import RETRY_DB, _sessions, _slack, _upload, pace
+from sentibot.tasks.celery_app import app
+
+log = logging.getLogger(__name__)
+
+RUN_CLAIM_STALE = timedelta(minutes=5)
+
+
+@app.task(name="sentibot.evaluate_alert", **RETRY_DB)
+def evaluate_alert(rule_id: int) -> None:
+    with _sessions().begin() as session:
+        outcome = alert_check.evaluate(session, rule_id, utcnow())
+    if outcome is None:
+        return
+    deliver(_slack(outcome.team_id), outcome, _sessions(), pace=pace)
+    log.info("alert %s: %s (%s)", rule_id, outcome.action, outcome.value)
+
+
+@app.task(name="sentibot.send_digest", **RETRY_DB)
+def send_digest(run_id: int) -> None:
+    with _sessions().begin() as session:
+        run = aq.claim_digest_run(session, run_id, utcnow(), RUN_CLAIM_STALE)
+        if run is None:
+            return  # sent already, or being sent
+        built = digesting.build(session, run)
+        team_id, channel = run.team_id, run.channel_id
+    pace(channel)
+    resp = _slack(team_id).chat_postMessage(
+        channel=channel, text=built.text, blocks=built.blocks, unfurl_links=False
+    )
+    with _sessions().begin() as session:
+        run = session.get(DigestRun, run_id)
+        run.sent_at, run.message_ts = utcnow(), resp["ts"]
+    for title, png in built.charts:
+        _upload(team_id, channel, resp["ts"], png, title)
+    log.info("digest run %s sent to %s", run_id, channel)
