@@ -7,9 +7,11 @@ worker`; Slack, X and Reddit are the project's stand-ins; Redis and the database
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -308,3 +310,131 @@ def test_a_notice_for_a_channel_the_bot_left_is_dropped_not_retried_forever(
     with sessions() as s:
         assert s.get(Notice, notice_id).message_ts is None
     assert stack.slack.messages_in(channel) == []
+
+
+def test_an_alert_fires_once_and_the_resolve_button_ends_it_in_its_thread(
+    stack: ServiceStack,
+) -> None:
+    from sentibot.storage.models import AlertRule
+    from sentibot.storage.session import sessionmaker_for
+    from sentibot.tasks.dispatch import tick
+
+    channel = _channel()
+    ack = stack.command("alert acme when negative > 10% --min-posts 5", channel=channel).json()
+    assert "I'll alert this channel when “acme” has `negative &gt; 10%`" in ack["text"]
+    assert "started watching it" in ack["text"]
+    sessions = sessionmaker_for(stack.effective_database_url)
+    sender = create_celery(stack.settings())
+
+    def send(name: str, *args: object) -> None:
+        sender.send_task(name, args=list(args))
+
+    def tick_now() -> None:
+        with sessions.begin() as s:  # whatever is scheduled for this channel is due now
+            for r in s.scalars(select(AlertRule).where(AlertRule.channel_id == channel)):
+                r.next_eval_at = time_now()
+        tick(sessions, time_now(), send)
+
+    def alert_messages() -> list[Message]:
+        return [m for m in stack.slack.messages_in(channel) if "alert" in m.text.lower()]
+
+    deadline = time.monotonic() + 60
+    while not alert_messages():  # collect, score, evaluate: a few ticks
+        assert time.monotonic() < deadline, f"no alert; logs in {stack.data_dir}"
+        tick_now()
+        time.sleep(1.0)
+    (alert,) = alert_messages()
+    assert "negative > 10%" in alert.text
+    assert "Snooze 4h" in json.dumps(alert.blocks)
+    for _ in range(3):  # more evaluations: the same firing, no second message
+        tick_now()
+        time.sleep(0.5)
+    assert len(alert_messages()) == 1
+    with sessions() as s:
+        rule = s.scalars(select(AlertRule).where(AlertRule.channel_id == channel)).one()
+    assert rule.state == "firing"
+    assert rule.message_ts == alert.ts
+
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "standin"},
+        "user": {"id": "U42", "team_id": TEAM_ID},
+        "channel": {"id": channel, "name": "brand"},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "trigger_id": "1.2",
+        "response_url": stack.slack.response_url("resolve"),
+        "container": {"type": "message", "message_ts": alert.ts, "channel_id": channel},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": "alert_resolve",
+                "block_id": "b1",
+                "value": str(rule.id),
+                "action_ts": "1.3",
+            }
+        ],
+    }
+    resp = stack.post_interaction(payload)
+    assert resp.status_code == 200
+    replies = stack.slack.wait_for(
+        lambda s: [m for m in s.messages_in(channel) if m.thread_ts == alert.ts], timeout=20
+    )
+    assert replies
+    assert "Resolved by <@U42>" in replies[0].text
+    assert alert.edits >= 1
+    assert "Resolved" in alert.text
+    with sessions() as s:
+        assert s.get(AlertRule, rule.id).state == "ok"
+
+
+def test_a_digest_is_posted_once_with_its_charts(stack: ServiceStack) -> None:
+    from sentibot.storage.models import Digest, DigestRun
+    from sentibot.storage.session import sessionmaker_for
+    from sentibot.tasks.dispatch import tick
+
+    channel = _channel()
+    stack.command("watch acme --sources hn", channel=channel)
+    at = (time_now() - timedelta(minutes=1)).strftime("%H:%M")  # a period ending just now
+    ack = stack.command(f"digest daily {at} UTC", channel=channel).json()["text"]
+    assert f"daily digest every day at {at} UTC" in ack
+    sessions = sessionmaker_for(stack.effective_database_url)
+    sender = create_celery(stack.settings())
+
+    def send(name: str, *args: object) -> None:
+        sender.send_task(name, args=list(args))
+
+    tick(sessions, time_now(), send)  # the watch collects
+    deadline = time.monotonic() + 30
+    with sessions() as s:
+        digest_id = s.scalars(select(Digest.id).where(Digest.channel_id == channel)).one()
+    while True:
+        tick(sessions, time_now(), send)  # scoring batches
+        with sessions() as s:
+            from sentibot.storage.watches import unscored_count
+
+            if unscored_count(s) == 0:
+                break
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    with sessions.begin() as s:
+        s.get(Digest, digest_id).next_due_at = time_now()
+    for _ in range(3):  # several ticks (or Beats): still one digest
+        tick(sessions, time_now(), send)
+    message = stack.slack.wait_for(
+        lambda s: [m for m in s.messages_in(channel) if "digest" in m.text.lower()], timeout=30
+    )
+    assert message
+    assert "Daily sentiment digest" in message[0].text
+    assert "(sent late)" not in message[0].text
+    # The demo corpus's 40 posts span the last hours; the newest may fall after the period.
+    found = re.search(r"“acme”\*: (\d+) posts", json.dumps(message[0].blocks, ensure_ascii=False))
+    assert found
+    assert 30 <= int(found.group(1)) <= 40
+    stack.slack.wait_for(lambda s: False, timeout=2.0)
+    assert len([m for m in stack.slack.messages_in(channel) if "digest" in m.text.lower()]) == 1
+    charts = [f for f in stack.slack.shared_files if f.channel == channel]
+    assert [c.thread_ts for c in charts] == [message[0].ts]
+    with sessions() as s:
+        (run,) = s.scalars(select(DigestRun).where(DigestRun.digest_id == digest_id))
+        assert run.message_ts == message[0].ts

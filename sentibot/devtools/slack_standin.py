@@ -34,6 +34,7 @@ class Message:
     blocks: list[dict] = field(default_factory=list)
     edits: int = 0
     via: str = "chat.postMessage"
+    thread_ts: str | None = None
 
 
 class SlackStandIn(StandIn):
@@ -186,7 +187,13 @@ class SlackStandIn(StandIn):
         if channel in self.not_member:
             return {"ok": False, "error": "not_in_channel"}
         ts = f"{int(time.time())}.{next(self._ts):06d}"
-        message = Message(channel, ts, str(params.get("text", "")), self._blocks(params))
+        message = Message(
+            channel,
+            ts,
+            str(params.get("text", "")),
+            self._blocks(params),
+            thread_ts=params.get("thread_ts") or None,
+        )
         with self._lock:
             self.messages.append(message)
         return {

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -194,6 +195,12 @@ class ServiceStack:
             if signed
             else {"Content-Type": "application/x-www-form-urlencoded"}
         )
+        return requests.post(self.bot_url + "/slack/events", data=body, headers=headers, timeout=10)
+
+    def post_interaction(self, payload: dict) -> requests.Response:
+        """A signed interactive payload (a button press), as Slack sends it."""
+        body = urlencode({"payload": json.dumps(payload)})
+        headers = signed_headers(body, SIGNING_SECRET)
         return requests.post(self.bot_url + "/slack/events", data=body, headers=headers, timeout=10)
 
     def stop_process(self, name: str, kill: bool = False) -> None:

@@ -21,7 +21,6 @@ from sentibot.storage.models import (
     Score,
     Watch,
     WatchPost,
-    utcnow,
 )
 from sentibot.storage.queries import _insert
 
@@ -90,7 +89,9 @@ def window_counts(
 # Alert rules ------------------------------------------------------------------------------
 
 
-def add_rule(session: Session, watch: Watch, *, user_id: str | None, **fields: object) -> AlertRule:
+def add_rule(
+    session: Session, watch: Watch, *, user_id: str | None, now: datetime, **fields: object
+) -> AlertRule:
     rule = AlertRule(
         team_id=watch.team_id,
         channel_id=watch.channel_id,
@@ -98,8 +99,8 @@ def add_rule(session: Session, watch: Watch, *, user_id: str | None, **fields: o
         topic=watch.topic,
         state="ok",
         created_by=user_id,
-        created_at=utcnow(),
-        next_eval_at=utcnow(),
+        created_at=now,
+        next_eval_at=now,
         **fields,
     )
     session.add(rule)
@@ -256,12 +257,9 @@ def add_digest_run(
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["digest_id", "period_end"])
+        .returning(DigestRun.id)
     )
-    if session.execute(stmt).rowcount != 1:
-        return None
-    return session.scalar(
-        select(DigestRun.id).where(DigestRun.digest_id == digest.id, DigestRun.period_end == end)
-    )
+    return session.execute(stmt).scalar()
 
 
 def claim_digest_run(

@@ -108,6 +108,7 @@ def manage_schedules(
                 session,
                 watch,
                 user_id=user_id,
+                now=now,
                 metric=cmd.metric,
                 op=cmd.op,
                 threshold=cmd.threshold,
