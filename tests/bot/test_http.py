@@ -288,3 +288,38 @@ def test_app_home_lists_the_workspaces_watches_and_no_others(bot: Bot) -> None:
     assert "<!channel>" not in body
     assert "secretproject" not in body  # T2's watch
     assert "X posts read today: 0 of 10,000" in body
+
+
+def test_alert_alerts_mute_and_digest_commands(bot: Bot, sessions) -> None:  # noqa: ANN001
+    from sentibot.storage.models import AlertRule, Digest, Watch
+
+    added = bot.post(command("alert acme when sentiment < -0.2 --window 2h")).json()["text"]
+    assert "`sentiment &lt; -0.20` over 120 min" in added
+    assert "started watching it" in added
+    again = bot.post(command("alert acme when volume > 3x")).json()["text"]
+    assert "started watching" not in again  # the watch exists now
+    listing = bot.post(command("alerts")).json()["text"]
+    assert "Alerts in this channel* (2)" in listing
+    assert "`volume &gt; 3x` · ok" in listing
+    muted = bot.post(command("mute acme 4h")).json()["text"]
+    assert "muted until" in muted
+    assert "has no watch" in bot.post(command("mute zebra 4h")).json()["text"]
+    assert "on again" in bot.post(command("unmute acme")).json()["text"]
+    digest = bot.post(command("digest weekly mon 09:00 Europe/Berlin")).json()["text"]
+    assert "weekly digest Mondays at 09:00 Europe/Berlin" in digest
+    assert "Digest turned off." in bot.post(command("digest off")).json()["text"]
+    bad = bot.post(command("digest daily 9am")).json()
+    assert bad["response_type"] == "ephemeral"
+    assert "HH:MM" in bad["text"]
+    bot.post(command("alert secret when negative > 50%", team="T2"))
+    with sessions() as s:
+        rules = s.scalars(select(AlertRule).order_by(AlertRule.id)).all()
+        assert [(r.team_id, r.metric, r.window_s) for r in rules] == [
+            ("T1", "sentiment", 7200),
+            ("T1", "volume", 3600),
+            ("T2", "negative", 3600),
+        ]
+        assert s.scalars(select(Digest)).all() == []
+        (watch,) = s.scalars(select(Watch).where(Watch.team_id == "T1"))
+        assert watch.muted_until is None
+    assert "secret" not in bot.post(command("alerts")).json()["text"]  # T2's stays in T2
