@@ -270,6 +270,7 @@ def test_a_watch_collects_on_schedule_scores_and_reports_source_health(
     with sessions() as s:
         assert s.get(SourceState, (watch_id, "hn")).cursor is not None  # kept for the retry
 
+    stack.hn.clear_faults()  # the stack is shared by the module's tests
     unwatch = stack.command("unwatch acme", channel=channel).json()["text"]
     assert "Stopped watching “acme”" in unwatch
 
@@ -389,8 +390,9 @@ def test_an_alert_fires_once_and_the_resolve_button_ends_it_in_its_thread(
 
 
 def test_a_digest_is_posted_once_with_its_charts(stack: ServiceStack) -> None:
-    from sentibot.storage.models import Digest, DigestRun
+    from sentibot.storage.models import Digest, DigestRun, Watch, WatchPost
     from sentibot.storage.session import sessionmaker_for
+    from sentibot.storage.watches import unscored_count
     from sentibot.tasks.dispatch import tick
 
     channel = _channel()
@@ -405,18 +407,19 @@ def test_a_digest_is_posted_once_with_its_charts(stack: ServiceStack) -> None:
         sender.send_task(name, args=list(args))
 
     tick(sessions, time_now(), send)  # the watch collects
-    deadline = time.monotonic() + 30
     with sessions() as s:
         digest_id = s.scalars(select(Digest.id).where(Digest.channel_id == channel)).one()
-    while True:
-        tick(sessions, time_now(), send)  # scoring batches
-        with sessions() as s:
-            from sentibot.storage.watches import unscored_count
+        watch_id = s.scalars(select(Watch.id).where(Watch.channel_id == channel)).one()
 
-            if unscored_count(s) == 0:
-                break
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
+    def collected_and_scored() -> bool:
+        tick(sessions, time_now(), send)  # the sentiment processor's batches
+        with sessions() as s:
+            linked = s.scalar(
+                select(func.count()).select_from(WatchPost).where(WatchPost.watch_id == watch_id)
+            )
+            return linked == 40 and unscored_count(s) == 0
+
+    _poll(collected_and_scored, what="the watch's posts collected and scored")
     with sessions.begin() as s:
         s.get(Digest, digest_id).next_due_at = time_now()
     for _ in range(3):  # several ticks (or Beats): still one digest

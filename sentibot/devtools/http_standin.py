@@ -130,6 +130,10 @@ class StandIn:
         with self._lock:
             self._faults.append(Fault(path_contains, Response(status, body, headers or {}), times))
 
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
     def requests_to(self, path_contains: str) -> list[Request]:
         with self._lock:
             return [c for c in self.calls if path_contains in c.path]
