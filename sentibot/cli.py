@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import logging
 import os
 import sys
 
+from sentibot import logs
 from sentibot.config.settings import MissingSetting, get_settings
 
 
@@ -50,9 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the demo's data directory")
 
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure("text" if args.command == "demo" else get_settings().log_format)
     try:
         return COMMANDS[args.command](args)
     except MissingSetting as exc:
@@ -61,11 +59,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    # Before prometheus_client is imported: gunicorn's workers then share their samples.
+    metrics_dir = settings.data_dir / "metrics"
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+
     from sentibot.bot.serve import serve_http
     from sentibot.embedded import ensure_broker
 
-    settings = get_settings()
-    settings.require("slack_bot_token", "sentibot serve")
+    if not settings.slack_client_id:
+        settings.require("slack_bot_token", "sentibot serve")
     settings.require("slack_signing_secret", "sentibot serve")
     ensure_broker(settings)
     serve_http(settings, args.host, args.port, args.workers, args.threads)

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sentibot.devtools.slack_standin import Message
-from sentibot.devtools.stack import TEAM_ID, ServiceStack
+from sentibot.devtools.stack import SIGNING_SECRET, TEAM_ID, ServiceStack
 from sentibot.embedded import drop_broker_keys
 from sentibot.storage.models import Job, Post, Score
 from sentibot.storage.session import make_engine, make_sessionmaker
@@ -441,3 +441,56 @@ def test_a_digest_is_posted_once_with_its_charts(stack: ServiceStack) -> None:
     with sessions() as s:
         (run,) = s.scalars(select(DigestRun).where(DigestRun.digest_id == digest_id))
         assert run.message_ts == message[0].ts
+
+
+def test_metrics_count_requests_jobs_posts_and_queues(stack: ServiceStack) -> None:
+    import requests
+
+    channel = _channel()
+    stack.command("analyze gadget --sources x", channel=channel)
+    _finished_job(stack, channel)
+    text = requests.get(stack.bot_url + "/metrics", timeout=10).text
+    samples = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert samples['sentibot_request_seconds_count{kind="slack_events"}'] >= 1
+    assert samples['sentibot_request_seconds_bucket{kind="slack_events",le="3.0"}'] >= 1
+    assert samples['sentibot_jobs{state="done"}'] >= 1
+    assert samples['sentibot_posts_collected{source="x"}'] >= 40
+    assert samples['sentibot_posts_scored{model="vader",source="x"}'] >= 40
+    assert samples["sentibot_job_seconds_count"] >= 1
+    assert 'sentibot_queue_depth{queue="collect"}' in samples
+    assert "sentibot_alerts_firing" in samples
+
+
+def test_log_lines_are_json_carry_the_job_id_and_never_a_token(stack: ServiceStack) -> None:
+    channel = _channel()
+    stack.command("analyze sprocketeer --sources x,hn", channel=channel)
+    job = _finished_job(stack, channel)
+    stack.slack.wait_for(lambda s: False, timeout=1.0)  # let the last lines reach the file
+    worker_lines = (stack.data_dir / "worker.log").read_text().splitlines()
+    docs = []
+    for line in worker_lines:
+        if line.startswith("{"):
+            docs.append(json.loads(line))
+    ours = [
+        d for d in docs if d.get("logger", "").startswith("sentibot") and d.get("job_id") == job.id
+    ]
+    assert {d["task"] for d in ours} >= {"sentibot.collect", "sentibot.score", "sentibot.notify"}
+    # Every line a stage task of this job logged carries its id.
+    for d in docs:
+        if f"job {job.id}:" in d.get("msg", ""):
+            assert d.get("job_id") == job.id, d
+    bot_docs = [
+        json.loads(line)
+        for line in (stack.data_dir / "bot.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
+    assert any(
+        d.get("job_id") == job.id and d["msg"] == "job stored and enqueued" for d in bot_docs
+    )
+    everything = "".join((stack.data_dir / name).read_text() for name in ("worker.log", "bot.log"))
+    for secret in (stack.slack.client_secret, "xoxb-standin", stack.x.bearer_token, SIGNING_SECRET):
+        assert secret not in everything

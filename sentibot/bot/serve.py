@@ -6,11 +6,14 @@ import logging
 from typing import Any
 
 from flask import Flask, request
+from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from sqlalchemy import text
 
 from sentibot.config.settings import Settings
+from sentibot.metrics import render as render_metrics
+from sentibot.metrics import timed
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,11 @@ def create_http_app(settings: Settings, bolt_app: App | None = None) -> Flask:
 
     @flask_app.post("/slack/events")
     def slack_events() -> Any:
-        return handler.handle(request)
+        return timed("slack_events", lambda: handler.handle(request))
+
+    @flask_app.get("/metrics")
+    def metrics() -> Any:
+        return render_metrics(settings), 200, {"Content-Type": CONTENT_TYPE_LATEST}
 
     @flask_app.get("/slack/install")
     def slack_install() -> Any:

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     x_daily_post_cap: int = 10_000
 
     sentiment_model: str = "vader"
+    # Log lines: one JSON object each (with job/watch/rule ids), or key=value text.
+    log_format: Literal["json", "text"] = "json"
     # Transformer arithmetic: auto = bfloat16 where the CPU has bf16 instructions, else fp32.
     sentiment_precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
     # Posts fetched per source for one on-demand analysis.

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
+from celery.signals import task_postrun, task_prerun
 from kombu import Queue
 
+from sentibot import logs
 from sentibot.config.settings import Settings, get_settings
 from sentibot.embedded import broker_url
 
@@ -64,6 +66,30 @@ def celery_config(settings: Settings, fail_fast: bool = False) -> dict[str, Any]
         "worker_hijack_root_logger": False,
         "enable_utc": True,
     }
+
+
+# The id each task's log lines carry (its first argument).
+LOG_FIELD = {
+    "sentibot.collect": "job_id",
+    "sentibot.score": "job_id",
+    "sentibot.notify": "job_id",
+    "sentibot.collect_watch": "watch_id",
+    "sentibot.evaluate_alert": "rule_id",
+    "sentibot.send_digest": "digest_run_id",
+    "sentibot.send_notice": "notice_id",
+}
+
+
+@task_prerun.connect
+def _bind_log_fields(task_id: str, task: Task, args: tuple = (), **_: object) -> None:
+    logs.clear()
+    field = LOG_FIELD.get(task.name)
+    logs.set_fields(task=task.name, **({field: args[0]} if field and args else {}))
+
+
+@task_postrun.connect
+def _clear_log_fields(**_: object) -> None:
+    logs.clear()
 
 
 def create_celery(settings: Settings, fail_fast: bool = False) -> Celery:

@@ -16,6 +16,7 @@ from sentibot.bot.views import watches as views
 from sentibot.bot.views.mrkdwn import escape, quote_inline
 from sentibot.collectors.registry import display_name, source_names
 from sentibot.config.settings import Settings
+from sentibot.logs import bind
 from sentibot.schedule import next_occurrence
 from sentibot.storage import alerts as aq
 from sentibot.storage import queries
@@ -200,10 +201,13 @@ def start_analysis(
             window_s=cmd.since_s,
         )
         job_id = job.id
-    try:
-        enqueue(job_id)
-    except Exception:  # the broker is down: the sweeper enqueues the stored job later
-        log.warning("job %s stored but not enqueued; the sweeper will retry", job_id, exc_info=True)
+    with bind(job_id=job_id, team_id=command["team_id"]):
+        try:
+            enqueue(job_id)
+        except Exception:  # the broker is down: the sweeper enqueues the stored job later
+            log.warning("job stored but not enqueued; the sweeper will retry", exc_info=True)
+        else:
+            log.info("job stored and enqueued")
     names = ", ".join(display_name(s) for s in cmd.sources)
     return (
         f"Analyzing “{quote_inline(cmd.topic)}” on {names}… "
