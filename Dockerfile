@@ -11,7 +11,7 @@ WORKDIR /app
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 COPY pyproject.toml README.md ./
 COPY sentibot ./sentibot
-RUN pip install --no-cache-dir --extra-index-url "$TORCH_INDEX" .
+RUN pip install --no-cache-dir --extra-index-url "$TORCH_INDEX" ".[ops]"
 
 RUN useradd --create-home sentibot
 USER sentibot

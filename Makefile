@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint bench clean
+.PHONY: install test demo lint bench clean compose-check
 
 install: $(STAMP)
 
@@ -24,12 +24,20 @@ lint: install
 	$(BIN)/ruff check sentibot tests bench
 	$(BIN)/ruff format --check sentibot tests bench
 
+# docker-compose.yml checked by a real Compose (Debian's docker-compose; no engine needed).
+compose-check:
+	command -v docker-compose >/dev/null || { command -v apt-get >/dev/null && \
+		{ [ "$$(id -u)" = 0 ] && apt-get install -y -q docker-compose || \
+		  sudo apt-get install -y -q docker-compose; }; }
+	docker-compose -f docker-compose.yml config -q
+
 DATA ?= ../shared/data/tweeteval-sentiment
 
 bench: install
 	$(BIN)/python bench/ack_latency.py
 	$(BIN)/python bench/scoring_accuracy.py $(DATA)
 	$(BIN)/python bench/scoring_speed.py $(DATA)
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .sentibot .pytest_cache

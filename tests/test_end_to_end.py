@@ -494,3 +494,30 @@ def test_log_lines_are_json_carry_the_job_id_and_never_a_token(stack: ServiceSta
     everything = "".join((stack.data_dir / name).read_text() for name in ("worker.log", "bot.log"))
     for secret in (stack.slack.client_secret, "xoxb-standin", stack.x.bearer_token, SIGNING_SECRET):
         assert secret not in everything
+
+
+def test_a_burst_of_commands_is_all_acknowledged_and_answered_once(stack: ServiceStack) -> None:
+    """bench/load.py at a tenth of its size: 100 commands from 10 clients at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    channels = [_channel() for _ in range(100)]
+
+    def send(channel: str) -> float:
+        started = time.perf_counter()
+        resp = stack.command("analyze burst --sources x --limit 10", channel=channel)
+        assert resp.status_code == 200
+        assert "job" in resp.json()["text"]
+        return time.perf_counter() - started
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        latencies = list(pool.map(send, channels))
+    assert max(latencies) < 3.0  # Slack's limit, on 2 shared cores with a worker busy
+    deadline = time.monotonic() + 180
+    for channel in channels:
+        while _job(stack, channel).state not in ("done", "failed"):
+            assert time.monotonic() < deadline, f"not drained; logs in {stack.data_dir}"
+            time.sleep(0.2)
+    stack.slack.wait_for(lambda s: False, timeout=1.0)
+    for channel in channels:
+        assert _job(stack, channel).state == "done"
+        assert len(stack.slack.messages_in(channel)) == 1
