@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,6 +57,7 @@ class StandIn:
     def __init__(self) -> None:
         self.calls: list[Request] = []
         self._faults: deque[Fault] = deque()
+        self._delays: list[list] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -130,15 +132,30 @@ class StandIn:
         with self._lock:
             self._faults.append(Fault(path_contains, Response(status, body, headers or {}), times))
 
+    def slow_next(self, path_contains: str, seconds: float, times: int = 1) -> None:
+        """The next `times` matching requests are answered normally, `seconds` late."""
+        with self._lock:
+            self._delays.append([path_contains, seconds, times])
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._delays.clear()
 
     def requests_to(self, path_contains: str) -> list[Request]:
         with self._lock:
             return [c for c in self.calls if path_contains in c.path]
 
     def _dispatch(self, request: Request) -> Response:
+        delay = 0.0
+        with self._lock:
+            for slow in self._delays:
+                if slow[0] in request.path and slow[2] > 0:
+                    slow[2] -= 1
+                    delay = slow[1]
+                    break
+        if delay:
+            time.sleep(delay)
         with self._lock:
             self.calls.append(request)
             for fault in self._faults:

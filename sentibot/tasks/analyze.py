@@ -178,6 +178,7 @@ def notify(job_id: int) -> None:
                 report.posts,
                 report.previous,
                 report.window_s,
+                job.id,
             )
             if job.chart_file_id is None:
                 chart = render_chart(report.timeline, f"{job.topic}: sentiment and volume")

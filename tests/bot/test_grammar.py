@@ -3,9 +3,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sentibot.bot.grammar import (
+    Alert,
+    Alerts,
     Analyze,
+    Digest,
     Help,
     List,
+    Mute,
     Unwatch,
     UsageError,
     Watch,
@@ -124,8 +128,20 @@ def test_arbitrary_input_never_raises() -> None:
 
 @given(st.text(max_size=60))
 def test_any_text_gives_a_command_or_a_usage_message(text: str) -> None:
-    for prefix in ("", "analyze ", "watch ", "unwatch "):
+    for prefix in (
+        "",
+        "analyze ",
+        "watch ",
+        "unwatch ",
+        "alert ",
+        "alert acme when ",
+        "mute ",
+        "digest ",
+    ):
         result = parse(prefix + text)
-        assert isinstance(result, Analyze | Watch | Unwatch | List | Help | UsageError)
+        assert isinstance(
+            result,
+            Analyze | Watch | Unwatch | List | Alert | Alerts | Mute | Digest | Help | UsageError,
+        )
         if isinstance(result, UsageError):
             assert result.message

@@ -323,3 +323,57 @@ def test_alert_alerts_mute_and_digest_commands(bot: Bot, sessions) -> None:  # n
         (watch,) = s.scalars(select(Watch).where(Watch.team_id == "T1"))
         assert watch.muted_until is None
     assert "secret" not in bot.post(command("alerts")).json()["text"]  # T2's stays in T2
+
+
+def _button(bot: Bot, action_id: str, value: str, team: str = "T1", key: str = "b") -> dict:
+    import json as jsonlib
+
+    payload = {
+        "type": "block_actions",
+        "team": {"id": team, "domain": "t"},
+        "user": {"id": "U7", "team_id": team},
+        "channel": {"id": "C1", "name": "brand"},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "trigger_id": "1.2",
+        "response_url": bot.slack.url + f"/response/{key}",
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "b1",
+                "value": value,
+                "action_ts": "1.3",
+            }
+        ],
+    }
+    before = len(bot.slack.responses)
+    assert bot.post({"payload": jsonlib.dumps(payload)}).status_code == 200
+    found = bot.slack.wait_for(lambda s: s.responses[before:], timeout=10)
+    return found[0]
+
+
+def test_show_more_posts_lists_the_next_posts_to_its_workspace_only(bot: Bot, sessions) -> None:  # noqa: ANN001
+    from sentibot import analysis
+    from sentibot.collectors.base import Post
+    from sentibot.collectors.registry import SourceReport
+    from sentibot.scoring import get_scorer
+    from tests.factories import make_job
+
+    texts = [f"acme is great number {i} <!channel>" for i in range(8)] + ["acme is awful"] * 4
+    with sessions.begin() as s:
+        job = make_job(s)
+        posts = [
+            Post("x", str(i), t, url=f"https://x.com/u/status/{i}", engagement=i)
+            for i, t in enumerate(texts)
+        ]
+        analysis.store_collection(s, job, posts, {"x": SourceReport("ok", len(posts))})
+        analysis.score_job_posts(s, job, get_scorer("vader"))
+        job_id = job.id
+    shown = _button(bot, "more_posts", str(job_id))
+    assert shown["response_type"] == "ephemeral"
+    assert "*More posts*" in shown["text"]
+    assert shown["text"].count("https://x.com/u/status/") >= 8
+    assert "<!channel>" not in shown["text"]
+    other = _button(bot, "more_posts", str(job_id), team="T2", key="c")
+    assert other["text"] == "That report is gone."

@@ -6,15 +6,16 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from sentibot import alert_check
+from sentibot import alert_check, analysis
 from sentibot.bot.alert_messages import deliver
 from sentibot.bot.grammar import DEFAULT_EVERY_S
 from sentibot.bot.views import watches as views
 from sentibot.bot.views.alerts import RESOLVE_ACTION, SNOOZE_ACTION
-from sentibot.bot.views.summary import WATCH_ACTION
+from sentibot.bot.views.summary import MORE_ACTION, WATCH_ACTION, more_posts
 from sentibot.collectors.query import QueryError, parse_query
 from sentibot.collectors.registry import source_names
 from sentibot.config.settings import Settings
+from sentibot.storage import queries
 from sentibot.storage import watches as wq
 from sentibot.storage.models import utcnow
 
@@ -42,6 +43,19 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
             deliver(client, outcome, sessions, by=user_id)
 
         return handle
+
+    @app.action(MORE_ACTION)
+    def more(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        value = (body.get("actions") or [{}])[0].get("value") or ""
+        team_id = (body.get("team") or {}).get("id") or ""
+        text = "That report is gone."
+        if value.isdigit():
+            with sessions() as session:
+                job = queries.get_job(session, int(value))
+                if job is not None and job.team_id == team_id:  # never another workspace's
+                    text = more_posts(analysis.job_report(session, job).posts)
+        respond(response_type="ephemeral", replace_original=False, text=text)
 
     app.action(SNOOZE_ACTION)(alert_button("snooze"))
     app.action(RESOLVE_ACTION)(alert_button("resolve"))

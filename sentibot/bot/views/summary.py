@@ -18,6 +18,7 @@ from sentibot.scoring.aggregate import (
 
 SECTION_LIMIT = 3000  # characters of mrkdwn per section text
 WATCH_ACTION = "watch_topic"
+MORE_ACTION = "more_posts"
 
 
 def mood(b: Breakdown) -> str:
@@ -93,18 +94,36 @@ def drivers_section(posts: Sequence[ScoredText], topic: str) -> str:
     return clip("\n".join(lines), SECTION_LIMIT)
 
 
-def watch_button(topic: str) -> dict:
-    return {
-        "type": "actions",
-        "elements": [
+def report_buttons(topic: str, job_id: int | None) -> dict:
+    elements = [
+        {
+            "type": "button",
+            "action_id": WATCH_ACTION,
+            "text": {"type": "plain_text", "text": "Watch this topic"},
+            "value": topic[:2000],
+        }
+    ]
+    if job_id is not None:
+        elements.append(
             {
                 "type": "button",
-                "action_id": WATCH_ACTION,
-                "text": {"type": "plain_text", "text": "Watch this topic"},
-                "value": topic[:2000],
+                "action_id": MORE_ACTION,
+                "text": {"type": "plain_text", "text": "Show more posts"},
+                "value": str(job_id),
             }
-        ],
-    }
+        )
+    return {"type": "actions", "elements": elements}
+
+
+def more_posts(posts: Sequence[ScoredText], shown: int = 2, n: int = 10) -> str:
+    """The posts after the ones a report shows, most engaging and strongest first."""
+    ranked = sorted(
+        posts, key=lambda p: (p.engagement + 1) * abs(p.sentiment.compound), reverse=True
+    )
+    rest = ranked[shown * 2 : shown * 2 + n]
+    if not rest:
+        return "No more posts in this report."
+    return clip("*More posts*\n" + "\n".join(post_line(p) for p in rest), SECTION_LIMIT)
 
 
 def change_line(current: Breakdown, previous: Breakdown, window_s: int) -> str:
@@ -129,6 +148,7 @@ def render_summary(
     posts: Sequence[ScoredText] = (),
     previous: Breakdown | None = None,
     window_s: int | None = None,
+    job_id: int | None = None,
 ) -> tuple[str, list[dict]]:
     """(fallback text, blocks) for a finished analysis."""
     # Header text is plain_text (never parsed for mentions); everything else is escaped mrkdwn.
@@ -169,7 +189,7 @@ def render_summary(
         if text:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     if o.count:
-        blocks.append(watch_button(summary.topic))
+        blocks.append(report_buttons(summary.topic, job_id if posts else None))
     blocks.append(
         {
             "type": "context",
