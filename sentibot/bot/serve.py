@@ -28,7 +28,11 @@ def create_http_app(settings: Settings, bolt_app: App | None = None) -> Flask:
 
     @flask_app.post("/slack/events")
     def slack_events() -> Any:
-        return timed("slack_events", lambda: handler.handle(request))
+        try:
+            return timed("slack_events", lambda: handler.handle(request))
+        except ValueError:  # Bolt parses bodies before it checks them: a malformed one is 400
+            log.info("malformed request to /slack/events")
+            return {"ok": False, "error": "malformed request"}, 400
 
     @flask_app.get("/metrics")
     def metrics() -> Any:

@@ -377,3 +377,32 @@ def test_show_more_posts_lists_the_next_posts_to_its_workspace_only(bot: Bot, se
     assert "<!channel>" not in shown["text"]
     other = _button(bot, "more_posts", str(job_id), team="T2", key="c")
     assert other["text"] == "That report is gone."
+
+
+def test_fuzzed_signed_requests_never_break_the_handler(bot: Bot, sessions) -> None:  # noqa: ANN001
+    """Random slash-command texts and random form fields, correctly signed: always an answer
+    (200), never a server error or a trace, and at most one job per request."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    fields = st.dictionaries(
+        st.sampled_from(
+            ["team_id", "channel_id", "user_id", "command", "text", "response_url", "payload", "x"]
+        ),
+        st.text(max_size=40),
+        max_size=6,
+    )
+
+    @settings(
+        max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(text=st.text(max_size=80), extra=fields)
+    def run(text: str, extra: dict[str, str]) -> None:
+        before = len(jobs(sessions))
+        for form in ({**command(text)}, {**command(text), **extra}, extra):
+            resp = bot.post(form)
+            assert resp.status_code in (200, 400, 401, 404), resp.text
+            assert "Traceback" not in resp.text
+        assert len(jobs(sessions)) - before <= 2
+
+    run()
