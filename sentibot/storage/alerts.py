@@ -118,6 +118,20 @@ def channel_rules(session: Session, team_id: str, channel_id: str) -> list[Alert
     )
 
 
+def team_rules(session: Session, team_id: str) -> list[AlertRule]:
+    return list(
+        session.scalars(
+            select(AlertRule).where(AlertRule.team_id == team_id).order_by(AlertRule.id)
+        )
+    )
+
+
+def team_digests(session: Session, team_id: str) -> list[Digest]:
+    return list(
+        session.scalars(select(Digest).where(Digest.team_id == team_id).order_by(Digest.id))
+    )
+
+
 def rule_history(session: Session, rule_ids: Sequence[int], limit: int = 10) -> list[AlertEvent]:
     if not rule_ids:
         return []

@@ -277,6 +277,9 @@ def test_app_home_lists_the_workspaces_watches_and_no_others(bot: Bot) -> None:
     bot.post(command("watch acme --every 1h"))
     bot.post({**command("watch <!channel> widget"), "channel_id": "C2"})
     bot.post(command("watch secretproject", team="T2"))
+    bot.post(command("alert acme when negative > 40%"))
+    bot.post(command("alert secretproject when volume > 3x", team="T2"))
+    bot.post(command("digest weekly fri 16:30 America/New_York"))
     resp = _event(bot, {"type": "app_home_opened", "user": "U5", "channel": "D1", "tab": "home"})
     assert resp.status_code == 200
     view = bot.slack.wait_for(lambda s: s.home_views.get("U5"), timeout=10)
@@ -288,6 +291,10 @@ def test_app_home_lists_the_workspaces_watches_and_no_others(bot: Bot) -> None:
     assert "<!channel>" not in body
     assert "secretproject" not in body  # T2's watch
     assert "X posts read today: 0 of 10,000" in body
+    assert "*Alerts* (1)" in body
+    assert "“acme” in <#C1>: `negative &gt; 40%`" in body
+    assert "*Digests* (1)" in body
+    assert "<#C1>: Fridays at 16:30 America/New_York" in body
 
 
 def test_alert_alerts_mute_and_digest_commands(bot: Bot, sessions) -> None:  # noqa: ANN001

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sentibot.bot.listeners.commands import watch_lines
 from sentibot.bot.views.home import home_view
 from sentibot.config.settings import Settings
+from sentibot.storage import alerts as aq
 from sentibot.storage import watches as wq
 from sentibot.storage.models import utcnow
 
@@ -28,10 +29,14 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
             found = wq.team_watches(session, team_id)
             lines = watch_lines(session, found, now)
             used = wq.x_read_today(session, team_id, now)
+            alerts = aq.team_rules(session, team_id)
+            digests = aq.team_digests(session, team_id)
         view = home_view(
             list(zip([w.channel_id for w in found], lines, strict=True)),
             used,
             settings.x_daily_post_cap,
             now,
+            alerts,
+            digests,
         )
         client.views_publish(user_id=event["user"], view=view)

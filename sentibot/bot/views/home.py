@@ -5,18 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sentibot.alerting import describe, show_value
 from sentibot.bot.grammar import format_duration
 from sentibot.bot.views.mrkdwn import clip, escape, quote_inline
 from sentibot.bot.views.watches import HEALTH_ICON, WatchLine
 from sentibot.collectors.registry import display_name
 
 MAX_WATCH_BLOCKS = 40  # Home views hold 100 blocks; leave room for the rest
+_DAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 
 
 def home_view(
-    watches: Sequence[tuple[str, WatchLine]], x_read_today: int, x_cap: int, now: datetime
+    watches: Sequence[tuple[str, WatchLine]],
+    x_read_today: int,
+    x_cap: int,
+    now: datetime,
+    alerts: Sequence[object] = (),
+    digests: Sequence[object] = (),
 ) -> dict:
-    """`watches` is (channel id, watch) pairs."""
+    """`watches` is (channel id, watch) pairs; `alerts` alert rules; `digests` schedules."""
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": "sentibot"}},
         {
@@ -65,6 +72,28 @@ def home_view(
                 ],
             }
         )
+    blocks += [
+        {"type": "divider"},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*Alerts* ({len(alerts)})"}},
+    ]
+    for rule in list(alerts)[:20]:
+        icon = ":rotating_light:" if rule.state == "firing" else ":white_check_mark:"
+        text = (
+            f"{icon} “{quote_inline(rule.topic)}” in <#{escape(rule.channel_id)}>: "
+            f"`{escape(describe(rule.metric, rule.op, rule.threshold))}` · now "
+            f"{show_value(rule.metric, rule.value)}"
+        )
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000)}})
+    blocks.append(
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*Digests* ({len(digests)})"}}
+    )
+    for d in list(digests)[:10]:
+        day = f"{_DAYS[d.weekday]} " if d.weekday is not None else "daily "
+        text = (
+            f"<#{escape(d.channel_id)}>: {day}at {d.local_time} {escape(d.tz)} · next "
+            f"{d.next_due_at:%Y-%m-%d %H:%M} UTC"
+        )
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     blocks += [
         {"type": "divider"},
         {
