@@ -67,23 +67,27 @@ class BenchCorpus:
         return self.posts
 
 
+def bench_watch(session, channel: str, model: str, now: datetime) -> int:  # noqa: ANN001
+    watch, _ = wq.upsert_watch(
+        session,
+        team_id="TBENCH",
+        channel_id=channel,
+        topic="acme",
+        sources=["hn"],
+        every_s=900,
+        model=model,
+        user_id=None,
+        now=now,
+    )
+    return watch.id
+
+
 def run(database_url: str, n: int, model: str) -> dict[str, float]:
     upgrade(database_url)
     sessions = make_sessionmaker(make_engine(database_url))
     now = datetime.now(UTC)
     with sessions.begin() as s:
-        watch, _ = wq.upsert_watch(
-            s,
-            team_id="TBENCH",
-            channel_id="CBENCH",
-            topic="acme",
-            sources=["hn"],
-            every_s=900,
-            model=model,
-            user_id=None,
-            now=now,
-        )
-        watch_id = watch.id
+        watch_id = bench_watch(s, "CBENCH", model, now)
     with HackerNewsStandIn(BenchCorpus(n)) as standin:
         collector = HackerNewsCollector(standin.url)
         with sessions.begin() as s:
@@ -96,18 +100,8 @@ def run(database_url: str, n: int, model: str) -> dict[str, float]:
         stored = time.perf_counter()
         # A second watch matching the same posts: every insert meets ON CONFLICT DO NOTHING.
         with sessions.begin() as s:
-            other, _ = wq.upsert_watch(
-                s,
-                team_id="TBENCH",
-                channel_id="CBENCH2",
-                topic="acme",
-                sources=["hn"],
-                every_s=900,
-                model=model,
-                user_id=None,
-                now=now,
-            )
-            again = watching.begin_run(s, other.id, limit=2 * n, x_cap=0, now=now)
+            other = bench_watch(s, "CBENCH2", model, now)
+            again = watching.begin_run(s, other, limit=2 * n, x_cap=0, now=now)
         restarted = time.perf_counter()
         with sessions.begin() as s:
             watching.finish_run(s, again, collection, now)

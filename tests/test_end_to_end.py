@@ -293,6 +293,7 @@ def test_a_notice_for_a_channel_the_bot_left_is_dropped_not_retried_forever(
     stack: ServiceStack,
 ) -> None:
     from sentibot.storage.models import Notice
+    from sentibot.storage.queries import ensure_workspace
     from sentibot.storage.session import sessionmaker_for
     from sentibot.storage.watches import add_notice
 
@@ -300,6 +301,7 @@ def test_a_notice_for_a_channel_the_bot_left_is_dropped_not_retried_forever(
     stack.slack.not_member.add(channel)
     sessions = sessionmaker_for(stack.effective_database_url)
     with sessions.begin() as s:
+        ensure_workspace(s, TEAM_ID)
         notice_id = add_notice(s, TEAM_ID, channel, "source_failing", "X stopped delivering").id
     create_celery(stack.settings()).send_task("sentibot.send_notice", args=[notice_id])
 
@@ -521,3 +523,29 @@ def test_a_burst_of_commands_is_all_acknowledged_and_answered_once(stack: Servic
     for channel in channels:
         assert _job(stack, channel).state == "done"
         assert len(stack.slack.messages_in(channel)) == 1
+
+
+def test_a_digest_for_a_channel_the_bot_left_is_dropped_once(stack: ServiceStack) -> None:
+    from sentibot.storage.models import Digest, DigestRun
+    from sentibot.storage.session import sessionmaker_for
+    from sentibot.tasks.dispatch import tick
+
+    channel = _channel()
+    stack.slack.not_member.add(channel)
+    stack.command("digest daily 09:00 UTC", channel=channel)
+    sessions = sessionmaker_for(stack.effective_database_url)
+    sender = create_celery(stack.settings())
+    with sessions.begin() as s:
+        digest = s.scalars(select(Digest).where(Digest.channel_id == channel)).one()
+        digest.next_due_at = time_now()
+        digest_id = digest.id
+    tick(sessions, time_now(), lambda name, *args: sender.send_task(name, args=list(args)))
+
+    def settled() -> DigestRun | None:
+        with sessions() as s:
+            run = s.scalars(select(DigestRun).where(DigestRun.digest_id == digest_id)).first()
+            return run if run is not None and run.sent_at is not None else None
+
+    run = _poll(settled, what="the digest run settled")
+    assert run.message_ts is None
+    assert stack.slack.messages_in(channel) == []

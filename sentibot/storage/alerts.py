@@ -22,7 +22,7 @@ from sentibot.storage.models import (
     Watch,
     WatchPost,
 )
-from sentibot.storage.queries import _insert
+from sentibot.storage.queries import _insert, compare_and_set
 
 # When a post happened: its own time where the source gives one, else when it was collected.
 POSTED = func.coalesce(Post.posted_at, Post.collected_at)
@@ -162,16 +162,11 @@ def claim_due_rules(
         .order_by(AlertRule.next_eval_at)
         .limit(limit)
     ).all()
-    claimed = []
-    for rule_id, at in due:
-        done = session.execute(
-            update(AlertRule)
-            .where(AlertRule.id == rule_id, AlertRule.next_eval_at == at)
-            .values(next_eval_at=now + every)
-        )
-        if done.rowcount == 1:
-            claimed.append(rule_id)
-    return claimed
+    return [
+        rule_id
+        for rule_id, at in due
+        if compare_and_set(session, AlertRule.next_eval_at, rule_id, at, next_eval_at=now + every)
+    ]
 
 
 def lock_rule(session: Session, rule_id: int) -> AlertRule | None:
@@ -247,12 +242,7 @@ def due_digests(session: Session, now: datetime, limit: int = 100) -> list[Diges
 
 def move_digest(session: Session, digest: Digest, old_due: datetime, new_due: datetime) -> bool:
     """Compare-and-set of the due time: True for the one dispatcher that moved it."""
-    done = session.execute(
-        update(Digest)
-        .where(Digest.id == digest.id, Digest.next_due_at == old_due)
-        .values(next_due_at=new_due)
-    )
-    return done.rowcount == 1
+    return compare_and_set(session, Digest.next_due_at, digest.id, old_due, next_due_at=new_due)
 
 
 def add_digest_run(

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Insert, Table, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sentibot.collectors.base import Post as CollectedPost
 from sentibot.scoring.base import Sentiment
@@ -25,6 +25,18 @@ def _insert(session: Session, table: Table) -> Insert:
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise RuntimeError(f"unsupported database dialect: {dialect}")
+
+
+def compare_and_set(
+    session: Session, column: InstrumentedAttribute, row_id: int, expected: object, **values: object
+) -> bool:
+    """Update the row only if `column` still holds `expected`: True for the one caller that
+    did. Every due-time claim (watches, alert rules, digests) is one of these."""
+    model = column.class_
+    done = session.execute(
+        update(model).where(model.id == row_id, column == expected).values(**values)
+    )
+    return done.rowcount == 1
 
 
 def ensure_workspace(session: Session, team_id: str, name: str | None = None) -> None:

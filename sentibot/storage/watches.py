@@ -20,7 +20,7 @@ from sentibot.storage.models import (
     XUsage,
     utcnow,
 )
-from sentibot.storage.queries import _insert, ensure_workspace
+from sentibot.storage.queries import _insert, compare_and_set, ensure_workspace
 
 # Ids per IN (…) list: well under PostgreSQL's 65,535 bind parameters per statement.
 _CHUNK = 1000
@@ -128,16 +128,18 @@ def claim_due_watches(session: Session, now: datetime, limit: int = 100) -> list
         .order_by(Watch.next_run_at)
         .limit(limit)
     ).all()
-    claimed = []
-    for watch_id, due_at, interval_s in due:
-        result = session.execute(
-            update(Watch)
-            .where(Watch.id == watch_id, Watch.next_run_at == due_at)
-            .values(next_run_at=now + timedelta(seconds=interval_s), last_run_at=now)
+    return [
+        watch_id
+        for watch_id, due_at, interval_s in due
+        if compare_and_set(
+            session,
+            Watch.next_run_at,
+            watch_id,
+            due_at,
+            next_run_at=now + timedelta(seconds=interval_s),
+            last_run_at=now,
         )
-        if result.rowcount == 1:
-            claimed.append(watch_id)
-    return claimed
+    ]
 
 
 def source_states(session: Session, watch_id: int) -> dict[str, SourceState]:
