@@ -88,6 +88,20 @@ def _render(
     )
 
 
+def _outcome(rule: AlertRule, action: str, text: str, blocks: list[dict]) -> Outcome:
+    return Outcome(
+        action,
+        rule.id,
+        rule.team_id,
+        rule.channel_id,
+        rule.message_ts,
+        text,
+        blocks,
+        rule.metric,
+        rule.value,
+    )
+
+
 def act_on(
     session: Session, rule_id: int, team_id: str, action: str, user_id: str, now: datetime
 ) -> Outcome | None:
@@ -110,18 +124,7 @@ def act_on(
         note = f"Resolved by {user_id}."
     posts = aq.window_posts(session, watch, now - timedelta(seconds=rule.window_s), now)
     text, blocks = _render(session, rule, watch, posts, now, note)
-    kind = "resolve" if action == "resolve" else "update"
-    return Outcome(
-        kind,
-        rule.id,
-        rule.team_id,
-        rule.channel_id,
-        rule.message_ts,
-        text,
-        blocks,
-        rule.metric,
-        rule.value,
-    )
+    return _outcome(rule, "resolve" if action == "resolve" else "update", text, blocks)
 
 
 def evaluate(session: Session, rule_id: int, now: datetime) -> Outcome | None:
@@ -153,14 +156,4 @@ def evaluate(session: Session, rule_id: int, now: datetime) -> Outcome | None:
         aq.add_event(session, rule.id, "resolved", value, now)
     rule.value = value
     text, blocks = _render(session, rule, watch, posts, now)
-    return Outcome(
-        action,
-        rule.id,
-        rule.team_id,
-        rule.channel_id,
-        rule.message_ts,
-        text,
-        blocks,
-        rule.metric,
-        value,
-    )
+    return _outcome(rule, action, text, blocks)

@@ -23,7 +23,6 @@ class Before:
     posts_total: int
     last_post_at: datetime | None
     last_error_at: datetime | None
-    last_ok_at: datetime | None
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,6 @@ def finish_run(session: Session, run: WatchRun, collection: Collection, now: dat
             posts_total=state.posts_total,
             last_post_at=state.last_post_at,
             last_error_at=state.last_error_at,
-            last_ok_at=state.last_ok_at,
         )
         after, event = health.after_run(
             name, before, report.status, new_posts, report.reason, now, run.interval_s
