@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sentibot.devtools.stack import ServiceStack
+from devtools.stack import ServiceStack
 from sentibot.embedded import drop_broker_keys, redis_client_url
 
 

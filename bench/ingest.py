@@ -4,7 +4,7 @@
         [--model vader] [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/sentibot_bench]
 
 A local Hacker News stand-in serves `--posts` posts (a tenth of them twice, as sources do);
-the real collector pages through them over HTTP, `watching.finish_run` stores them with
+the real collector pages through them over HTTP, `watch_runs.finish_run` stores them with
 INSERT … ON CONFLICT DO NOTHING and links them to a watch, and the sentiment processor's
 queries feed the scorer in batches, as the workers do. The goal (ADR 003): one 2-core machine
 ingests and scores 1 million posts a day, 11.6 posts/s on average.
@@ -23,12 +23,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sentibot import watching  # noqa: E402
-from sentibot.collectors.hackernews import HackerNewsCollector  # noqa: E402
-from sentibot.collectors.query import Query, parse_query  # noqa: E402
-from sentibot.collectors.registry import collect  # noqa: E402
-from sentibot.devtools.corpus import CorpusPost  # noqa: E402
-from sentibot.devtools.hn_standin import HackerNewsStandIn  # noqa: E402
-from sentibot.scoring import get_scorer  # noqa: E402
+from collectors.hackernews import HackerNewsCollector  # noqa: E402
+from collectors.query import Query, parse_query  # noqa: E402
+from collectors.registry import collect  # noqa: E402
+from devtools.corpus import CorpusPost  # noqa: E402
+from devtools.hn_standin import HackerNewsStandIn  # noqa: E402
+from scoring import get_scorer  # noqa: E402
 from sentibot.storage import queries  # noqa: E402
 from sentibot.storage import watches as wq  # noqa: E402
 from sentibot.storage.migrate import downgrade, upgrade  # noqa: E402
@@ -91,20 +91,20 @@ def run(database_url: str, n: int, model: str) -> dict[str, float]:
     with HackerNewsStandIn(BenchCorpus(n)) as standin:
         collector = HackerNewsCollector(standin.url)
         with sessions.begin() as s:
-            begun = watching.begin_run(s, watch_id, limit=2 * n, x_cap=0, now=now)
+            begun = watch_runs.begin_run(s, watch_id, limit=2 * n, x_cap=0, now=now)
         started = time.perf_counter()
         collection = collect(parse_query("acme"), {"hn": collector}, 2 * n, begun.cursors)
         fetched = time.perf_counter()
         with sessions.begin() as s:
-            watching.finish_run(s, begun, collection, now)
+            watch_runs.finish_run(s, begun, collection, now)
         stored = time.perf_counter()
         # A second watch matching the same posts: every insert meets ON CONFLICT DO NOTHING.
         with sessions.begin() as s:
             other = bench_watch(s, "CBENCH2", model, now)
-            again = watching.begin_run(s, other, limit=2 * n, x_cap=0, now=now)
+            again = watch_runs.begin_run(s, other, limit=2 * n, x_cap=0, now=now)
         restarted = time.perf_counter()
         with sessions.begin() as s:
-            watching.finish_run(s, again, collection, now)
+            watch_runs.finish_run(s, again, collection, now)
         restored = time.perf_counter()
     scorer = get_scorer(model)
     scored_n = 0

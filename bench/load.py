@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from sentibot.devtools.stack import ServiceStack  # noqa: E402
+from devtools.stack import ServiceStack  # noqa: E402
 from sentibot.embedded import drop_broker_keys  # noqa: E402
 from sentibot.storage.models import Job, JobState  # noqa: E402
 from sentibot.storage.session import sessionmaker_for  # noqa: E402

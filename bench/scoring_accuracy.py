@@ -16,9 +16,9 @@ from pathlib import Path
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from sentibot.scoring import Scorer, get_scorer
-from sentibot.scoring.base import LABELS
-from sentibot.scoring.metrics import report
+from scoring import Scorer, get_scorer
+from scoring.base import LABELS
+from scoring.metrics import report
 
 
 def scorer(name: str) -> Scorer:

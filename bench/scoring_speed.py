@@ -47,11 +47,11 @@ def run_case(case: str, texts: list[str]) -> dict[str, float]:
         analyzer = SentimentIntensityAnalyzer()
         fn = lambda xs: [analyzer.polarity_scores(x) for x in xs]  # noqa: E731
     elif case == "vader":
-        from sentibot.scoring import get_scorer
+        from scoring import get_scorer
 
         fn = get_scorer("vader").score
     elif case.startswith("transformer"):
-        from sentibot.scoring.transformer import TransformerScorer, load_default
+        from scoring.transformer import TransformerScorer, load_default
 
         precision = case.partition("-")[2] or "auto"
         scorer = TransformerScorer(*load_default(), precision=precision)
@@ -59,7 +59,7 @@ def run_case(case: str, texts: list[str]) -> dict[str, float]:
     elif case.startswith("hf-pipeline"):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
-        from sentibot.scoring.transformer import base_model_path
+        from scoring.transformer import base_model_path
 
         path = base_model_path()
         model = AutoModelForSequenceClassification.from_pretrained(

@@ -67,7 +67,7 @@ def _serve(args: argparse.Namespace) -> int:
         stale.unlink()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
 
-    from sentibot.bot.serve import serve_http
+    from bot.serve import serve_http
     from sentibot.embedded import ensure_broker
 
     if not settings.slack_client_id:
@@ -79,7 +79,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _socket(args: argparse.Namespace) -> int:
-    from sentibot.bot.serve import serve_socket_mode
+    from bot.serve import serve_socket_mode
     from sentibot.embedded import ensure_broker
 
     settings = get_settings()
@@ -94,7 +94,7 @@ def _worker(args: argparse.Namespace) -> int:
     from sentibot.embedded import ensure_broker
 
     ensure_broker(get_settings())
-    from sentibot.tasks.celery_app import app
+    from tasks.celery_app import app
 
     argv = [
         "worker",
@@ -116,7 +116,7 @@ def _beat(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     ensure_broker(settings)
-    from sentibot.tasks.celery_app import app
+    from tasks.celery_app import app
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     schedule = settings.data_dir / "celerybeat-schedule"
@@ -134,12 +134,12 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from sentibot.analysis import analyze_in_process, report_as_json
-    from sentibot.bot.grammar import parse_duration
-    from sentibot.bot.views.summary import breakdown_line, source_line
-    from sentibot.collectors.query import QueryError, parse_query
-    from sentibot.collectors.registry import build_collectors, canonical_source, source_names
-    from sentibot.scoring.base import get_scorer
+    from sentibot.monitoring.analysis import analyze_in_process, report_as_json
+    from bot.grammar import parse_duration
+    from bot.views.summary import breakdown_line, source_line
+    from collectors.query import QueryError, parse_query
+    from collectors.registry import build_collectors, canonical_source, source_names
+    from scoring.base import get_scorer
 
     names = list(source_names()) if args.sources == "all" else []
     for raw in [] if args.sources == "all" else args.sources.split(","):
@@ -178,13 +178,13 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from sentibot.scoring.train import main as train_main
+    from scoring.train import main as train_main
 
     return train_main(args.args)
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from sentibot.devtools.console import run_demo
+    from devtools.console import run_demo
 
     return run_demo(keep=args.keep)
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from sentibot.scoring.base import Sentiment
+from scoring.base import Sentiment
 from sentibot.storage.models import (
     AlertEvent,
     AlertRule,

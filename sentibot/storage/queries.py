@@ -11,8 +11,8 @@ from sqlalchemy import Insert, Table, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from sentibot.collectors.base import Post as CollectedPost
-from sentibot.scoring.base import Sentiment
+from collectors.base import Post as CollectedPost
+from scoring.base import Sentiment
 from sentibot.storage.models import Job, JobPost, JobState, Post, Score, Workspace, utcnow
 
 _BATCH = 500

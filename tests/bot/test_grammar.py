@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sentibot.bot.grammar import (
+from bot.grammar import (
     Alert,
     Alerts,
     Analyze,

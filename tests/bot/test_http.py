@@ -11,14 +11,14 @@ import requests
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from sentibot.bot.app import create_app
-from sentibot.bot.serve import create_http_app
-from sentibot.bot.slack_client import make_web_client
-from sentibot.devtools.slack_standin import SlackStandIn
-from sentibot.devtools.stack import SIGNING_SECRET, signed_headers
+from bot.app import create_app
+from bot.serve import create_http_app
+from bot.slack_client import make_web_client
+from devtools.slack_standin import SlackStandIn
+from devtools.stack import SIGNING_SECRET, signed_headers
 from sentibot.storage.models import Job
-from sentibot.tasks.celery_app import create_celery
-from sentibot.tasks.enqueue import job_enqueuer
+from tasks.celery_app import create_celery
+from tasks.enqueue import job_enqueuer
 from tests.conftest import redis_client
 
 
@@ -361,10 +361,10 @@ def _button(bot: Bot, action_id: str, value: str, team: str = "T1", key: str = "
 
 
 def test_show_more_posts_lists_the_next_posts_to_its_workspace_only(bot: Bot, sessions) -> None:  # noqa: ANN001
-    from sentibot import analysis
-    from sentibot.collectors.base import Post
-    from sentibot.collectors.registry import SourceReport
-    from sentibot.scoring import get_scorer
+    from sentibot.monitoring import analysis
+    from collectors.base import Post
+    from collectors.registry import SourceReport
+    from scoring import get_scorer
     from tests.factories import make_job
 
     texts = [f"acme is great number {i} <!channel>" for i in range(8)] + ["acme is awful"] * 4

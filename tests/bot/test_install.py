@@ -13,12 +13,12 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from sentibot.bot.app import create_app
-from sentibot.bot.install import bot_token
-from sentibot.bot.serve import create_http_app
+from bot.app import create_app
+from bot.install import bot_token
+from bot.serve import create_http_app
 from sentibot.config.settings import MissingSetting, Settings
-from sentibot.devtools.slack_standin import SlackStandIn
-from sentibot.devtools.stack import SIGNING_SECRET, signed_headers
+from devtools.slack_standin import SlackStandIn
+from devtools.stack import SIGNING_SECRET, signed_headers
 
 
 @dataclass

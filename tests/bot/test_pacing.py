@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from sentibot.bot.pacing import ChannelPacer
+from bot.pacing import ChannelPacer
 from tests.conftest import redis_client
 
 

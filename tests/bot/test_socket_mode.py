@@ -3,11 +3,11 @@
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from sqlalchemy import select
 
-from sentibot.bot.app import create_app
-from sentibot.devtools.slack_standin import SlackStandIn
+from bot.app import create_app
+from devtools.slack_standin import SlackStandIn
 from sentibot.storage.models import Job
-from sentibot.tasks.celery_app import create_celery
-from sentibot.tasks.enqueue import job_enqueuer
+from tasks.celery_app import create_celery
+from tasks.enqueue import job_enqueuer
 from tests.conftest import redis_client
 
 

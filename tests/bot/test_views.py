@@ -1,9 +1,9 @@
 import json
 
-from sentibot.bot.views.summary import render_summary
-from sentibot.collectors.registry import SourceReport
-from sentibot.scoring.aggregate import summarize
-from sentibot.scoring.base import Sentiment
+from bot.views.summary import render_summary
+from collectors.registry import SourceReport
+from scoring.aggregate import summarize
+from scoring.base import Sentiment
 
 POS = Sentiment("positive", 0.6, 0.0, 0.4, 0.6)
 NEG = Sentiment("negative", -0.4, 0.5, 0.5, 0.0)
@@ -60,7 +60,7 @@ def _post(
     url: str | None = "https://x.com/a/status/1",
     engagement: int = 5,
 ):  # noqa: ANN202
-    from sentibot.scoring.aggregate import ScoredText
+    from scoring.aggregate import ScoredText
 
     return ScoredText(text, sentiment, engagement, url, "x")
 
@@ -114,7 +114,7 @@ def test_watch_button_carries_the_topic() -> None:
 def test_chart_is_a_png_with_sentiment_and_volume() -> None:
     from datetime import UTC, datetime, timedelta
 
-    from sentibot.bot.views.chart import bucket_size, render_chart, series
+    from bot.views.chart import bucket_size, render_chart, series
 
     t0 = datetime(2026, 11, 1, tzinfo=UTC)
     points = [(t0 + timedelta(minutes=10 * i), 0.5 if i < 6 else -0.5) for i in range(12)]

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from sentibot.collectors.base import RateLimited, SourceBadResponse, SourceUnavailable
-from sentibot.collectors.hackernews import HackerNewsCollector
-from sentibot.collectors.query import parse_query
-from sentibot.devtools.corpus import CorpusPost, StaticCorpus
-from sentibot.devtools.hn_standin import HackerNewsStandIn
+from collectors.base import RateLimited, SourceBadResponse, SourceUnavailable
+from collectors.hackernews import HackerNewsCollector
+from collectors.query import parse_query
+from devtools.corpus import CorpusPost, StaticCorpus
+from devtools.hn_standin import HackerNewsStandIn
 from tests.collectors.conftest import T0, corpus
 
 

@@ -1,8 +1,8 @@
 import pytest
 
-from sentibot.collectors.base import SourceAuthError, SourceUnavailable
-from sentibot.collectors.query import parse_query
-from sentibot.collectors.reddit import RedditCollector, make_reddit
+from collectors.base import SourceAuthError, SourceUnavailable
+from collectors.query import parse_query
+from collectors.reddit import RedditCollector, make_reddit
 
 
 def collector(standin, retry, secret: str | None = None) -> RedditCollector:  # noqa: ANN001
@@ -63,8 +63,8 @@ def test_created_utc_cursor_stops_at_posts_already_read(reddit_standin, retry) -
 
 
 def test_comments_that_mention_the_topic_are_collected(retry) -> None:  # noqa: ANN001
-    from sentibot.devtools.corpus import CorpusPost, StaticCorpus
-    from sentibot.devtools.reddit_standin import RedditStandIn
+    from devtools.corpus import CorpusPost, StaticCorpus
+    from devtools.reddit_standin import RedditStandIn
     from tests.collectors.conftest import T0
 
     corpus = StaticCorpus([CorpusPost(id="s1", text="acme launch thread", created_at=T0)])

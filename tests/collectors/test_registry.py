@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sentibot.collectors.base import Batch, SourceError
-from sentibot.collectors.query import Query, parse_query
-from sentibot.collectors.registry import (
+from collectors.base import Batch, SourceError
+from collectors.query import Query, parse_query
+from collectors.registry import (
     build_collectors,
     canonical_source,
     collect,

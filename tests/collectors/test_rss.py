@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from sentibot.collectors.base import SourceUnavailable
-from sentibot.collectors.query import parse_query
-from sentibot.collectors.rss import FeedCollector
-from sentibot.devtools.corpus import CorpusPost
-from sentibot.devtools.rss_standin import FeedStandIn
+from collectors.base import SourceUnavailable
+from collectors.query import parse_query
+from collectors.rss import FeedCollector
+from devtools.corpus import CorpusPost
+from devtools.rss_standin import FeedStandIn
 from tests.collectors.conftest import T0
 
 

@@ -1,13 +1,13 @@
 import pytest
 
-from sentibot.collectors.base import (
+from collectors.base import (
     RateLimited,
     SourceAuthError,
     SourceBadResponse,
     SourceUnavailable,
 )
-from sentibot.collectors.query import parse_query
-from sentibot.collectors.twitter import TwitterCollector, make_client
+from collectors.query import parse_query
+from collectors.twitter import TwitterCollector, make_client
 
 
 def collector(standin, retry, token: str | None = None) -> TwitterCollector:  # noqa: ANN001

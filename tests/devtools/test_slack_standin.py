@@ -7,9 +7,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from sentibot.bot.slack_client import make_web_client
+from bot.slack_client import make_web_client
 from sentibot.config.settings import Settings
-from sentibot.devtools.slack_standin import SlackStandIn
+from devtools.slack_standin import SlackStandIn
 
 
 @pytest.fixture

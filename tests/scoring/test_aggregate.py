@@ -1,7 +1,7 @@
 import pytest
 
-from sentibot.scoring.aggregate import breakdown, summarize
-from sentibot.scoring.base import Sentiment
+from scoring.aggregate import breakdown, summarize
+from scoring.base import Sentiment
 
 
 def s(label: str, compound: float) -> Sentiment:
@@ -32,7 +32,7 @@ def test_summary_is_per_source_and_overall() -> None:
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from sentibot.scoring.aggregate import (  # noqa: E402
+from scoring.aggregate import (  # noqa: E402
     ScoredText,
     change,
     drivers,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from sentibot.scoring import UnknownModel, get_scorer
-from sentibot.scoring.base import LABELS
-from sentibot.scoring.transformer import (
+from scoring import UnknownModel, get_scorer
+from scoring.base import LABELS
+from scoring.transformer import (
     TransformerScorer,
     base_model_path,
     hf_scorer,
@@ -94,7 +94,7 @@ def test_normalize_matches_tweeteval_preprocessing() -> None:
 
 
 def test_training_writes_weights_that_load_and_score(tmp_path: Path) -> None:
-    from sentibot.scoring.train import train
+    from scoring.train import train
 
     data = tmp_path / "data"
     data.mkdir()
@@ -157,7 +157,7 @@ def test_every_precision_reads_obvious_tweets_alike(precision: str) -> None:
 
 
 def test_auto_precision_picks_bf16_only_where_the_cpu_has_it() -> None:
-    from sentibot.scoring.transformer import bf16_supported, resolve_precision
+    from scoring.transformer import bf16_supported, resolve_precision
 
     assert resolve_precision("auto") == ("bf16" if bf16_supported() else "fp32")
     with pytest.raises(UnknownModel, match="unknown precision"):

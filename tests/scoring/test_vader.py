@@ -1,6 +1,6 @@
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from sentibot.scoring import get_scorer
+from scoring import get_scorer
 
 TEXTS = [
     "VADER is smart, handsome, and funny!",
@@ -42,7 +42,7 @@ def test_the_scorer_is_loaded_once_per_process() -> None:
 def test_unknown_model_is_a_clear_error() -> None:
     import pytest
 
-    from sentibot.scoring import UnknownModel
+    from scoring import UnknownModel
 
     with pytest.raises(UnknownModel, match="available: vader, transformer"):
         get_scorer("nonexistent")

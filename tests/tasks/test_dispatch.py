@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from sentibot.storage import queries
 from sentibot.storage.models import Job, JobStage, utcnow
-from sentibot.tasks.dispatch import MAX_ATTEMPTS, sweep
+from tasks.dispatch import MAX_ATTEMPTS, sweep
 from tests.factories import make_job
 
 

@@ -1,0 +1,102 @@
+"""Buttons on sentibot's messages (signed `block_actions` payloads)."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from sentibot.monitoring import alert_checks, analysis
+from bot.alert_messages import deliver
+from bot.grammar import DEFAULT_EVERY_S
+from bot.views import watches as views
+from bot.views.alerts import RESOLVE_ACTION, SNOOZE_ACTION
+from bot.views.summary import MORE_ACTION, WATCH_ACTION, more_posts
+from collectors.query import QueryError, parse_query
+from collectors.registry import source_names
+from sentibot.config.settings import Settings
+from sentibot.storage import queries
+from sentibot.storage import watches as wq
+from sentibot.storage.models import utcnow
+
+
+def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -> None:
+    def alert_button(action: str):  # noqa: ANN202
+        def handle(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+            ack()
+            value = (body.get("actions") or [{}])[0].get("value") or ""
+            team_id = (body.get("team") or {}).get("id") or ""
+            user_id = (body.get("user") or {}).get("id") or "someone"
+            if not value.isdigit():
+                return
+            with sessions.begin() as session:
+                outcome = alert_checks.act_on(
+                    session, int(value), team_id, action, user_id, utcnow()
+                )
+            if outcome is None:
+                respond(
+                    response_type="ephemeral",
+                    replace_original=False,
+                    text="That alert is no longer firing.",
+                )
+                return
+            deliver(client, outcome, sessions, by=user_id)
+
+        return handle
+
+    @app.action(MORE_ACTION)
+    def more(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        value = (body.get("actions") or [{}])[0].get("value") or ""
+        team_id = (body.get("team") or {}).get("id") or ""
+        text = "That report is gone."
+        if value.isdigit():
+            with sessions() as session:
+                job = queries.get_job(session, int(value))
+                if job is not None and job.team_id == team_id:  # never another workspace's
+                    text = more_posts(analysis.job_report(session, job).posts)
+        respond(response_type="ephemeral", replace_original=False, text=text)
+
+    app.action(SNOOZE_ACTION)(alert_button("snooze"))
+    app.action(RESOLVE_ACTION)(alert_button("resolve"))
+
+    @app.action(WATCH_ACTION)
+    def watch_topic(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        value = (body.get("actions") or [{}])[0].get("value") or ""
+        try:
+            topic = parse_query(value).canonical()
+        except QueryError:
+            respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text="That topic no longer parses.",
+            )
+            return
+        team_id = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+        channel_id = (body.get("channel") or {}).get("id")
+        if not team_id or not channel_id:
+            respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text="I can only watch from a channel.",
+            )
+            return
+        sources = source_names()
+        with sessions.begin() as session:
+            _, created = wq.upsert_watch(
+                session,
+                team_id=team_id,
+                channel_id=channel_id,
+                topic=topic,
+                sources=sources,
+                every_s=DEFAULT_EVERY_S,
+                model=settings.sentiment_model,
+                user_id=(body.get("user") or {}).get("id"),
+                now=utcnow(),
+            )
+        respond(
+            response_type="ephemeral",
+            replace_original=False,
+            text=views.watch_started(topic, sources, DEFAULT_EVERY_S, created),
+        )

@@ -1,0 +1,215 @@
+"""`/sentiment` slash command: parse, store a Job, enqueue its id, acknowledge."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from slack_bolt import Ack, App
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import grammar
+from bot.grammar import Analyze, Help, List, Unwatch, UsageError, help_text, parse
+from bot.views import alerts as alert_views
+from bot.views import watches as views
+from bot.views.mrkdwn import escape, quote_inline
+from collectors.registry import display_name, source_names
+from sentibot.config.settings import Settings
+from sentibot.logs import bind
+from sentibot.monitoring.schedules import next_occurrence
+from sentibot.storage import alerts as aq
+from sentibot.storage import queries
+from sentibot.storage import watches as wq
+from sentibot.storage.models import Watch, utcnow
+from sentibot.storage.queries import ensure_workspace
+
+log = logging.getLogger(__name__)
+
+Enqueue = Callable[[int], None]
+
+
+def register(
+    app: App, *, settings: Settings, sessions: sessionmaker[Session], enqueue: Enqueue
+) -> None:
+    @app.command("/sentiment")
+    def sentiment(ack: Ack, command: dict) -> None:
+        parsed = parse(command.get("text", ""))
+        if isinstance(parsed, UsageError):
+            ack(response_type="ephemeral", text=parsed.message)
+            return
+        if isinstance(parsed, Help):
+            ack(response_type="ephemeral", text=help_text())
+            return
+        if isinstance(parsed, Analyze):
+            text = start_analysis(parsed, command, settings, sessions, enqueue)
+        elif isinstance(parsed, grammar.Alert | grammar.Alerts | grammar.Mute | grammar.Digest):
+            text = manage_schedules(parsed, command, settings, sessions)
+        else:
+            text = manage_watches(parsed, command, settings, sessions)
+        ack(response_type="ephemeral", text=text)
+
+
+def manage_watches(
+    cmd: grammar.Watch | Unwatch | List,
+    command: dict,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+) -> str:
+    """Watches are rows: creating, removing and listing them is quick database work."""
+    team_id, channel_id, now = command["team_id"], command["channel_id"], utcnow()
+    with sessions.begin() as session:
+        if isinstance(cmd, grammar.Watch):
+            _, created = wq.upsert_watch(
+                session,
+                team_id=team_id,
+                channel_id=channel_id,
+                topic=cmd.topic,
+                sources=cmd.sources,
+                every_s=cmd.every_s,
+                model=settings.sentiment_model,
+                user_id=command.get("user_id"),
+                now=now,
+            )
+            return views.watch_started(cmd.topic, cmd.sources, cmd.every_s, created)
+        if isinstance(cmd, Unwatch):
+            removed = wq.remove_watch(session, team_id, channel_id, cmd.topic)
+            return views.watch_removed(cmd.topic, removed)
+        lines = watch_lines(session, wq.channel_watches(session, team_id, channel_id), now)
+        used = wq.x_read_today(session, team_id, now)
+        return views.watch_list(lines, used, settings.x_daily_post_cap, now)
+
+
+def manage_schedules(
+    cmd: grammar.Alert | grammar.Alerts | grammar.Mute | grammar.Digest,
+    command: dict,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+) -> str:
+    """Alert rules, mutes and digest schedules: rows the dispatcher reads."""
+    team_id, channel_id, now = command["team_id"], command["channel_id"], utcnow()
+    user_id = command.get("user_id")
+    with sessions.begin() as session:
+        if isinstance(cmd, grammar.Alert):
+            watch = _watch(session, team_id, channel_id, cmd.topic)
+            created = watch is None
+            if watch is None:  # an alert needs posts: watch the topic, often enough for the window
+                watch, _ = wq.upsert_watch(
+                    session,
+                    team_id=team_id,
+                    channel_id=channel_id,
+                    topic=cmd.topic,
+                    sources=source_names(),
+                    every_s=min(grammar.DEFAULT_EVERY_S, max(60, cmd.window_s // 4)),
+                    model=settings.sentiment_model,
+                    user_id=user_id,
+                    now=now,
+                )
+            aq.add_rule(
+                session,
+                watch,
+                user_id=user_id,
+                now=now,
+                metric=cmd.metric,
+                op=cmd.op,
+                threshold=cmd.threshold,
+                window_s=cmd.window_s,
+                cooldown_s=cmd.cooldown_s,
+                min_posts=cmd.min_posts,
+            )
+            return alert_views.alert_rule_added(
+                cmd.topic, cmd.metric, cmd.op, cmd.threshold, cmd.window_s, created
+            )
+        if isinstance(cmd, grammar.Alerts):
+            rules = aq.channel_rules(session, team_id, channel_id)
+            history = aq.rule_history(session, [r.id for r in rules])
+            return alert_views.alerts_list(rules, history, now)
+        if isinstance(cmd, grammar.Mute):
+            until = now + timedelta(seconds=cmd.seconds) if cmd.seconds else None
+            if not aq.mute_topic(session, team_id, channel_id, cmd.topic, until):
+                return views.watch_removed(cmd.topic, False)
+            if until is None:
+                return f"Alerts on “{quote_inline(cmd.topic)}” are on again."
+            return (
+                f"Alerts on “{quote_inline(cmd.topic)}” are muted until {until:%Y-%m-%d %H:%M} UTC."
+            )
+        if cmd.cadence == "off":
+            removed = aq.remove_digest(session, team_id, channel_id)
+            return "Digest turned off." if removed else "This channel had no digest."
+        due = next_occurrence(now, cmd.at, cmd.tz, cmd.weekday)
+        ensure_workspace(session, team_id)
+        aq.set_digest(
+            session,
+            team_id=team_id,
+            channel_id=channel_id,
+            cadence=cmd.cadence,
+            local_time=cmd.at,
+            tz=cmd.tz,
+            weekday=cmd.weekday,
+            next_due_at=due,
+            user_id=user_id,
+        )
+        day = f"{_DAY_NAMES[cmd.weekday]}s " if cmd.weekday is not None else "every day "
+        return (
+            f"This channel gets a {cmd.cadence} digest {day}at {cmd.at} {escape(cmd.tz)}; "
+            f"the next one at {due:%Y-%m-%d %H:%M} UTC."
+        )
+
+
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _watch(session: Session, team_id: str, channel_id: str, topic: str) -> Watch | None:
+    return next(
+        (w for w in wq.channel_watches(session, team_id, channel_id) if w.topic == topic), None
+    )
+
+
+def watch_lines(session: Session, found: list[Watch], now: datetime) -> list[views.WatchLine]:
+    counts = wq.watch_post_counts(session, [w.id for w in found], now - timedelta(hours=24))
+    return [
+        views.WatchLine(
+            topic=w.topic,
+            every_s=w.interval_s,
+            next_run_at=w.next_run_at,
+            posts_24h=counts.get(w.id, 0),
+            sources=views.source_lines(w.sources, wq.source_states(session, w.id)),
+        )
+        for w in found
+    ]
+
+
+def start_analysis(
+    cmd: Analyze,
+    command: dict,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    enqueue: Enqueue,
+) -> str:
+    """Store the Job (the outbox) before anything else, then hand it to the broker."""
+    with sessions.begin() as session:
+        job = queries.create_job(
+            session,
+            team_id=command["team_id"],
+            topic=cmd.topic,
+            sources=cmd.sources,
+            channel_id=command["channel_id"],
+            user_id=command.get("user_id"),
+            response_url=command.get("response_url"),
+            post_limit=cmd.limit or settings.analyze_limit,
+            model=settings.sentiment_model,
+            window_s=cmd.since_s,
+        )
+        job_id = job.id
+    with bind(job_id=job_id, team_id=command["team_id"]):
+        try:
+            enqueue(job_id)
+        except Exception:  # the broker is down: the sweeper enqueues the stored job later
+            log.warning("job stored but not enqueued; the sweeper will retry", exc_info=True)
+        else:
+            log.info("job stored and enqueued")
+    names = ", ".join(display_name(s) for s in cmd.sources)
+    return (
+        f"Analyzing “{quote_inline(cmd.topic)}” on {names}… "
+        f"I'll post the summary in this channel. (job {job_id})"
+    )

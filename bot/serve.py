@@ -1,0 +1,107 @@
+"""How the Bolt app is served: HTTP (Flask under gunicorn) or Socket Mode. Nothing else knows."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, request
+from prometheus_client import CONTENT_TYPE_LATEST
+from slack_bolt import App
+from slack_bolt.adapter.flask import SlackRequestHandler
+from sqlalchemy import text
+
+from sentibot.config.settings import Settings
+from sentibot.metrics import render as render_metrics
+from sentibot.metrics import timed
+
+log = logging.getLogger(__name__)
+
+
+def create_http_app(settings: Settings, bolt_app: App | None = None) -> Flask:
+    if bolt_app is None:
+        from bot.app import create_app
+
+        bolt_app = create_app(settings)
+    handler = SlackRequestHandler(bolt_app)
+    flask_app = Flask("sentibot")
+
+    @flask_app.post("/slack/events")
+    def slack_events() -> Any:
+        try:
+            return timed("slack_events", lambda: handler.handle(request))
+        except ValueError:  # Bolt parses bodies before it checks them: a malformed one is 400
+            log.info("malformed request to /slack/events")
+            return {"ok": False, "error": "malformed request"}, 400
+
+    @flask_app.get("/metrics")
+    def metrics() -> Any:
+        return render_metrics(settings), 200, {"Content-Type": CONTENT_TYPE_LATEST}
+
+    @flask_app.get("/slack/install")
+    def slack_install() -> Any:
+        return handler.handle(request)
+
+    @flask_app.get("/slack/oauth_redirect")
+    def slack_oauth_redirect() -> Any:
+        return handler.handle(request)
+
+    @flask_app.get("/healthz")
+    def healthz() -> Any:
+        checks = health_checks(settings)
+        status = 200 if all(v == "ok" for v in checks.values()) else 503
+        return {"ok": status == 200, "checks": checks}, status
+
+    return flask_app
+
+
+def health_checks(settings: Settings) -> dict[str, str]:
+    import redis
+
+    from sentibot.embedded import redis_client_url
+    from sentibot.storage.session import sessionmaker_for
+
+    checks = {}
+    try:
+        with sessionmaker_for(settings.effective_database_url)() as session:
+            session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        redis.Redis.from_url(redis_client_url(settings), socket_timeout=2).ping()
+        checks["broker"] = "ok"
+    except Exception as exc:
+        checks["broker"] = f"error: {type(exc).__name__}"
+    return checks
+
+
+def serve_http(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve POST /slack/events on gunicorn (threaded workers), the production server."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("timeout", 30)
+            self.cfg.set("accesslog", None)
+            # Several servers may share a host (tests, demo); nothing here uses the control socket.
+            self.cfg.set("control_socket_disable", True)
+
+        def load(self) -> Flask:
+            # Built in each worker process after the fork: no shared sockets or pools.
+            return create_http_app(settings)
+
+    Server().run()
+
+
+def serve_socket_mode(settings: Settings) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import create_app
+
+    app_token = settings.require("slack_app_token", "Socket Mode")
+    SocketModeHandler(create_app(settings), app_token).start()

@@ -1,0 +1,129 @@
+"""Alert messages (one per firing, edited in place, resolved in its thread); `/sentiment alerts`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sentibot.monitoring.alert_rules import describe, show_value
+from bot.views.mrkdwn import clip, escape, quote_inline
+from bot.views.summary import post_line
+from scoring.aggregate import Breakdown, Driver, ScoredText
+
+SNOOZE_ACTION = "alert_snooze"
+RESOLVE_ACTION = "alert_resolve"
+SNOOZE_S = 4 * 3600
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.0f}%"
+
+
+def render_alert(
+    *,
+    rule_id: int,
+    topic: str,
+    metric: str,
+    op: str,
+    threshold: float,
+    value: float,
+    window_s: int,
+    split: Breakdown,
+    drivers: Sequence[Driver],
+    posts: Sequence[ScoredText],
+    state: str,
+    note: str = "",
+) -> tuple[str, list[dict]]:
+    rule = describe(metric, op, threshold)
+    head = "resolved" if state == "ok" else "alert"
+    minutes = window_s // 60
+    window = f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
+    text = (
+        f":rotating_light: Sentiment alert on “{quote_inline(topic)}”: {rule} "
+        f"(now {show_value(metric, value)}, threshold {show_value(metric, threshold)})"
+        if state != "ok"
+        else f":white_check_mark: Resolved: sentiment alert on “{quote_inline(topic)}”: {rule} "
+        f"(now {show_value(metric, value)})"
+    )
+    body = [
+        f"*{head.capitalize()}:* `{escape(rule)}` over the last {window} · value "
+        f"*{show_value(metric, value)}* · threshold {show_value(metric, threshold)}",
+        f"{split.count} posts · negative {_pct(split.negative_share)} · neutral "
+        f"{_pct(split.neutral_share)} · positive {_pct(split.positive_share)} · mean "
+        f"{split.mean_compound:+.2f}",
+    ]
+    if drivers:
+        body.append(
+            "*Driven by:* "
+            + ", ".join(f"`{escape(d.term).replace('`', '')}` ({d.count})" for d in drivers)
+        )
+    if note:
+        body.append(f"_{escape(note)}_")
+    blocks: list[dict] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": clip("\n".join(body), 3000)}},
+    ]
+    if posts:
+        lines = "\n".join(post_line(p) for p in posts[:3])
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": clip(lines, 3000)}})
+    if state != "ok":
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": SNOOZE_ACTION,
+                        "text": {"type": "plain_text", "text": "Snooze 4h"},
+                        "value": str(rule_id),
+                    },
+                    {
+                        "type": "button",
+                        "action_id": RESOLVE_ACTION,
+                        "text": {"type": "plain_text", "text": "Resolve"},
+                        "style": "primary",
+                        "value": str(rule_id),
+                    },
+                ],
+            }
+        )
+    return text, blocks
+
+
+def resolved_reply(metric: str, value: float | None, by: str | None = None) -> str:
+    who = f" by <@{escape(by)}>" if by else ""
+    return f":white_check_mark: Resolved{who}: now {show_value(metric, value)}."
+
+
+def alert_rule_added(
+    topic: str, metric: str, op: str, threshold: float, window_s: int, created_watch: bool
+) -> str:
+    extra = " I started watching it in this channel too." if created_watch else ""
+    return (
+        f"I'll alert this channel when “{quote_inline(topic)}” has "
+        f"`{escape(describe(metric, op, threshold))}` over {window_s // 60} min.{extra}"
+    )
+
+
+def alerts_list(rules: Sequence[object], history: Sequence[object], now: datetime) -> str:
+    if not rules:
+        return "No alerts in this channel. Add one: `/sentiment alert acme when negative > 40%`."
+    lines = [f"*Alerts in this channel* ({len(rules)})"]
+    for r in rules:
+        state = "firing" if r.state == "firing" else "ok"
+        extra = ""
+        if r.snoozed_until and r.snoozed_until > now:
+            extra = f" · snoozed until {r.snoozed_until:%H:%M} UTC"
+        lines.append(
+            f"• “{quote_inline(r.topic)}”: `{escape(describe(r.metric, r.op, r.threshold))}` · "
+            f"{state} · now {show_value(r.metric, r.value)}{extra}"
+        )
+    if history:
+        lines.append("*History*")
+        topics = {r.id: r.topic for r in rules}
+        for e in history:
+            lines.append(
+                f"• {e.at:%Y-%m-%d %H:%M} UTC · “{quote_inline(topics.get(e.rule_id, '?'))}” "
+                f"{escape(e.kind)}" + (f" at {e.value:.2f}" if e.value is not None else "")
+            )
+    return clip("\n".join(lines), 3000)

@@ -1,0 +1,87 @@
+"""The channel digest message."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.views.mrkdwn import clip, quote_inline
+from bot.views.summary import change_line, mood, post_line, share_bar
+from scoring.aggregate import Breakdown, ScoredText
+
+
+@dataclass(frozen=True)
+class TopicDigest:
+    topic: str
+    current: Breakdown
+    previous: Breakdown
+    negative: Sequence[ScoredText]
+    positive: Sequence[ScoredText]
+
+
+def period_name(cadence: str, start: datetime, end: datetime, tz: str) -> str:
+    zone = ZoneInfo(tz)
+    s, e = start.astimezone(zone), end.astimezone(zone)
+    if cadence == "weekly":
+        return f"the week {s:%a %d %b} – {e:%a %d %b %Y} ({tz})"
+    return f"{s:%a %d %b %H:%M} – {e:%a %d %b %H:%M %Y} ({tz})"
+
+
+def render_digest(
+    cadence: str,
+    start: datetime,
+    end: datetime,
+    tz: str,
+    topics: Sequence[TopicDigest],
+    late: bool,
+) -> tuple[str, list[dict]]:
+    label = "Weekly" if cadence == "weekly" else "Daily"
+    period = period_name(cadence, start, end, tz)
+    text = f"{label} sentiment digest for {period}" + (" (sent late)" if late else "")
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"{label} digest"[:150]}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, 3000)}]},
+    ]
+    if late:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": ":hourglass: Late: sentibot was unavailable when this digest "
+                        "was due; this is the one for the period that ended then.",
+                    }
+                ],
+            }
+        )
+    if not topics:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "This channel watches nothing yet: `/sentiment watch <topic>`.",
+                },
+            }
+        )
+    seconds = int((end - start).total_seconds())
+    for t in topics:
+        c = t.current
+        lines = [f"*“{quote_inline(t.topic)}”*: {c.count} posts"]
+        if c.count:
+            lines[0] += f" · {mood(c)} · net {c.net * 100:+.0f}"
+            lines.append(
+                f"{share_bar(c)} neg {c.negative_share * 100:.0f}% · neu "
+                f"{c.neutral_share * 100:.0f}% · pos {c.positive_share * 100:.0f}%"
+            )
+        lines.append(change_line(c, t.previous, seconds))
+        for p in [*t.negative, *t.positive]:
+            lines.append(post_line(p))
+        blocks.append({"type": "divider"})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": clip("\n".join(lines), 3000)}}
+        )
+    return text, blocks[:50]

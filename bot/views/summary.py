@@ -1,0 +1,213 @@
+"""Block Kit for an on-demand analysis summary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.grammar import format_duration
+from bot.views.mrkdwn import clip, escape, link, quote_inline
+from collectors.registry import SourceReport, display_name
+from scoring.aggregate import (
+    Breakdown,
+    ScoredText,
+    Summary,
+    change,
+    drivers,
+    top_posts,
+)
+
+SECTION_LIMIT = 3000  # characters of mrkdwn per section text
+WATCH_ACTION = "watch_topic"
+MORE_ACTION = "more_posts"
+
+
+def mood(b: Breakdown) -> str:
+    if b.count == 0:
+        return "no posts"
+    if b.mean_compound >= 0.3:
+        return "very positive"
+    if b.mean_compound >= 0.05:
+        return "positive"
+    if b.mean_compound <= -0.3:
+        return "very negative"
+    if b.mean_compound <= -0.05:
+        return "negative"
+    return "neutral"
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.0f}%"
+
+
+def breakdown_line(b: Breakdown) -> str:
+    return (
+        f"{b.count} posts · mean {b.mean_compound:+.2f} · "
+        f"neg {_pct(b.negative_share)} / neu {_pct(b.neutral_share)} / pos {_pct(b.positive_share)}"
+    )
+
+
+def share_bar(b: Breakdown, width: int = 20) -> str:
+    if b.count == 0:
+        return ""
+    neg = round(b.negative_share * width)
+    pos = round(b.positive_share * width)
+    neu = max(0, width - neg - pos)
+    return "🟥" * neg + "⬜" * neu + "🟩" * pos
+
+
+def source_line(name: str, report: SourceReport, b: Breakdown | None) -> str:
+    label = display_name(name)
+    if report.status == "skipped":
+        return f"*{label}*: skipped, {escape(report.reason or 'not configured')}"
+    if report.status == "failed":
+        return f"*{label}*: failed, {escape(report.reason or 'unknown error')}"
+    if b is None or b.count == 0:
+        return f"*{label}*: no posts found"
+    return f"*{label}*: {breakdown_line(b)}"
+
+
+def post_line(p: ScoredText) -> str:
+    text = quote_inline(p.text, 220)
+    where = link(p.url, display_name(p.source) if p.source else "post")
+    return f">{text}\n>{where} · {p.engagement} engagement · {p.sentiment.compound:+.2f}"
+
+
+def posts_section(posts: Sequence[ScoredText]) -> str:
+    parts = []
+    for label, title in (
+        ("negative", "Most engaging negative"),
+        ("positive", "Most engaging positive"),
+    ):
+        chosen = top_posts(posts, label, n=2)
+        if chosen:
+            parts.append(f"*{title}*\n" + "\n".join(post_line(p) for p in chosen))
+    return clip("\n".join(parts), SECTION_LIMIT)
+
+
+def drivers_section(posts: Sequence[ScoredText], topic: str) -> str:
+    lines = []
+    for label, title in (("negative", "Driving negative"), ("positive", "Driving positive")):
+        found = drivers(posts, label, topic=topic, n=6)
+        if found:
+            terms = ", ".join(f"`{escape(d.term).replace('`', '')}` ({d.count})" for d in found)
+            lines.append(f"*{title}:* {terms}")
+    return clip("\n".join(lines), SECTION_LIMIT)
+
+
+def report_buttons(topic: str, job_id: int | None) -> dict:
+    elements = [
+        {
+            "type": "button",
+            "action_id": WATCH_ACTION,
+            "text": {"type": "plain_text", "text": "Watch this topic"},
+            "value": topic[:2000],
+        }
+    ]
+    if job_id is not None:
+        elements.append(
+            {
+                "type": "button",
+                "action_id": MORE_ACTION,
+                "text": {"type": "plain_text", "text": "Show more posts"},
+                "value": str(job_id),
+            }
+        )
+    return {"type": "actions", "elements": elements}
+
+
+def more_posts(posts: Sequence[ScoredText], shown: int = 2, n: int = 10) -> str:
+    """The posts after the ones a report shows, most engaging and strongest first."""
+    ranked = sorted(
+        posts, key=lambda p: (p.engagement + 1) * abs(p.sentiment.compound), reverse=True
+    )
+    rest = ranked[shown * 2 : shown * 2 + n]
+    if not rest:
+        return "No more posts in this report."
+    return clip("*More posts*\n" + "\n".join(post_line(p) for p in rest), SECTION_LIMIT)
+
+
+def change_line(current: Breakdown, previous: Breakdown, window_s: int) -> str:
+    """The window against the one before it: net sentiment in points and volume in percent."""
+    span = format_duration(window_s)
+    if previous.count == 0:
+        return f"vs the {span} before: no posts then to compare with"
+    c = change(current, previous)
+    arrow = "▲" if c.net_delta > 0.005 else "▼" if c.net_delta < -0.005 else "■"
+    volume = (c.volume_ratio or 0) - 1
+    return (
+        f"vs the {span} before: net {arrow} {c.net_delta * 100:+.0f} pts "
+        f"(was {previous.net * 100:+.0f}) · volume {volume * 100:+.0f}% "
+        f"({previous.count} posts then)"
+    )
+
+
+def render_summary(
+    summary: Summary,
+    sources: dict[str, SourceReport],
+    model: str = "vader",
+    posts: Sequence[ScoredText] = (),
+    previous: Breakdown | None = None,
+    window_s: int | None = None,
+    job_id: int | None = None,
+) -> tuple[str, list[dict]]:
+    """(fallback text, blocks) for a finished analysis."""
+    # Header text is plain_text (never parsed for mentions); everything else is escaped mrkdwn.
+    raw_topic = " ".join(summary.topic.split())[:120]
+    topic = quote_inline(summary.topic, 150)
+    o = summary.overall
+    if o.count:
+        mood_text = f"{mood(o)} ({o.mean_compound:+.2f})"
+    else:
+        mood_text = "no posts found"
+    headline = f"Sentiment for “{raw_topic}”: {mood_text}"
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": headline[:150]}},
+    ]
+    if o.count:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"*{o.count} posts* · mean sentiment *{o.mean_compound:+.2f}* "
+                    f"(95% CI {o.ci_low:+.2f} to {o.ci_high:+.2f}) · net {o.net * 100:+.0f}\n"
+                    f"{share_bar(o)}\nnegative {_pct(o.negative_share)} · "
+                    f"neutral {_pct(o.neutral_share)} · positive {_pct(o.positive_share)}"
+                    + (
+                        f"\n{change_line(o, previous, window_s)}"
+                        if previous is not None and window_s
+                        else ""
+                    ),
+                },
+            }
+        )
+    lines = [source_line(n, r, summary.by_source.get(n)) for n, r in sources.items()]
+    if lines:
+        text = clip("\n".join(lines), SECTION_LIMIT)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    for text in (drivers_section(posts, summary.topic), posts_section(posts)):
+        if text:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    if o.count:
+        blocks.append(report_buttons(summary.topic, job_id if posts else None))
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"sentibot · model {escape(model)} · on-demand analysis"
+                    + (f" of the last {format_duration(window_s)}" if window_s else ""),
+                }
+            ],
+        }
+    )
+    fallback = f"Sentiment for “{topic}”: {mood_text}"
+    if o.count:
+        fallback += f" — {breakdown_line(o)}"
+    return fallback, blocks
+
+
+def render_failure(topic: str, reason: str) -> tuple[str, list[dict]]:
+    text = f"Sorry, the analysis of “{quote_inline(topic, 150)}” failed: {escape(reason)}"
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]

@@ -1,0 +1,84 @@
+"""Replies to `/sentiment watch`, `unwatch` and `list`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.grammar import format_duration
+from bot.views.mrkdwn import escape, quote_inline
+from collectors.registry import display_name
+
+HEALTH_ICON = {"ok": ":large_green_circle:", "failing": ":red_circle:", "silent": ":zzz:"}
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    source: str
+    health: str
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class WatchLine:
+    topic: str
+    every_s: int
+    next_run_at: datetime
+    posts_24h: int
+    sources: Sequence[SourceLine]
+
+
+def watch_started(topic: str, sources: Sequence[str], every_s: int, created: bool) -> str:
+    names = ", ".join(display_name(s) for s in sources)
+    verb = "Watching" if created else "Updated the watch on"
+    return (
+        f"{verb} “{quote_inline(topic)}” on {names} every {format_duration(every_s)} for this "
+        "channel. The first collection starts within a minute; I'll tell this channel if a "
+        "source fails or goes quiet. `/sentiment list` shows how it is doing."
+    )
+
+
+def watch_removed(topic: str, removed: bool) -> str:
+    if removed:
+        return f"Stopped watching “{quote_inline(topic)}” in this channel."
+    return (
+        f"This channel has no watch on “{quote_inline(topic)}”. "
+        "`/sentiment list` shows the ones it has."
+    )
+
+
+def watch_list(lines: Sequence[WatchLine], x_read_today: int, x_cap: int, now: datetime) -> str:
+    out = []
+    if not lines:
+        out.append("This channel watches nothing yet. Start with `/sentiment watch <topic>`.")
+    else:
+        out.append(f"*Watches in this channel* ({len(lines)})")
+    for w in lines:
+        minutes = max(0, round((w.next_run_at - now).total_seconds() / 60))
+        out.append(
+            f"• “{quote_inline(w.topic)}” every {format_duration(w.every_s)} · "
+            f"{w.posts_24h} posts in 24 h · next run in {minutes} min"
+        )
+        for s in w.sources:
+            icon = HEALTH_ICON.get(s.health, ":white_circle:")
+            note = f": {escape(s.last_error)}" if s.health == "failing" and s.last_error else ""
+            out.append(f"    {icon} {display_name(s.source)} {s.health}{note}")
+    out.append(
+        f"X posts read today by this workspace: {x_read_today:,} of {x_cap:,} (resets 00:00 UTC)"
+    )
+    return "\n".join(out)
+
+
+def source_lines(sources: Sequence[str], states: Mapping[str, object]) -> list[SourceLine]:
+    lines = []
+    for name in sources:
+        state = states.get(name)
+        lines.append(
+            SourceLine(
+                name,
+                getattr(state, "health", "ok") if state else "pending",
+                getattr(state, "last_error", None) if state else None,
+            )
+        )
+    return lines

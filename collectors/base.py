@@ -1,0 +1,130 @@
+"""The collector protocol, the `Post` every source returns, typed errors and retry policy."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from collectors.query import Query
+    from sentibot.config.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Post:
+    source: str
+    external_id: str
+    text: str
+    author: str | None = None
+    url: str | None = None
+    created_at: datetime | None = None
+    engagement: int = 0
+    lang: str | None = None
+
+
+class SourceError(Exception):
+    """A source could not deliver; `reason` is short and fit to show a user."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class SourceSkipped(SourceError):
+    """The source is not asked this time (not configured, or over a budget)."""
+
+
+class SourceNotConfigured(SourceSkipped):
+    pass
+
+
+class SourceAuthError(SourceError):
+    pass
+
+
+class SourceBadResponse(SourceError):
+    pass
+
+
+class SourceUnavailable(SourceError):
+    """Network failure or 5xx: worth retrying with backoff."""
+
+
+class RateLimited(SourceError):
+    def __init__(self, reason: str, retry_after: float | None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What one collection returns: posts, and the cursor the next run starts from.
+
+    A cursor is opaque to everyone but its source (an X since_id, a Unix time for Reddit, Hacker
+    News and feeds); `None` means the source learned nothing new and the old cursor stands.
+    """
+
+    posts: list[Post]
+    cursor: str | None = None
+    # Units the source bills for this batch (X charges per post read); 0 where reading is free.
+    billed: int = 0
+
+
+class Collector(Protocol):
+    name: str
+
+    def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
+        """Posts matching `query` newer than `cursor`, newest first, at most `limit`."""
+        ...
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A source module's `SOURCE`: the registry finds it; no other module names the source."""
+
+    name: str
+    display: str
+    build: Callable[[Settings, RetryPolicy | None], Collector]
+    aliases: tuple[str, ...] = ()
+    order: int = 100  # position in listings and the default source list
+    needs: str = ""  # what a team needs to use it, for help texts
+
+
+def newer(cursor: str | None, candidate: float | int | None) -> str | None:
+    """The larger of a numeric cursor and a candidate, as a cursor string."""
+    if candidate is None:
+        return cursor
+    if cursor is not None and float(cursor) >= float(candidate):
+        return cursor
+    return str(candidate)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    backoff_s: float = 1.0
+    # A rate limit that asks for a longer wait than this fails the source instead of blocking.
+    max_wait_s: float = 60.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+def with_retries(call: Callable[[], T], policy: RetryPolicy) -> T:
+    """Run `call`; on 429 wait as told, on 5xx/network back off; give up after `attempts`."""
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return call()
+        except RateLimited as exc:
+            wait = exc.retry_after if exc.retry_after is not None else policy.backoff_s * attempt
+            if attempt == policy.attempts or wait > policy.max_wait_s:
+                raise
+            policy.sleep(max(wait, 0.0))
+        except SourceUnavailable:
+            if attempt == policy.attempts:
+                raise
+            policy.sleep(policy.backoff_s * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")

@@ -1,0 +1,140 @@
+"""Hacker News stories and comments through Algolia's public search API (no key needed)."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from collectors.base import (
+    Batch,
+    Post,
+    RateLimited,
+    RetryPolicy,
+    SourceBadResponse,
+    SourceSpec,
+    SourceUnavailable,
+    newer,
+    with_retries,
+)
+from collectors.query import Query
+from sentibot.config.settings import Settings
+
+PAGE_SIZE = 100
+_TAG = re.compile(r"<[^>]+>")
+
+
+class HackerNewsCollector:
+    name = "hn"
+
+    def __init__(
+        self,
+        api_url: str = "https://hn.algolia.com",
+        retry: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self.session = session or requests.Session()
+        self.timeout_s = timeout_s
+
+    def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
+        posts: dict[str, Post] = {}
+        newest = cursor
+        for text in query.to_algolia():
+            page = 0
+            while len(posts) < limit:
+                body = with_retries(lambda p=page, t=text: self._page(t, p, cursor), self.retry)
+                hits, pages = _hits(body)
+                for hit in hits:
+                    post = _to_post(hit)
+                    if post is None or not query.matches(post.text):
+                        continue
+                    posts.setdefault(post.external_id, post)
+                    newest = newer(newest, int(hit["created_at_i"]))
+                page += 1
+                if page >= pages or not hits:
+                    break
+        ordered = sorted(posts.values(), key=lambda p: p.created_at or datetime.min, reverse=True)
+        return Batch(ordered[:limit], newest)
+
+    def _page(self, text: str, page: int, cursor: str | None) -> Any:
+        params: dict[str, Any] = {
+            "query": text,
+            "tags": "(story,comment)",
+            "hitsPerPage": PAGE_SIZE,
+            "page": page,
+            "advancedSyntax": "true",
+        }
+        if cursor:
+            params["numericFilters"] = f"created_at_i>{int(float(cursor))}"
+        try:
+            response = self.session.get(
+                f"{self.api_url}/api/v1/search_by_date", params=params, timeout=self.timeout_s
+            )
+        except requests.RequestException as exc:
+            raise SourceUnavailable(f"Hacker News unreachable: {type(exc).__name__}") from exc
+        if response.status_code == 429:
+            wait = response.headers.get("retry-after")
+            raise RateLimited("Hacker News rate limit reached (429)", float(wait) if wait else None)
+        if response.status_code >= 500:
+            raise SourceUnavailable(f"Hacker News server error ({response.status_code})")
+        if response.status_code != 200:
+            raise SourceBadResponse(f"Hacker News answered {response.status_code}")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise SourceBadResponse("Hacker News sent a malformed response") from exc
+
+
+def _hits(body: Any) -> tuple[list[dict[str, Any]], int]:
+    try:
+        hits = body["hits"]
+        pages = int(body.get("nbPages", 1))
+        if not isinstance(hits, list) or any("objectID" not in h for h in hits):
+            raise TypeError
+        for h in hits:
+            int(h["created_at_i"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SourceBadResponse("Hacker News sent a malformed response") from exc
+    return hits, pages
+
+
+def _clean(text: str | None) -> str:
+    return " ".join(html.unescape(_TAG.sub(" ", text or "")).split())
+
+
+def _to_post(hit: dict[str, Any]) -> Post | None:
+    title = _clean(hit.get("title") or hit.get("story_title"))
+    body = _clean(hit.get("comment_text") or hit.get("story_text"))
+    is_comment = bool(hit.get("comment_text"))
+    text = body if is_comment else "\n".join(t for t in (title, body) if t)
+    if not text:
+        return None
+    return Post(
+        source="hn",
+        external_id=str(hit["objectID"]),
+        text=text,
+        author=hit.get("author"),
+        url=f"https://news.ycombinator.com/item?id={hit['objectID']}",
+        created_at=datetime.fromtimestamp(int(hit["created_at_i"]), UTC),
+        engagement=int(hit.get("points") or 0) + int(hit.get("num_comments") or 0),
+    )
+
+
+def _build(settings: Settings, retry: RetryPolicy | None) -> HackerNewsCollector:
+    return HackerNewsCollector(settings.hn_api_url, retry)
+
+
+SOURCE = SourceSpec(
+    name="hn",
+    display="Hacker News",
+    build=_build,
+    aliases=("hackernews", "hacker-news"),
+    order=30,
+    needs="nothing (public API)",
+)

@@ -1,0 +1,170 @@
+"""Reddit search through praw, read-only (application-only OAuth)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import praw
+import prawcore
+
+from collectors.base import (
+    Batch,
+    Post,
+    RateLimited,
+    RetryPolicy,
+    SourceAuthError,
+    SourceBadResponse,
+    SourceSpec,
+    SourceUnavailable,
+    newer,
+    with_retries,
+)
+from collectors.query import Query
+from sentibot.config.settings import Settings
+
+
+def make_reddit(
+    client_id: str, client_secret: str, user_agent: str, api_url: str | None = None
+) -> praw.Reddit:
+    urls = {"oauth_url": api_url.rstrip("/"), "reddit_url": api_url.rstrip("/")} if api_url else {}
+    reddit = praw.Reddit(
+        client_id=client_id,
+        client_secret=client_secret,
+        user_agent=user_agent,
+        check_for_updates=False,
+        **urls,
+    )
+    reddit.read_only = True
+    return reddit
+
+
+class RedditCollector:
+    """New submissions matching the query across `subreddits` ("all", or "a+b+c"), and the
+    comments under the newest `comment_posts` of them that mention it themselves."""
+
+    name = "reddit"
+
+    def __init__(
+        self,
+        reddit: praw.Reddit,
+        subreddits: str = "all",
+        retry: RetryPolicy | None = None,
+        comment_posts: int = 5,
+    ) -> None:
+        self.reddit = reddit
+        self.subreddits = subreddits
+        self.retry = retry or RetryPolicy()
+        self.comment_posts = comment_posts
+
+    def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
+        return with_retries(lambda: self._collect(query, limit, cursor), self.retry)
+
+    def _collect(self, query: Query, limit: int, cursor: str | None) -> Batch:
+        since = float(cursor) if cursor else None
+        try:
+            listing = self.reddit.subreddit(self.subreddits).search(
+                query.to_reddit(), sort="new", time_filter="week", limit=limit
+            )
+            posts: dict[str, Post] = {}
+            submissions = []
+            newest = cursor
+            for submission in listing:
+                created = float(submission.created_utc)
+                if since is not None and created <= since:
+                    break  # sorted by new: the rest were read by an earlier run
+                post = _to_post(submission)
+                posts.setdefault(post.external_id, post)
+                submissions.append(submission)
+                newest = newer(newest, created)
+            for submission in submissions[: self.comment_posts]:
+                for comment in self._matching_comments(submission, query, since):
+                    if len(posts) >= limit:
+                        break
+                    posts.setdefault(comment.external_id, comment)
+                    newest = newer(newest, comment.created_at.timestamp())  # type: ignore[union-attr]
+            return Batch(list(posts.values())[:limit], newest)
+        except prawcore.TooManyRequests as exc:
+            retry_after = exc.response.headers.get("x-ratelimit-reset") or exc.response.headers.get(
+                "retry-after"
+            )
+            raise RateLimited(
+                "Reddit rate limit reached (429)", float(retry_after) if retry_after else None
+            ) from exc
+        except (prawcore.OAuthException, prawcore.Forbidden) as exc:
+            raise SourceAuthError(
+                "Reddit rejected the credentials: check REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET"
+            ) from exc
+        except prawcore.ResponseException as exc:
+            status = exc.response.status_code
+            if status == 401:
+                raise SourceAuthError(
+                    "Reddit rejected the credentials (401): check REDDIT_CLIENT_ID and "
+                    "REDDIT_CLIENT_SECRET"
+                ) from exc
+            if status == 429:
+                raise RateLimited("Reddit rate limit reached (429)", None) from exc
+            if status >= 500:
+                raise SourceUnavailable(f"Reddit server error ({status})") from exc
+            raise SourceBadResponse(f"Reddit answered {status}") from exc
+        except (prawcore.ServerError, prawcore.RequestException) as exc:
+            raise SourceUnavailable(f"Reddit unreachable: {type(exc).__name__}") from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise SourceBadResponse("Reddit sent a malformed response") from exc
+
+    def _matching_comments(
+        self, submission: praw.models.Submission, query: Query, since: float | None
+    ) -> list[Post]:
+        submission.comments.replace_more(limit=0)
+        found = []
+        for comment in submission.comments.list():
+            body = getattr(comment, "body", "") or ""
+            if since is not None and float(comment.created_utc) <= since:
+                continue
+            if query.matches(body):
+                found.append(_comment_to_post(comment))
+        return found
+
+
+def _comment_to_post(comment: praw.models.Comment) -> Post:
+    author = comment.author.name if comment.author else None
+    return Post(
+        source="reddit",
+        external_id=f"t1_{comment.id}",
+        text=comment.body,
+        author=author,
+        url=f"https://www.reddit.com{comment.permalink}",
+        created_at=datetime.fromtimestamp(float(comment.created_utc), UTC),
+        engagement=int(comment.score),
+    )
+
+
+def _to_post(submission: praw.models.Submission) -> Post:
+    text = submission.title
+    if submission.selftext:
+        text = f"{submission.title}\n{submission.selftext}"
+    author = submission.author.name if submission.author else None
+    return Post(
+        source="reddit",
+        external_id=submission.id,
+        text=text,
+        author=author,
+        url=f"https://www.reddit.com{submission.permalink}",
+        created_at=datetime.fromtimestamp(float(submission.created_utc), UTC),
+        engagement=int(submission.score) + int(submission.num_comments),
+    )
+
+
+def _build(settings: Settings, retry: RetryPolicy | None) -> RedditCollector:
+    client_id = settings.require("reddit_client_id", "the Reddit source")
+    secret = settings.require("reddit_client_secret", "the Reddit source")
+    reddit = make_reddit(client_id, secret, settings.reddit_user_agent, settings.reddit_api_url)
+    return RedditCollector(reddit, subreddits=settings.reddit_subreddits, retry=retry)
+
+
+SOURCE = SourceSpec(
+    name="reddit",
+    display="Reddit",
+    build=_build,
+    order=20,
+    needs="REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET (a script app)",
+)

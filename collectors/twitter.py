@@ -1,0 +1,160 @@
+"""X (Twitter) API v2 recent search through tweepy's `Client`."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import requests
+import tweepy
+from requests.adapters import HTTPAdapter
+
+from collectors.base import (
+    Batch,
+    Post,
+    RateLimited,
+    RetryPolicy,
+    SourceAuthError,
+    SourceBadResponse,
+    SourceSpec,
+    SourceUnavailable,
+    with_retries,
+)
+from collectors.query import Query
+from sentibot.config.settings import Settings
+
+TWEEPY_HOST = "https://api.twitter.com"
+TWEET_FIELDS = ["created_at", "public_metrics", "lang", "author_id"]
+
+
+class _BaseURLAdapter(HTTPAdapter):
+    """Sends requests meant for tweepy's hard-coded host to another base URL."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+
+    def send(self, request: requests.PreparedRequest, **kwargs):  # noqa: ANN003, ANN201
+        assert request.url is not None
+        if request.url.startswith(TWEEPY_HOST):
+            request.url = self.base_url + request.url[len(TWEEPY_HOST) :]
+        return super().send(request, **kwargs)
+
+
+def make_client(bearer_token: str, api_url: str = TWEEPY_HOST) -> tweepy.Client:
+    client = tweepy.Client(bearer_token=bearer_token, wait_on_rate_limit=False)
+    if api_url.rstrip("/") != TWEEPY_HOST:
+        client.session.mount(TWEEPY_HOST, _BaseURLAdapter(api_url))
+    return client
+
+
+class TwitterCollector:
+    name = "x"
+
+    def __init__(self, client: tweepy.Client, retry: RetryPolicy | None = None) -> None:
+        self.client = client
+        self.retry = retry or RetryPolicy()
+
+    def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
+        """Newest first; with a cursor only tweets after it (`since_id`), so none is bought
+        twice. X bills every tweet a page returns, duplicates included (`billed`)."""
+        posts: dict[str, Post] = {}
+        next_token: str | None = None
+        billed = 0
+        newest = cursor
+        while len(posts) < limit:
+            page_size = min(100, max(10, limit - len(posts)))
+            response = with_retries(
+                lambda token=next_token, size=page_size: self._page(
+                    query.to_x(), size, token, cursor
+                ),
+                self.retry,
+            )
+            users = {u.id: u.username for u in (response.includes or {}).get("users", [])}
+            billed += len(response.data or [])
+            for tweet in response.data or []:
+                post = _to_post(tweet, users)
+                posts.setdefault(post.external_id, post)
+                if newest is None or int(post.external_id) > int(newest):
+                    newest = post.external_id
+            next_token = (response.meta or {}).get("next_token")
+            if not next_token or not response.data:
+                break
+        return Batch(list(posts.values())[:limit], newest, billed)
+
+    def _page(
+        self, query: str, size: int, next_token: str | None, since_id: str | None
+    ) -> tweepy.Response:
+        try:
+            return self.client.search_recent_tweets(
+                query=query,
+                max_results=size,
+                next_token=next_token,
+                since_id=since_id,
+                tweet_fields=TWEET_FIELDS,
+                expansions=["author_id"],
+                user_fields=["username"],
+            )
+        except tweepy.TooManyRequests as exc:
+            raise RateLimited("X rate limit reached (429)", _reset_wait(exc.response)) from exc
+        except tweepy.Unauthorized as exc:
+            raise SourceAuthError(
+                "X rejected the bearer token (401): check TWITTER_BEARER_TOKEN"
+            ) from exc
+        except tweepy.Forbidden as exc:
+            raise SourceAuthError(
+                "X refused the search (403): the API plan may not include recent search"
+            ) from exc
+        except tweepy.TwitterServerError as exc:
+            raise SourceUnavailable(f"X server error ({exc.response.status_code})") from exc
+        except tweepy.HTTPException as exc:
+            raise SourceBadResponse(f"X answered {exc.response.status_code}") from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SourceBadResponse("X sent a malformed response") from exc
+        except requests.RequestException as exc:
+            raise SourceUnavailable(f"X unreachable: {type(exc).__name__}") from exc
+
+
+def _reset_wait(response: requests.Response) -> float | None:
+    headers = response.headers
+    if "retry-after" in headers:
+        return float(headers["retry-after"])
+    if "x-rate-limit-reset" in headers:
+        return max(0.0, float(headers["x-rate-limit-reset"]) - time.time())
+    return None
+
+
+def _to_post(tweet: tweepy.Tweet, usernames: dict[object, str]) -> Post:
+    username = usernames.get(tweet.author_id)
+    metrics = tweet.public_metrics or {}
+    engagement = sum(
+        int(metrics.get(k, 0))
+        for k in ("like_count", "retweet_count", "reply_count", "quote_count")
+    )
+    created = tweet.created_at if isinstance(tweet.created_at, datetime) else None
+    url = f"https://x.com/{username or 'i'}/status/{tweet.id}"
+    return Post(
+        source="x",
+        external_id=str(tweet.id),
+        text=tweet.text,
+        author=username,
+        url=url,
+        created_at=created,
+        engagement=engagement,
+        lang=tweet.lang,
+    )
+
+
+def _build(settings: Settings, retry: RetryPolicy | None) -> TwitterCollector:
+    token = settings.require("twitter_bearer_token", "the X source")
+    return TwitterCollector(make_client(token, settings.twitter_api_url), retry)
+
+
+SOURCE = SourceSpec(
+    name="x",
+    display="X",
+    build=_build,
+    aliases=("twitter",),
+    order=10,
+    needs="TWITTER_BEARER_TOKEN (an API plan with recent search)",
+)

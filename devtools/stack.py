@@ -1,0 +1,236 @@
+"""The whole service on one machine: stand-ins, database, broker, worker and bot processes.
+
+`make demo` and the end-to-end tests both run this; only the corpus and the broker differ.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import requests
+from slack_sdk.signature import SignatureVerifier
+
+from sentibot.config.settings import Settings
+from devtools.corpus import Corpus, DemoCorpus
+from devtools.hn_standin import HackerNewsStandIn
+from devtools.reddit_standin import RedditStandIn
+from devtools.slack_standin import SlackStandIn
+from devtools.twitter_standin import TwitterStandIn
+from sentibot.embedded import start_redis_server, stop_redis_server
+from sentibot.storage.migrate import upgrade
+
+SIGNING_SECRET = "standin-signing-secret"
+BOT_TOKEN = "xoxb-standin"
+TEAM_ID = "T0STANDIN"
+# Every variable Settings reads: the stack's processes get only the ones it sets.
+SENTIBOT_VARS = [name.upper() for name in Settings.model_fields]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def signed_headers(body: str, secret: str, timestamp: int | None = None) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return {
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+@dataclass
+class ServiceStack:
+    data_dir: Path
+    database_url: str | None = None
+    redis_url: str | None = None
+    broker_prefix: str = ""
+    x_corpus: Corpus = field(default_factory=lambda: DemoCorpus("x"))
+    reddit_corpus: Corpus = field(default_factory=lambda: DemoCorpus("reddit"))
+    hn_corpus: Corpus = field(default_factory=lambda: DemoCorpus("hn"))
+    configure_x: bool = True
+    configure_reddit: bool = True
+    worker_concurrency: int = 2
+    start_worker_process: bool = True
+    # Beat ticks the dispatcher (watches, scoring batches, notices); tests tick it themselves.
+    start_beat_process: bool = False
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.data_dir = self.data_dir.resolve()
+        self.slack = SlackStandIn(BOT_TOKEN, TEAM_ID)
+        self.x = TwitterStandIn(self.x_corpus)
+        self.reddit = RedditStandIn(self.reddit_corpus)
+        self.hn = HackerNewsStandIn(self.hn_corpus)
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.bot_url = ""
+        self._own_redis = False
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'sentibot.db'}"
+
+    def settings(self) -> Settings:
+        """The settings the stack's processes run with."""
+        return Settings(
+            _env_file=None, **{k.lower(): v for k, v in self.env().items() if k in SENTIBOT_VARS}
+        )
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in SENTIBOT_VARS}
+        env.update(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=self.slack.api_url,
+            DATABASE_URL=self.effective_database_url,
+            SENTIBOT_DATA_DIR=str(self.data_dir),
+            SENTIBOT_BROKER_PREFIX=self.broker_prefix,
+            HN_API_URL=self.hn.url,
+            PYTHONUNBUFFERED="1",
+        )
+        if self.redis_url:
+            env["REDIS_URL"] = self.redis_url
+        if self.configure_x:
+            env.update(TWITTER_BEARER_TOKEN=self.x.bearer_token, TWITTER_API_URL=self.x.url)
+        if self.configure_reddit:
+            env.update(
+                REDDIT_CLIENT_ID=self.reddit.client_id,
+                REDDIT_CLIENT_SECRET=self.reddit.client_secret,
+                REDDIT_API_URL=self.reddit.url,
+            )
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> ServiceStack:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        for standin in (self.slack, self.x, self.reddit, self.hn):
+            standin.start()
+        if not self.redis_url:
+            start_redis_server(self.data_dir)
+            self._own_redis = True
+        upgrade(self.effective_database_url)
+        if self.start_worker_process:
+            self.start_worker()
+        if self.start_beat_process:
+            self._spawn("beat", ["beat", "--loglevel", "warning"])
+        port = free_port()
+        self.bot_url = f"http://127.0.0.1:{port}"
+        self._spawn("bot", ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"])
+        self._wait_healthy(timeout=60)
+        return self
+
+    def start_worker(self) -> None:
+        self._spawn(
+            "worker",
+            ["worker", "--concurrency", str(self.worker_concurrency), "--loglevel", "info"],
+        )
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        log = open(self.data_dir / f"{name}.log", "ab")  # noqa: SIM115 (lives with the process)
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "sentibot", *args],
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            bot = self.processes["bot"]
+            if bot.poll() is not None:
+                raise RuntimeError(f"bot exited; see {self.data_dir / 'bot.log'}")
+            try:
+                if requests.get(self.bot_url + "/healthz", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"bot not healthy after {timeout}s; see {self.data_dir / 'bot.log'}")
+
+    def command(
+        self,
+        text: str,
+        *,
+        command: str = "/sentiment",
+        channel: str = "C0GENERAL",
+        user: str = "U0DEMO",
+        team_id: str = TEAM_ID,
+        secret: str = SIGNING_SECRET,
+        timestamp: int | None = None,
+        signed: bool = True,
+    ) -> requests.Response:
+        """Send a slash command to the bot exactly as Slack would."""
+        body = urlencode(
+            {
+                "token": "deprecated-verification-token",
+                "team_id": team_id,
+                "team_domain": "standin",
+                "channel_id": channel,
+                "channel_name": "general",
+                "user_id": user,
+                "user_name": "demo",
+                "command": command,
+                "text": text,
+                "api_app_id": "A0SENTIBOT",
+                "response_url": self.slack.response_url(f"{channel}-{time.monotonic_ns()}"),
+                "trigger_id": "1.2.3",
+            }
+        )
+        headers = (
+            signed_headers(body, secret, timestamp)
+            if signed
+            else {"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        return requests.post(self.bot_url + "/slack/events", data=body, headers=headers, timeout=10)
+
+    def post_interaction(self, payload: dict) -> requests.Response:
+        """A signed interactive payload (a button press), as Slack sends it."""
+        body = urlencode({"payload": json.dumps(payload)})
+        headers = signed_headers(body, SIGNING_SECRET)
+        return requests.post(self.bot_url + "/slack/events", data=body, headers=headers, timeout=10)
+
+    def stop_process(self, name: str, kill: bool = False) -> None:
+        proc = self.processes.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, 9 if kill else 15)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            self.stop_process(name)
+        for standin in (self.slack, self.x, self.reddit, self.hn):
+            standin.stop()
+        if self._own_redis:
+            stop_redis_server(self.data_dir)
+
+    def __enter__(self) -> ServiceStack:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def remove_data(self) -> None:
+        shutil.rmtree(self.data_dir, ignore_errors=True)

@@ -1,0 +1,162 @@
+"""The on-demand analysis, step by step, as plain functions over a database session.
+
+Tasks call these one stage at a time; the CLI runs the same domain steps in-process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from collectors.base import Collector, Post, SourceSkipped
+from collectors.query import parse_query
+from collectors.registry import SourceReport, collect
+from scoring.aggregate import Breakdown, ScoredText, Summary, breakdown, summarize
+from scoring.base import Scorer
+from sentibot.storage import queries
+from sentibot.storage.models import Job
+
+SCORE_BATCH = 256
+
+
+def store_collection(
+    session: Session, job: Job, posts: Sequence[Post], reports: Mapping[str, SourceReport]
+) -> int:
+    """Store posts once per (source, external id), link them to the job, record each source."""
+    ids = queries.store_posts(session, posts)
+    queries.link_job_posts(session, job.id, ids)
+    queries.set_source_reports(job, {name: r.as_dict() for name, r in reports.items()})
+    return len(ids)
+
+
+def score_job_posts(session: Session, job: Job, scorer: Scorer, batch: int = SCORE_BATCH) -> int:
+    """Score the job's posts that have no score under the job's model yet, in batches."""
+    done = 0
+    while rows := queries.unscored_job_posts(session, job.id, job.model, limit=batch):
+        sentiments = scorer.score([text for _, text in rows])
+        queries.store_scores(
+            session, job.model, list(zip([pid for pid, _ in rows], sentiments, strict=True))
+        )
+        session.flush()
+        done += len(rows)
+    return done
+
+
+@dataclass(frozen=True)
+class JobReport:
+    summary: Summary
+    sources: dict[str, SourceReport]
+    posts: list[ScoredText] = field(default_factory=list)
+    # (when posted, compound) per post of the window, for the chart.
+    timeline: list[tuple[datetime, float]] = field(default_factory=list)
+    # The window before, and its length in seconds (None: the report has no window).
+    previous: Breakdown | None = None
+    window_s: int | None = None
+
+
+@dataclass(frozen=True)
+class _Item:
+    source: str
+    when: datetime | None
+    text: ScoredText
+
+
+def _windowed(
+    topic: str,
+    items: Sequence[_Item],
+    sources: dict[str, SourceReport],
+    end: datetime,
+    window_s: int,
+) -> JobReport:
+    """The report on posts of the window ending at `end` (undated posts count as current),
+    with the window before it for comparison."""
+    start, before = end - timedelta(seconds=window_s), end - timedelta(seconds=2 * window_s)
+    current = [i for i in items if i.when is None or i.when >= start]
+    previous = [i.text.sentiment for i in items if i.when is not None and before <= i.when < start]
+    summary = summarize(topic, [(i.source, i.text.sentiment) for i in current])
+    timeline = [(i.when, i.text.sentiment.compound) for i in current if i.when]
+    return JobReport(
+        summary,
+        sources,
+        [i.text for i in current],
+        timeline,
+        breakdown(previous),
+        window_s,
+    )
+
+
+def job_report(session: Session, job: Job) -> JobReport:
+    scored = queries.scored_job_posts(session, job)
+    sources = {name: SourceReport.from_dict(r) for name, r in (job.source_reports or {}).items()}
+    items = [
+        _Item(p.source, p.posted_at, ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source))
+        for p in scored
+    ]
+    return _windowed(job.topic, items, sources, job.created_at, job.window_s)
+
+
+def analyze_in_process(
+    topic: str,
+    collectors: Mapping[str, Collector | SourceSkipped],
+    scorer: Scorer,
+    limit: int,
+    window_s: int = 86_400,
+) -> JobReport:
+    """One analysis with no broker and no database: collect, score, summarize."""
+    collection = collect(parse_query(topic), collectors, limit)
+    reports = collection.reports
+    unique = list({(p.source, p.external_id): p for p in collection.posts}.values())
+    sentiments = scorer.score([p.text for p in unique]) if unique else []
+    items = [
+        _Item(p.source, p.created_at, ScoredText(p.text, s, p.engagement, p.url, p.source))
+        for p, s in zip(unique, sentiments, strict=True)
+    ]
+    return _windowed(topic, items, reports, datetime.now(UTC), window_s)
+
+
+def report_as_json(report: JobReport) -> dict[str, object]:
+    s = report.summary
+    return {
+        "topic": s.topic,
+        "count": s.count,
+        "mean_compound": round(s.overall.mean_compound, 4),
+        "mean_compound_ci95": [round(s.overall.ci_low, 4), round(s.overall.ci_high, 4)],
+        "shares": _shares(s.overall),
+        "net_sentiment": round(s.overall.net, 4),
+        "window_s": report.window_s,
+        "previous_window": (
+            {
+                "count": report.previous.count,
+                "net_sentiment": round(report.previous.net, 4),
+                "mean_compound": round(report.previous.mean_compound, 4),
+            }
+            if report.previous is not None
+            else None
+        ),
+        "by_source": {name: b.count for name, b in s.by_source.items()},
+        "sources": {
+            name: {
+                **r.as_dict(),
+                **(
+                    {
+                        "mean_compound": round(s.by_source[name].mean_compound, 4),
+                        "shares": _shares(s.by_source[name]),
+                    }
+                    if name in s.by_source
+                    else {}
+                ),
+            }
+            for name, r in report.sources.items()
+        },
+    }
+
+
+def _shares(b: Breakdown) -> dict[str, float]:
+    return {
+        "negative": round(b.negative_share, 4),
+        "neutral": round(b.neutral_share, 4),
+        "positive": round(b.positive_share, 4),
+    }

@@ -1,5 +1,0 @@
-"""Scoring: the scorer protocol, VADER, and the aggregation every report uses."""
-
-from sentibot.scoring.base import Scorer, Sentiment, UnknownModel, get_scorer
-
-__all__ = ["Scorer", "Sentiment", "UnknownModel", "get_scorer"]

@@ -1,0 +1,110 @@
+"""The one Celery composition root, configured from settings. No network I/O at import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from celery.signals import task_postrun, task_prerun
+from kombu import Queue
+
+from sentibot import logs
+from sentibot.config.settings import Settings, get_settings
+from sentibot.embedded import broker_url
+
+QUEUES = ("collect", "score", "notify", "default")
+DISPATCH_EVERY_S = 15.0
+
+
+def celery_config(settings: Settings, fail_fast: bool = False) -> dict[str, Any]:
+    transport: dict[str, Any] = {
+        # Longer than any task's hard time limit, or a slow task is delivered twice.
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,
+    }
+    if fail_fast:
+        # The bot must acknowledge within 3 s even with the broker down: one quick try, then
+        # the stored Job waits for the sweeper (kombu's default retries take ~6 s).
+        transport.update(max_retries=1, interval_start=0, interval_step=0.2, interval_max=0.5)
+    if settings.sentibot_broker_prefix:
+        transport["global_keyprefix"] = settings.sentibot_broker_prefix
+    return {
+        "broker_url": broker_url(settings),
+        "broker_transport_options": transport,
+        "broker_connection_retry_on_startup": True,
+        # Jobs carry only ids; JSON keeps the wire format readable and safe.
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        # Results live in the database, not in a result backend.
+        "task_ignore_result": True,
+        "result_backend": None,
+        # A task is acknowledged only when it finished, and re-run if its process dies.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        # Long tasks: take one at a time so a busy process does not hoard messages.
+        "worker_prefetch_multiplier": 1,
+        "task_soft_time_limit": 240,
+        "task_time_limit": 300,
+        "task_default_queue": "default",
+        "task_queues": [Queue(name) for name in QUEUES],
+        "task_routes": {
+            "sentibot.collect": {"queue": "collect"},
+            "sentibot.score": {"queue": "score"},
+            "sentibot.notify": {"queue": "notify"},
+            "sentibot.collect_watch": {"queue": "collect"},
+            "sentibot.score_posts": {"queue": "score"},
+            "sentibot.send_notice": {"queue": "notify"},
+            "sentibot.evaluate_alert": {"queue": "notify"},
+            "sentibot.send_digest": {"queue": "notify"},
+            "sentibot.dispatch": {"queue": "default"},
+        },
+        # Beat only ticks the dispatcher; every due time lives in the database.
+        "beat_schedule": {
+            "dispatch": {"task": "sentibot.dispatch", "schedule": DISPATCH_EVERY_S},
+        },
+        "worker_hijack_root_logger": False,
+        "enable_utc": True,
+    }
+
+
+# The id each task's log lines carry (its first argument).
+LOG_FIELD = {
+    "sentibot.collect": "job_id",
+    "sentibot.score": "job_id",
+    "sentibot.notify": "job_id",
+    "sentibot.collect_watch": "watch_id",
+    "sentibot.evaluate_alert": "rule_id",
+    "sentibot.send_digest": "digest_run_id",
+    "sentibot.send_notice": "notice_id",
+}
+
+
+@task_prerun.connect
+def _bind_log_fields(task_id: str, task: Task, args: tuple = (), **_: object) -> None:
+    logs.clear()
+    field = LOG_FIELD.get(task.name)
+    logs.set_fields(task=task.name, **({field: args[0]} if field and args else {}))
+
+
+@task_postrun.connect
+def _clear_log_fields(**_: object) -> None:
+    logs.clear()
+
+
+def create_celery(settings: Settings, fail_fast: bool = False) -> Celery:
+    """The worker's app; `fail_fast` builds the bot's sender, which must never block an ack."""
+    app = Celery(
+        "sentibot",
+        include=[
+            "tasks.analyze",
+            "tasks.watch",
+            "tasks.alerts",
+            "tasks.dispatch",
+        ],
+    )
+    app.conf.update(celery_config(settings, fail_fast))
+    return app
+
+
+app = create_celery(get_settings())

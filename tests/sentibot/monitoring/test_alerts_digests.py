@@ -1,0 +1,258 @@
+"""Alert rules and digests on a real database (SQLite and PostgreSQL) with an injected clock."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from sentibot.monitoring import alert_checks, digests
+from collectors.base import Post
+from scoring import get_scorer
+from sentibot.storage import alerts as aq
+from sentibot.storage import queries
+from sentibot.storage import watches as wq
+from sentibot.storage.models import AlertEvent, AlertRule, DigestRun
+
+T0 = datetime(2026, 11, 20, 12, tzinfo=UTC)
+_ids = itertools.count(1)
+
+
+def watch(s, team="T1", channel="C1", topic="acme", created=T0 - timedelta(days=10)):  # noqa: ANN001, ANN201
+    w, _ = wq.upsert_watch(
+        s,
+        team_id=team,
+        channel_id=channel,
+        topic=topic,
+        sources=["hn"],
+        every_s=300,
+        model="vader",
+        user_id="U1",
+        now=created,
+    )
+    return w
+
+
+def add_posts(s, w, texts: list[str], at: datetime) -> None:  # noqa: ANN001
+    posts = [Post("hn", f"p{next(_ids)}", t, created_at=at) for t in texts]
+    ids = queries.store_posts(s, posts)
+    wq.link_watch_posts(s, w.id, ids)
+    scored = get_scorer("vader").score(texts)
+    queries.store_scores(s, "vader", list(zip(ids, scored, strict=True)))
+
+
+def rule(s, w, metric="sentiment", op="<", threshold=-0.2, **kw):  # noqa: ANN001, ANN003, ANN201
+    fields = {"window_s": 3600, "cooldown_s": 7200, "min_posts": 5, **kw}
+    return aq.add_rule(
+        s, w, user_id="U1", now=T0, metric=metric, op=op, threshold=threshold, **fields
+    )
+
+
+BAD = ["acme is terrible and broken", "I hate acme, awful", "acme crashed, horrible"] * 3
+GOOD = ["acme is wonderful", "I love acme, great", "acme is excellent, happy"] * 3
+
+
+def test_a_sentiment_rule_fires_updates_in_place_and_resolves(sessions) -> None:  # noqa: ANN001
+    with sessions.begin() as s:
+        w = watch(s, topic="acme <!here>")
+        add_posts(s, w, BAD, T0 - timedelta(minutes=10))
+        rule_id = rule(s, w).id
+    with sessions.begin() as s:
+        fired = alert_checks.evaluate(s, rule_id, T0)
+    assert fired is not None
+    assert fired.action == "fire"
+    assert "alert" in fired.text.lower()
+    assert "sentiment < -0.20" in fired.text
+    assert "<!here>" not in fired.text + str(fired.blocks)
+    assert "Snooze 4h" in str(fired.blocks)
+    with sessions.begin() as s:  # the same data a minute later: nothing new to say
+        assert alert_checks.evaluate(s, rule_id, T0 + timedelta(minutes=1)) is None
+        add_posts(s, w, GOOD, T0 + timedelta(minutes=30))
+    with sessions.begin() as s:
+        resolved = alert_checks.evaluate(s, rule_id, T0 + timedelta(minutes=40))
+    assert resolved is not None
+    assert resolved.action == "resolve"
+    with sessions() as s:
+        kinds = [e.kind for e in s.scalars(select(AlertEvent).order_by(AlertEvent.id))]
+        assert kinds == ["fired", "resolved"]
+
+
+def test_mute_and_snooze_silence_a_rule(sessions) -> None:  # noqa: ANN001
+    with sessions.begin() as s:
+        w = watch(s)
+        add_posts(s, w, BAD, T0 - timedelta(minutes=10))
+        rule_id = rule(s, w).id
+        aq.mute_topic(s, "T1", "C1", "acme", T0 + timedelta(hours=1))
+    with sessions.begin() as s:
+        assert alert_checks.evaluate(s, rule_id, T0) is None
+        aq.mute_topic(s, "T1", "C1", "acme", None)
+    with sessions.begin() as s:
+        assert alert_checks.evaluate(s, rule_id, T0).action == "fire"
+    with sessions.begin() as s:
+        other_team = alert_checks.act_on(s, rule_id, "T2", "snooze", "U9", T0)
+        assert other_team is None  # a button from another workspace does nothing
+        snoozed = alert_checks.act_on(s, rule_id, "T1", "snooze", "U9", T0)
+        assert "Snoozed for 4 h" in str(snoozed.blocks)
+    with sessions.begin() as s:
+        add_posts(s, w, ["acme is the worst, disgusting"] * 5, T0 + timedelta(minutes=5))
+    with sessions.begin() as s:
+        assert alert_checks.evaluate(s, rule_id, T0 + timedelta(minutes=10)) is None
+
+
+def test_the_resolve_button_ends_a_firing(sessions) -> None:  # noqa: ANN001
+    with sessions.begin() as s:
+        w = watch(s)
+        add_posts(s, w, BAD, T0 - timedelta(minutes=10))
+        rule_id = rule(s, w).id
+    with sessions.begin() as s:
+        alert_checks.evaluate(s, rule_id, T0)
+    with sessions.begin() as s:
+        done = alert_checks.act_on(s, rule_id, "T1", "resolve", "U9", T0 + timedelta(minutes=1))
+    assert done.action == "resolve"
+    with sessions.begin() as s:  # resolved, and the cooldown keeps it quiet though still bad
+        assert alert_checks.evaluate(s, rule_id, T0 + timedelta(minutes=2)) is None
+        assert alert_checks.act_on(s, rule_id, "T1", "resolve", "U9", T0) is None
+
+
+def test_one_evaluator_per_rule_however_many_dispatchers(sessions) -> None:  # noqa: ANN001
+    with sessions.begin() as s:
+        w = watch(s)
+        ids = [rule(s, w).id for _ in range(5)]
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def dispatcher() -> None:
+        with sessions.begin() as s:
+            got = aq.claim_due_rules(s, T0, timedelta(seconds=60))
+        with lock:
+            claimed.extend(got)
+
+    threads = [threading.Thread(target=dispatcher) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claimed) == sorted(ids)  # each once
+    with sessions.begin() as s:
+        assert aq.claim_due_rules(s, T0 + timedelta(seconds=30), timedelta(seconds=60)) == []
+        assert (
+            sorted(aq.claim_due_rules(s, T0 + timedelta(seconds=61), timedelta(seconds=60))) == ids
+        )
+
+
+def test_volume_spike_fires_only_on_a_real_baseline_and_explains_itself(sessions) -> None:  # noqa: ANN001
+    with sessions.begin() as s:
+        w = watch(s)
+        for hours in range(1, 13):  # a quiet, steady trailing baseline: 6 posts an hour
+            add_posts(
+                s,
+                w,
+                [f"acme update notes {i}" for i in range(6)],
+                T0 - timedelta(hours=hours, minutes=30),
+            )
+        add_posts(
+            s,
+            w,
+            [f"acme outage again, servers down {i}" for i in range(30)],
+            T0 - timedelta(minutes=20),
+        )
+        rule_id = rule(s, w, metric="volume", op=">", threshold=3.0, min_posts=10).id
+        young = watch(s, channel="C2", created=T0 - timedelta(hours=2))
+        add_posts(s, young, [f"acme outage {i}" for i in range(30)], T0 - timedelta(minutes=20))
+        young_rule = rule(s, young, metric="volume", op=">", threshold=3.0).id
+    with sessions.begin() as s:
+        fired = alert_checks.evaluate(s, rule_id, T0)
+        assert alert_checks.evaluate(s, young_rule, T0) is None  # the baseline is still thin
+    assert fired.action == "fire"
+    assert "volume > 3x" in fired.text
+    body = str(fired.blocks)
+    assert "Driven by:" in body
+    assert "outage" in body
+
+
+def test_a_digest_is_sent_once_per_period_and_late_once_after_an_outage(sessions) -> None:  # noqa: ANN001
+    with sessions.begin() as s:
+        w = watch(s)
+        watch(s, team="T2", topic="secretproject")
+        add_posts(s, w, GOOD, T0 - timedelta(hours=6))  # in the period that ends 08:00 UTC
+        add_posts(s, w, BAD[:3], T0 - timedelta(hours=30))  # in the period before
+        aq.set_digest(
+            s,
+            team_id="T1",
+            channel_id="C1",
+            cadence="daily",
+            local_time="09:00",
+            tz="Europe/Berlin",
+            weekday=None,
+            next_due_at=datetime(2026, 11, 20, 8, tzinfo=UTC),
+            user_id="U1",
+        )
+    due = datetime(2026, 11, 20, 8, 0, 5, tzinfo=UTC)
+    runs: list[int] = []
+    lock = threading.Lock()
+
+    def dispatcher() -> None:
+        with sessions.begin() as s:
+            got = digests.claim_due(s, due)
+        with lock:
+            runs.extend(got)
+
+    threads = [threading.Thread(target=dispatcher) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(runs) == 1  # three dispatchers, one digest
+    with sessions.begin() as s:
+        assert digests.claim_due(s, due + timedelta(minutes=1)) == []
+        run = s.get(DigestRun, runs[0])
+        assert (run.period_start, run.period_end, run.late) == (
+            datetime(2026, 11, 19, 8, tzinfo=UTC),
+            datetime(2026, 11, 20, 8, tzinfo=UTC),
+            False,
+        )
+        built = digests.build(s, run)
+    assert "Daily sentiment digest" in built.text
+    body = str(built.blocks)
+    assert "“acme”*: 9 posts" in body
+    assert "vs the 1d before: net ▲ +200 pts (was -100) · volume +200% (3 posts then)" in body
+    assert "secretproject" not in body  # another workspace's watch
+    assert len(built.charts) == 1
+    # Down for three days: one digest, for the latest period, marked late.
+    back = datetime(2026, 11, 23, 14, tzinfo=UTC)
+    with sessions.begin() as s:
+        late_runs = digests.claim_due(s, back)
+        assert len(late_runs) == 1
+        run = s.get(DigestRun, late_runs[0])
+        assert run.period_end == datetime(2026, 11, 23, 8, tzinfo=UTC)
+        assert run.late is True
+        assert "Late" in str(digests.build(s, run).blocks)
+        assert digests.claim_due(s, back + timedelta(minutes=5)) == []
+
+
+def test_claimed_digest_runs_are_sent_by_one_worker(sessions) -> None:  # noqa: ANN001
+    with sessions.begin() as s:
+        queries.ensure_workspace(s, "T1")
+        digest = aq.set_digest(
+            s,
+            team_id="T1",
+            channel_id="C1",
+            cadence="weekly",
+            local_time="09:00",
+            tz="UTC",
+            weekday=0,
+            next_due_at=T0,
+            user_id=None,
+        )
+        run_id = aq.add_digest_run(s, digest, T0 - timedelta(days=7), T0, False, T0)
+        assert aq.add_digest_run(s, digest, T0 - timedelta(days=7), T0, False, T0) is None
+    with sessions.begin() as s:
+        assert aq.claim_digest_run(s, run_id, T0, timedelta(minutes=5)) is not None
+    with sessions.begin() as s:  # a second worker while the first is sending
+        assert (
+            aq.claim_digest_run(s, run_id, T0 + timedelta(seconds=30), timedelta(minutes=5)) is None
+        )
+    with sessions() as s:
+        assert s.scalars(select(AlertRule)).all() == []

@@ -1,0 +1,551 @@
+"""A slash command travels Slack → bot (gunicorn) → Redis → Celery worker → Slack, for real.
+
+The bot and the worker are separate processes started by `sentibot serve` and `sentibot
+worker`; Slack, X and Reddit are the project's stand-ins; Redis and the database are real.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from devtools.slack_standin import Message
+from devtools.stack import SIGNING_SECRET, TEAM_ID, ServiceStack
+from sentibot.embedded import drop_broker_keys
+from sentibot.storage.models import Job, Post, Score
+from sentibot.storage.session import make_engine, make_sessionmaker
+from tasks.celery_app import create_celery
+
+pytestmark = pytest.mark.slow
+
+
+def _stack(tmp: Path, database_url: str, redis_url: str, **kwargs: object) -> ServiceStack:
+    return ServiceStack(
+        data_dir=tmp,
+        database_url=database_url,
+        redis_url=redis_url,
+        broker_prefix=f"sentibot-e2e-{uuid.uuid4().hex[:8]}:",
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="module")
+def stack(
+    migrated_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceStack]:
+    with _stack(tmp_path_factory.mktemp("stack"), migrated_url, redis_url) as running:
+        yield running
+    drop_broker_keys(redis_url, running.broker_prefix)
+
+
+def _channel() -> str:
+    return "C" + uuid.uuid4().hex[:8].upper()
+
+
+def _wait_message(stack: ServiceStack, channel: str, timeout: float = 60) -> Message:
+    """The channel's first message once it is final (progress messages are edited into it)."""
+
+    def final(s):  # noqa: ANN001, ANN202
+        return [m for m in s.messages_in(channel) if "hourglass" not in m.text]
+
+    found = stack.slack.wait_for(final, timeout=timeout)
+    assert found, f"nothing final posted to {channel}; logs in {stack.data_dir}"
+    return found[0]
+
+
+def _finished_job(stack: ServiceStack, channel: str, timeout: float = 30) -> Job:
+    """The channel's job once the worker has recorded its end (just after posting)."""
+    deadline = time.monotonic() + timeout
+    while (job := _job(stack, channel)).state not in ("done", "failed"):
+        assert time.monotonic() < deadline, f"job still {job.state}; logs in {stack.data_dir}"
+        time.sleep(0.1)
+    return job
+
+
+def _job(stack: ServiceStack, channel: str) -> Job:
+    sessions = make_sessionmaker(make_engine(stack.effective_database_url))
+    with sessions() as s:
+        return s.scalars(select(Job).where(Job.channel_id == channel)).one()
+
+
+def test_analyze_posts_one_summary_to_the_channel(stack: ServiceStack) -> None:
+    channel = _channel()
+    ack = stack.command("analyze acme", channel=channel)
+    assert ack.status_code == 200
+    assert "Analyzing “acme”" in ack.json()["text"]
+
+    message = _wait_message(stack, channel)
+    body = json.dumps(message.blocks, ensure_ascii=False)
+    assert "acme" in message.text
+    assert "120 posts" in body  # the demo corpus gives 40 per source
+    assert "*X*: 40 posts" in body
+    assert "*Reddit*: 40 posts" in body
+    assert "*Hacker News*: 40 posts" in body
+    assert "*RSS*: skipped, not configured (RSS_FEEDS is not set)" in body
+    assert "negative" in body and "neutral" in body and "positive" in body  # noqa: PT018
+
+    job = _finished_job(stack, channel)
+    assert job.state == "done"
+    assert job.message_ts == message.ts
+    # The message showed progress before the report replaced it, and the chart is in its thread.
+    assert message.edits >= 2
+    (chart,) = [f for f in stack.slack.shared_files if f.channel == channel]
+    assert chart.thread_ts == message.ts
+    assert job.chart_file_id == chart.id
+    assert stack.slack.uploads[chart.id].startswith(b"\x89PNG")
+    assert "Driving negative" in body or "Driving positive" in body
+    assert "Most engaging negative" in body
+    assert '"action_id": "watch_topic"' in json.dumps(message.blocks)
+    sessions = make_sessionmaker(make_engine(stack.effective_database_url))
+    with sessions() as s:
+        assert (
+            s.scalar(select(func.count()).select_from(Post).where(Post.text.contains("acme")))
+            >= 120
+        )
+        assert s.scalar(select(func.count()).select_from(Score)) >= 120
+    stack.slack.wait_for(lambda s: False, timeout=1.0)
+    assert len(stack.slack.messages_in(channel)) == 1
+
+
+def test_a_failing_source_is_named_and_the_others_still_report(stack: ServiceStack) -> None:
+    channel = _channel()
+    stack.x.fail_next("/2/tweets/search/recent", 401, body={"title": "Unauthorized"})
+    stack.command("analyze widget", channel=channel)
+    message = _wait_message(stack, channel)
+    body = json.dumps(message.blocks)
+    assert "*X*: failed, X rejected the bearer token (401)" in body
+    assert "*Reddit*: 40 posts" in body
+
+
+def test_slack_429_waits_and_posts_once(stack: ServiceStack) -> None:
+    channel = _channel()
+    stack.slack.fail_next(
+        "chat.postMessage",
+        429,
+        headers={"Retry-After": "1"},
+        body={"ok": False, "error": "ratelimited"},
+    )
+    stack.command("analyze gizmo --sources x", channel=channel)
+    message = _wait_message(stack, channel)
+    assert "gizmo" in message.text
+    assert len(stack.slack.requests_to("chat.postMessage")) >= 2
+    assert len(stack.slack.messages_in(channel)) == 1
+
+
+def test_not_in_channel_answers_through_response_url(stack: ServiceStack) -> None:
+    channel = _channel()
+    stack.slack.not_member.add(channel)
+    before = len(stack.slack.responses)
+    stack.command("analyze doohickey --sources reddit", channel=channel)
+    found = stack.slack.wait_for(lambda s: s.responses[before:], timeout=60)
+    assert found, "no response_url answer"
+    assert found[0]["response_type"] == "in_channel"
+    assert "doohickey" in found[0]["text"]
+    assert stack.slack.messages_in(channel) == []
+
+
+def test_a_redelivered_notify_edits_instead_of_posting_again(stack: ServiceStack) -> None:
+    channel = _channel()
+    stack.command("analyze sprocket --sources x", channel=channel)
+    message = _wait_message(stack, channel)
+    job = _finished_job(stack, channel)
+    sessions = make_sessionmaker(make_engine(stack.effective_database_url))
+    edits = message.edits  # the progress message became the summary by edits
+    charts = [f for f in stack.slack.shared_files if f.channel == channel]
+    assert len(charts) == 1
+    with sessions.begin() as s:  # as if the worker died after posting, before marking done
+        s.get(Job, job.id).state = "started"
+    sender = create_celery(stack.settings())
+    sender.send_task("sentibot.notify", args=[job.id])
+    sender.close()
+    assert stack.slack.wait_for(lambda s: message.edits == edits + 1, timeout=30)
+    assert _finished_job(stack, channel).state == "done"
+    assert len(stack.slack.messages_in(channel)) == 1
+    assert [f for f in stack.slack.shared_files if f.channel == channel] == charts  # not again
+
+
+def test_unconfigured_sources_are_skipped_and_said_so(
+    migrated_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    with _stack(tmp_path, migrated_url, redis_url, configure_reddit=False) as running:
+        channel = _channel()
+        running.command("analyze acme", channel=channel)
+        message = _wait_message(running, channel)
+    body = json.dumps(message.blocks)
+    assert "*Reddit*: skipped, not configured (REDDIT_CLIENT_ID is not set)" in body
+    assert "*X*: 40 posts" in body
+
+
+def test_a_job_that_cannot_run_tells_the_user_why(
+    migrated_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    env = {"SENTIMENT_MODEL": "no-such-model"}
+    with _stack(tmp_path, migrated_url, redis_url, extra_env=env) as running:
+        channel = _channel()
+        running.command("analyze acme --sources x", channel=channel)
+        message = _wait_message(running, channel)
+        job = _finished_job(running, channel)
+    assert "failed" in message.text
+    assert "unknown sentiment model 'no-such-model'" in message.text
+    assert job.state == "failed"
+
+
+def _poll(check, timeout: float = 30, what: str = "condition"):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+    return value
+
+
+def test_a_watch_collects_on_schedule_scores_and_reports_source_health(
+    stack: ServiceStack,
+) -> None:
+    from sentibot.storage.models import SourceState, Watch, WatchPost
+    from sentibot.storage.session import sessionmaker_for
+    from sentibot.storage.watches import x_read_today
+    from tasks.dispatch import tick
+
+    channel = _channel()
+    ack = stack.command("watch acme --sources hn,x --every 1m", channel=channel)
+    assert "Watching “acme” on Hacker News, X every 1m" in ack.json()["text"]
+    sessions = sessionmaker_for(stack.effective_database_url)
+    sender = create_celery(stack.settings())
+
+    def send(name: str, *args: object) -> None:
+        sender.send_task(name, args=list(args))
+
+    with sessions() as s:
+        watch_id = s.scalars(select(Watch.id).where(Watch.channel_id == channel)).one()
+        x_before = x_read_today(s, TEAM_ID, time_now())
+
+    def linked() -> int:
+        with sessions() as s:
+            return s.scalar(
+                select(func.count()).select_from(WatchPost).where(WatchPost.watch_id == watch_id)
+            )
+
+    assert watch_id in tick(sessions, time_now(), send).watches
+    _poll(lambda: linked() == 80, what="80 posts from HN and X")
+
+    def scored() -> int:
+        with sessions() as s:
+            return s.scalar(
+                select(func.count())
+                .select_from(WatchPost)
+                .join(Score, Score.post_id == WatchPost.post_id)
+                .where(WatchPost.watch_id == watch_id)
+            )
+
+    tick(sessions, time_now(), send)  # the sentiment processor sends the unscored posts
+    _poll(lambda: scored() == 80, what="the watch's posts scored")
+
+    listing = stack.command("list", channel=channel).json()["text"]
+    assert "“acme” every 1m · 80 posts in 24 h" in listing
+    assert "Hacker News ok" in listing and "X ok" in listing  # noqa: PT018
+    assert f"X posts read today by this workspace: {x_before + 40} of 10,000" in listing
+
+    # Hacker News breaks: the channel hears it once, however many runs fail.
+    stack.hn.fail_next("/api/v1", 503, body={"message": "down"}, times=100)
+    for _ in range(3):
+        with sessions.begin() as s:
+            s.get(Watch, watch_id).next_run_at = time_now()
+        tick(sessions, time_now(), send)
+        _poll(
+            lambda: _source_failing(sessions, watch_id),
+            what="the failure recorded",
+        )
+    message = _wait_message(stack, channel)
+    assert "Hacker News* stopped delivering posts" in message.text
+    stack.slack.wait_for(lambda s: False, timeout=2.0)
+    assert len(stack.slack.messages_in(channel)) == 1
+    with sessions() as s:
+        assert s.get(SourceState, (watch_id, "hn")).cursor is not None  # kept for the retry
+
+    stack.hn.clear_faults()  # the stack is shared by the module's tests
+    unwatch = stack.command("unwatch acme", channel=channel).json()["text"]
+    assert "Stopped watching “acme”" in unwatch
+
+
+def _source_failing(sessions, watch_id: int) -> bool:  # noqa: ANN001
+    from sentibot.storage.models import SourceState
+
+    with sessions() as s:
+        state = s.get(SourceState, (watch_id, "hn"))
+        return state is not None and state.health == "failing"
+
+
+def time_now():  # noqa: ANN201
+    from sentibot.storage.models import utcnow
+
+    return utcnow()
+
+
+def test_a_notice_for_a_channel_the_bot_left_is_dropped_not_retried_forever(
+    stack: ServiceStack,
+) -> None:
+    from sentibot.storage.models import Notice
+    from sentibot.storage.queries import ensure_workspace
+    from sentibot.storage.session import sessionmaker_for
+    from sentibot.storage.watches import add_notice
+
+    channel = _channel()
+    stack.slack.not_member.add(channel)
+    sessions = sessionmaker_for(stack.effective_database_url)
+    with sessions.begin() as s:
+        ensure_workspace(s, TEAM_ID)
+        notice_id = add_notice(s, TEAM_ID, channel, "source_failing", "X stopped delivering").id
+    create_celery(stack.settings()).send_task("sentibot.send_notice", args=[notice_id])
+
+    def sent() -> bool:
+        with sessions() as s:
+            return s.get(Notice, notice_id).sent_at is not None
+
+    _poll(sent, what="the notice settled")
+    with sessions() as s:
+        assert s.get(Notice, notice_id).message_ts is None
+    assert stack.slack.messages_in(channel) == []
+
+
+def test_an_alert_fires_once_and_the_resolve_button_ends_it_in_its_thread(
+    stack: ServiceStack,
+) -> None:
+    from sentibot.storage.models import AlertRule
+    from sentibot.storage.session import sessionmaker_for
+    from tasks.dispatch import tick
+
+    channel = _channel()
+    ack = stack.command("alert acme when negative > 10% --min-posts 5", channel=channel).json()
+    assert "I'll alert this channel when “acme” has `negative &gt; 10%`" in ack["text"]
+    assert "started watching it" in ack["text"]
+    sessions = sessionmaker_for(stack.effective_database_url)
+    sender = create_celery(stack.settings())
+
+    def send(name: str, *args: object) -> None:
+        sender.send_task(name, args=list(args))
+
+    def tick_now() -> None:
+        with sessions.begin() as s:  # whatever is scheduled for this channel is due now
+            for r in s.scalars(select(AlertRule).where(AlertRule.channel_id == channel)):
+                r.next_eval_at = time_now()
+        tick(sessions, time_now(), send)
+
+    def alert_messages() -> list[Message]:
+        return [m for m in stack.slack.messages_in(channel) if "alert" in m.text.lower()]
+
+    deadline = time.monotonic() + 60
+    while not alert_messages():  # collect, score, evaluate: a few ticks
+        assert time.monotonic() < deadline, f"no alert; logs in {stack.data_dir}"
+        tick_now()
+        time.sleep(1.0)
+    (alert,) = alert_messages()
+    assert "negative > 10%" in alert.text
+    assert "Snooze 4h" in json.dumps(alert.blocks)
+    for _ in range(3):  # more evaluations: the same firing, no second message
+        tick_now()
+        time.sleep(0.5)
+    assert len(alert_messages()) == 1
+    with sessions() as s:
+        rule = s.scalars(select(AlertRule).where(AlertRule.channel_id == channel)).one()
+    assert rule.state == "firing"
+    assert rule.message_ts == alert.ts
+
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "standin"},
+        "user": {"id": "U42", "team_id": TEAM_ID},
+        "channel": {"id": channel, "name": "brand"},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "trigger_id": "1.2",
+        "response_url": stack.slack.response_url("resolve"),
+        "container": {"type": "message", "message_ts": alert.ts, "channel_id": channel},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": "alert_resolve",
+                "block_id": "b1",
+                "value": str(rule.id),
+                "action_ts": "1.3",
+            }
+        ],
+    }
+    resp = stack.post_interaction(payload)
+    assert resp.status_code == 200
+    replies = stack.slack.wait_for(
+        lambda s: [m for m in s.messages_in(channel) if m.thread_ts == alert.ts], timeout=20
+    )
+    assert replies
+    assert "Resolved by <@U42>" in replies[0].text
+    assert alert.edits >= 1
+    assert "Resolved" in alert.text
+    with sessions() as s:
+        assert s.get(AlertRule, rule.id).state == "ok"
+
+
+def test_a_digest_is_posted_once_with_its_charts(stack: ServiceStack) -> None:
+    from sentibot.storage.models import Digest, DigestRun, Watch, WatchPost
+    from sentibot.storage.session import sessionmaker_for
+    from sentibot.storage.watches import unscored_count
+    from tasks.dispatch import tick
+
+    channel = _channel()
+    stack.command("watch acme --sources hn", channel=channel)
+    at = (time_now() - timedelta(minutes=1)).strftime("%H:%M")  # a period ending just now
+    ack = stack.command(f"digest daily {at} UTC", channel=channel).json()["text"]
+    assert f"daily digest every day at {at} UTC" in ack
+    sessions = sessionmaker_for(stack.effective_database_url)
+    sender = create_celery(stack.settings())
+
+    def send(name: str, *args: object) -> None:
+        sender.send_task(name, args=list(args))
+
+    tick(sessions, time_now(), send)  # the watch collects
+    with sessions() as s:
+        digest_id = s.scalars(select(Digest.id).where(Digest.channel_id == channel)).one()
+        watch_id = s.scalars(select(Watch.id).where(Watch.channel_id == channel)).one()
+
+    def collected_and_scored() -> bool:
+        tick(sessions, time_now(), send)  # the sentiment processor's batches
+        with sessions() as s:
+            linked = s.scalar(
+                select(func.count()).select_from(WatchPost).where(WatchPost.watch_id == watch_id)
+            )
+            return linked == 40 and unscored_count(s) == 0
+
+    _poll(collected_and_scored, what="the watch's posts collected and scored")
+    with sessions.begin() as s:
+        s.get(Digest, digest_id).next_due_at = time_now()
+    for _ in range(3):  # several ticks (or Beats): still one digest
+        tick(sessions, time_now(), send)
+    message = stack.slack.wait_for(
+        lambda s: [m for m in s.messages_in(channel) if "digest" in m.text.lower()], timeout=30
+    )
+    assert message
+    assert "Daily sentiment digest" in message[0].text
+    assert "(sent late)" not in message[0].text
+    # The demo corpus's 40 posts span the last hours; the newest may fall after the period.
+    found = re.search(r"“acme”\*: (\d+) posts", json.dumps(message[0].blocks, ensure_ascii=False))
+    assert found
+    assert 30 <= int(found.group(1)) <= 40
+    stack.slack.wait_for(lambda s: False, timeout=2.0)
+    assert len([m for m in stack.slack.messages_in(channel) if "digest" in m.text.lower()]) == 1
+    charts = [f for f in stack.slack.shared_files if f.channel == channel]
+    assert [c.thread_ts for c in charts] == [message[0].ts]
+    with sessions() as s:
+        (run,) = s.scalars(select(DigestRun).where(DigestRun.digest_id == digest_id))
+        assert run.message_ts == message[0].ts
+
+
+def test_metrics_count_requests_jobs_posts_and_queues(stack: ServiceStack) -> None:
+    import requests
+
+    channel = _channel()
+    stack.command("analyze gadget --sources x", channel=channel)
+    _finished_job(stack, channel)
+    text = requests.get(stack.bot_url + "/metrics", timeout=10).text
+    samples = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert samples['sentibot_request_seconds_count{kind="slack_events"}'] >= 1
+    assert samples['sentibot_request_seconds_bucket{kind="slack_events",le="3.0"}'] >= 1
+    assert samples['sentibot_jobs{state="done"}'] >= 1
+    assert samples['sentibot_posts_collected{source="x"}'] >= 40
+    assert samples['sentibot_posts_scored{model="vader",source="x"}'] >= 40
+    assert samples["sentibot_job_seconds_count"] >= 1
+    assert 'sentibot_queue_depth{queue="collect"}' in samples
+    assert "sentibot_alerts_firing" in samples
+
+
+def test_log_lines_are_json_carry_the_job_id_and_never_a_token(stack: ServiceStack) -> None:
+    channel = _channel()
+    stack.command("analyze sprocketeer --sources x,hn", channel=channel)
+    job = _finished_job(stack, channel)
+    stack.slack.wait_for(lambda s: False, timeout=1.0)  # let the last lines reach the file
+    worker_lines = (stack.data_dir / "worker.log").read_text().splitlines()
+    docs = []
+    for line in worker_lines:
+        if line.startswith("{"):
+            docs.append(json.loads(line))
+    ours = [
+        d for d in docs if d.get("logger", "").startswith("sentibot") and d.get("job_id") == job.id
+    ]
+    assert {d["task"] for d in ours} >= {"sentibot.collect", "sentibot.score", "sentibot.notify"}
+    # Every line a stage task of this job logged carries its id.
+    for d in docs:
+        if f"job {job.id}:" in d.get("msg", ""):
+            assert d.get("job_id") == job.id, d
+    bot_docs = [
+        json.loads(line)
+        for line in (stack.data_dir / "bot.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
+    assert any(
+        d.get("job_id") == job.id and d["msg"] == "job stored and enqueued" for d in bot_docs
+    )
+    everything = "".join((stack.data_dir / name).read_text() for name in ("worker.log", "bot.log"))
+    for secret in (stack.slack.client_secret, "xoxb-standin", stack.x.bearer_token, SIGNING_SECRET):
+        assert secret not in everything
+
+
+def test_a_burst_of_commands_is_all_acknowledged_and_answered_once(stack: ServiceStack) -> None:
+    """bench/load.py at a tenth of its size: 100 commands from 10 clients at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    channels = [_channel() for _ in range(100)]
+
+    def send(channel: str) -> float:
+        started = time.perf_counter()
+        resp = stack.command("analyze burst --sources x --limit 10", channel=channel)
+        assert resp.status_code == 200
+        assert "job" in resp.json()["text"]
+        return time.perf_counter() - started
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        latencies = list(pool.map(send, channels))
+    assert max(latencies) < 3.0  # Slack's limit, on 2 shared cores with a worker busy
+    deadline = time.monotonic() + 180
+    for channel in channels:
+        while _job(stack, channel).state not in ("done", "failed"):
+            assert time.monotonic() < deadline, f"not drained; logs in {stack.data_dir}"
+            time.sleep(0.2)
+    stack.slack.wait_for(lambda s: False, timeout=1.0)
+    for channel in channels:
+        assert _job(stack, channel).state == "done"
+        assert len(stack.slack.messages_in(channel)) == 1
+
+
+def test_a_digest_for_a_channel_the_bot_left_is_dropped_once(stack: ServiceStack) -> None:
+    from sentibot.storage.models import Digest, DigestRun
+    from sentibot.storage.session import sessionmaker_for
+    from tasks.dispatch import tick
+
+    channel = _channel()
+    stack.slack.not_member.add(channel)
+    stack.command("digest daily 09:00 UTC", channel=channel)
+    sessions = sessionmaker_for(stack.effective_database_url)
+    sender = create_celery(stack.settings())
+    with sessions.begin() as s:
+        digest = s.scalars(select(Digest).where(Digest.channel_id == channel)).one()
+        digest.next_due_at = time_now()
+        digest_id = digest.id
+    tick(sessions, time_now(), lambda name, *args: sender.send_task(name, args=list(args)))
+
+    def settled() -> DigestRun | None:
+        with sessions() as s:
+            run = s.scalars(select(DigestRun).where(DigestRun.digest_id == digest_id)).first()
+            return run if run is not None and run.sent_at is not None else None
+
+    run = _poll(settled, what="the digest run settled")
+    assert run.message_ts is None
+    assert stack.slack.messages_in(channel) == []
