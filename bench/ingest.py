@@ -22,15 +22,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sentibot import watching  # noqa: E402
 from collectors.hackernews import HackerNewsCollector  # noqa: E402
 from collectors.query import Query, parse_query  # noqa: E402
 from collectors.registry import collect  # noqa: E402
 from devtools.corpus import CorpusPost  # noqa: E402
 from devtools.hn_standin import HackerNewsStandIn  # noqa: E402
 from scoring import get_scorer  # noqa: E402
-from sentibot.storage import queries  # noqa: E402
-from sentibot.storage import watches as wq  # noqa: E402
+from sentibot.monitoring import watch_runs  # noqa: E402
+from sentibot.storage import posts as post_store  # noqa: E402
+from sentibot.storage import score_queue  # noqa: E402
+from sentibot.storage import watches as watch_store  # noqa: E402
 from sentibot.storage.migrate import downgrade, upgrade  # noqa: E402
 from sentibot.storage.session import make_engine, make_sessionmaker  # noqa: E402
 
@@ -67,8 +68,8 @@ class BenchCorpus:
         return self.posts
 
 
-def bench_watch(session, channel: str, model: str, now: datetime) -> int:  # noqa: ANN001
-    watch, _ = wq.upsert_watch(
+def bench_watch(session, channel: str, model: str, now: datetime) -> int:
+    watch, _ = watch_store.upsert_watch(
         session,
         team_id="TBENCH",
         channel_id=channel,
@@ -109,22 +110,26 @@ def run(database_url: str, n: int, model: str) -> dict[str, float]:
     scorer = get_scorer(model)
     scored_n = 0
     with sessions.begin() as s:
-        batches = wq.claim_unscored(s, now, timedelta(minutes=5), batch=512, max_batches=10**6)
+        batches = score_queue.claim_unscored(
+            s, now, timedelta(minutes=5), batch=512, max_batches=10**6
+        )
     score_started = time.perf_counter()
     for batch_model, ids in batches:
         with sessions.begin() as s:
-            rows = wq.posts_to_score(s, batch_model, ids)
+            rows = score_queue.posts_to_score(s, batch_model, ids)
         results = scorer.score([text for _, text in rows])
         with sessions.begin() as s:
-            queries.store_scores(
+            post_store.store_scores(
                 s, batch_model, list(zip([r[0] for r in rows], results, strict=True))
             )
-            wq.finish_score_requests(s, batch_model, ids)
+            score_queue.finish_score_requests(s, batch_model, ids)
         scored_n += len(rows)
     scored = time.perf_counter()
     with sessions() as s:
-        distinct = len(wq.channel_watches(s, "TBENCH", "CBENCH"))
-        linked = wq.watch_post_counts(s, [watch_id], now - timedelta(days=1)).get(watch_id, 0)
+        distinct = len(watch_store.channel_watches(s, "TBENCH", "CBENCH"))
+        linked = watch_store.watch_post_counts(s, [watch_id], now - timedelta(days=1)).get(
+            watch_id, 0
+        )
     assert distinct == 1 and linked == n, (distinct, linked)  # noqa: PT018
     assert scored_n == n, scored_n
     return {

@@ -29,7 +29,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from devtools.stack import ServiceStack  # noqa: E402
 from sentibot.embedded import drop_broker_keys  # noqa: E402
-from sentibot.storage.models import Job, JobState  # noqa: E402
+from sentibot.storage.models import UNFINISHED, Job  # noqa: E402
 from sentibot.storage.session import sessionmaker_for  # noqa: E402
 
 
@@ -76,7 +76,7 @@ def run(stack: ServiceStack, commands: int, clients: int, text: str, timeout_s: 
     while True:
         with sessions() as session:
             pending = session.scalar(
-                select(func.count()).select_from(Job).where(Job.state.in_(JobState.UNFINISHED))
+                select(func.count()).select_from(Job).where(Job.state.in_(UNFINISHED))
             )
         if not pending or time.monotonic() > deadline:
             break

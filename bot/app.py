@@ -18,11 +18,12 @@ def create_app(
     *,
     client: WebClient | None = None,
     sessions: sessionmaker[Session] | None = None,
-    enqueue: commands.Enqueue | None = None,
+    enqueue: commands.Enqueue,
     process_before_response: bool | None = None,
 ) -> App:
     """The Bolt app. Needs SLACK_SIGNING_SECRET, and SLACK_BOT_TOKEN (one workspace; auth.test
-    once at start) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (any workspace that installs it)."""
+    once at start) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (any workspace that installs it).
+    `enqueue(job_id)` hands a stored job to the workers (tasks/enqueue.py builds the real one)."""
     signing_secret = settings.require("slack_signing_secret", "verifying requests from Slack")
     oauth = None
     if multi_workspace(settings):
@@ -31,11 +32,6 @@ def create_app(
         client = client or make_web_client(settings, token="")
     else:
         client = client or make_web_client(settings)
-    if enqueue is None:
-        from tasks.celery_app import create_celery
-        from tasks.enqueue import job_enqueuer
-
-        enqueue = job_enqueuer(create_celery(settings, fail_fast=True))
     app = App(
         client=client,
         signing_secret=signing_secret,

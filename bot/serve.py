@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, request
@@ -18,11 +19,7 @@ from sentibot.metrics import timed
 log = logging.getLogger(__name__)
 
 
-def create_http_app(settings: Settings, bolt_app: App | None = None) -> Flask:
-    if bolt_app is None:
-        from bot.app import create_app
-
-        bolt_app = create_app(settings)
+def create_http_app(settings: Settings, bolt_app: App) -> Flask:
     handler = SlackRequestHandler(bolt_app)
     flask_app = Flask("sentibot")
 
@@ -76,8 +73,16 @@ def health_checks(settings: Settings) -> dict[str, str]:
     return checks
 
 
-def serve_http(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve POST /slack/events on gunicorn (threaded workers), the production server."""
+def serve_http(
+    settings: Settings,
+    build_app: Callable[[], App],
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+) -> None:
+    """Serve POST /slack/events on gunicorn (threaded workers), the production server.
+    `build_app` makes the Bolt app in each worker process, after the fork."""
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):
@@ -93,15 +98,13 @@ def serve_http(settings: Settings, host: str, port: int, workers: int, threads: 
 
         def load(self) -> Flask:
             # Built in each worker process after the fork: no shared sockets or pools.
-            return create_http_app(settings)
+            return create_http_app(settings, build_app())
 
     Server().run()
 
 
-def serve_socket_mode(settings: Settings) -> None:
+def serve_socket_mode(settings: Settings, bolt_app: App) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import create_app
-
     app_token = settings.require("slack_app_token", "Socket Mode")
-    SocketModeHandler(create_app(settings), app_token).start()
+    SocketModeHandler(bolt_app, app_token).start()

@@ -34,7 +34,7 @@ class _BaseURLAdapter(HTTPAdapter):
         super().__init__()
         self.base_url = base_url.rstrip("/")
 
-    def send(self, request: requests.PreparedRequest, **kwargs):  # noqa: ANN003, ANN201
+    def send(self, request: requests.PreparedRequest, **kwargs):
         assert request.url is not None
         if request.url.startswith(TWEEPY_HOST):
             request.url = self.base_url + request.url[len(TWEEPY_HOST) :]

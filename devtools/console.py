@@ -16,14 +16,14 @@ from sqlalchemy import func, select
 
 from devtools.render_text import render_blocks
 from devtools.stack import ServiceStack
-from sentibot.storage.models import Job, JobState
+from sentibot.storage.models import UNFINISHED, Job
 from sentibot.storage.session import sessionmaker_for
 
 CHANNEL = "C0GENERAL"
 JOB_TIMEOUT_S = 120.0
 
 
-def _lines(interactive: bool):  # noqa: ANN202
+def _lines(interactive: bool):
     while True:
         if interactive:
             print("\nslack> ", end="", flush=True)
@@ -35,7 +35,7 @@ def _lines(interactive: bool):  # noqa: ANN202
 
 def _pending_jobs(stack: ServiceStack) -> int:
     with sessionmaker_for(stack.effective_database_url)() as session:
-        stmt = select(func.count()).select_from(Job).where(Job.state.in_(JobState.UNFINISHED))
+        stmt = select(func.count()).select_from(Job).where(Job.state.in_(UNFINISHED))
         return int(session.scalar(stmt) or 0)
 
 

@@ -81,7 +81,7 @@ class SlackStandIn(StandIn):
         with self._lock:
             return [m for m in self.messages if m.channel == channel]
 
-    def wait_for(self, predicate, timeout: float = 30.0):  # noqa: ANN001, ANN201
+    def wait_for(self, predicate, timeout: float = 30.0):
         """Block until `predicate(self)` is truthy; return its value (or None on timeout)."""
         deadline = time.monotonic() + timeout
         with self._changed:

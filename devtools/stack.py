@@ -19,12 +19,12 @@ from urllib.parse import urlencode
 import requests
 from slack_sdk.signature import SignatureVerifier
 
-from sentibot.config.settings import Settings
 from devtools.corpus import Corpus, DemoCorpus
 from devtools.hn_standin import HackerNewsStandIn
 from devtools.reddit_standin import RedditStandIn
 from devtools.slack_standin import SlackStandIn
 from devtools.twitter_standin import TwitterStandIn
+from sentibot.config.settings import Settings
 from sentibot.embedded import start_redis_server, stop_redis_server
 from sentibot.storage.migrate import upgrade
 

@@ -93,20 +93,6 @@ def change(current: Breakdown, previous: Breakdown) -> Change:
     )
 
 
-def spike_score(count: int, baseline: Sequence[int]) -> float:
-    """How unusual this window's volume is against earlier windows, in standard deviations.
-
-    The spread is at least the Poisson one (sqrt of the mean) and at least 1, so a flat or tiny
-    baseline does not turn a handful of posts into an alarm. No baseline: 0.
-    """
-    if not baseline:
-        return 0.0
-    mean = sum(baseline) / len(baseline)
-    var = sum((c - mean) ** 2 for c in baseline) / len(baseline)
-    spread = max(math.sqrt(var), math.sqrt(mean), 1.0)
-    return (count - mean) / spread
-
-
 @dataclass(frozen=True)
 class ScoredText:
     text: str

@@ -140,7 +140,7 @@ class TransformerScorer:
         batch_size: int = 64,
         precision: str = "auto",
         max_len: int = MAX_LEN,
-        preprocess=normalize,  # noqa: ANN001
+        preprocess=normalize,
     ) -> None:
         self.name = name
         self.tokenizer = tokenizer

@@ -1,4 +1,7 @@
-"""The `sentibot` command: serve, socket, worker, beat, migrate, analyze, demo."""
+"""The `sentibot` command: serve, socket, worker, beat, migrate, analyze, train, demo.
+
+The composition root: each command imports, lazily, the packages it runs (bot, tasks,
+devtools); nothing else in the core imports them."""
 
 from __future__ import annotations
 
@@ -7,9 +10,13 @@ import html
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from sentibot import logs
 from sentibot.config.settings import MissingSetting, get_settings
+
+if TYPE_CHECKING:
+    from slack_bolt import App
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +81,7 @@ def _serve(args: argparse.Namespace) -> int:
         settings.require("slack_bot_token", "sentibot serve")
     settings.require("slack_signing_secret", "sentibot serve")
     ensure_broker(settings)
-    serve_http(settings, args.host, args.port, args.workers, args.threads)
+    serve_http(settings, _bolt_app, args.host, args.port, args.workers, args.threads)
     return 0
 
 
@@ -86,8 +93,18 @@ def _socket(args: argparse.Namespace) -> int:
     settings.require("slack_app_token", "sentibot socket")
     settings.require("slack_bot_token", "sentibot socket")
     ensure_broker(settings)
-    serve_socket_mode(settings)
+    serve_socket_mode(settings, _bolt_app())
     return 0
+
+
+def _bolt_app() -> App:
+    """The Bolt app, sending its jobs through the workers' Celery app. The CLI is the one place
+    that wires the Slack side to the task side (the rest of the core knows neither)."""
+    from bot.app import create_app
+    from tasks.celery_app import app
+    from tasks.enqueue import job_enqueuer
+
+    return create_app(get_settings(), enqueue=job_enqueuer(app))
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -134,12 +151,12 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from sentibot.monitoring.analysis import analyze_in_process, report_as_json
     from bot.grammar import parse_duration
     from bot.views.summary import breakdown_line, source_line
     from collectors.query import QueryError, parse_query
     from collectors.registry import build_collectors, canonical_source, source_names
     from scoring.base import get_scorer
+    from sentibot.monitoring.analysis import analyze_in_process, report_as_json
 
     names = list(source_names()) if args.sources == "all" else []
     for raw in [] if args.sources == "all" else args.sources.split(","):

@@ -94,7 +94,7 @@ class SharedStateCollector(Collector):
             )
         yield self._queues()
 
-    def _durations(self, session) -> HistogramMetricFamily:  # noqa: ANN001
+    def _durations(self, session) -> HistogramMetricFamily:
         """Request to answer, for analyses finished in the last hour."""
         since = utcnow() - timedelta(hours=1)
         rows = session.execute(

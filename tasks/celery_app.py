@@ -16,17 +16,21 @@ QUEUES = ("collect", "score", "notify", "default")
 DISPATCH_EVERY_S = 15.0
 
 
-def celery_config(settings: Settings, fail_fast: bool = False) -> dict[str, Any]:
+def celery_config(settings: Settings) -> dict[str, Any]:
     transport: dict[str, Any] = {
         # Longer than any task's hard time limit, or a slow task is delivered twice.
         "visibility_timeout": 3600,
         "socket_connect_timeout": 2,
         "socket_timeout": 10,
+        # Sending fails fast: the bot must acknowledge within 3 s even with the broker down
+        # (kombu's default retries take ~6 s), and every message has a database row that the
+        # dispatcher re-sends. These apply to producers only; a worker's consumer reconnects
+        # by broker_connection_retry's own schedule.
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
     }
-    if fail_fast:
-        # The bot must acknowledge within 3 s even with the broker down: one quick try, then
-        # the stored Job waits for the sweeper (kombu's default retries take ~6 s).
-        transport.update(max_retries=1, interval_start=0, interval_step=0.2, interval_max=0.5)
     if settings.sentibot_broker_prefix:
         transport["global_keyprefix"] = settings.sentibot_broker_prefix
     return {
@@ -92,18 +96,20 @@ def _clear_log_fields(**_: object) -> None:
     logs.clear()
 
 
-def create_celery(settings: Settings, fail_fast: bool = False) -> Celery:
-    """The worker's app; `fail_fast` builds the bot's sender, which must never block an ack."""
+def create_celery(settings: Settings) -> Celery:
+    """The Celery app: workers run its tasks, Beat ticks it, the bot sends through it."""
     app = Celery(
         "sentibot",
         include=[
             "tasks.analyze",
             "tasks.watch",
+            "tasks.notices",
             "tasks.alerts",
+            "tasks.digests",
             "tasks.dispatch",
         ],
     )
-    app.conf.update(celery_config(settings, fail_fast))
+    app.conf.update(celery_config(settings))
     return app
 
 

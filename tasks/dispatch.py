@@ -13,9 +13,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from sentibot.monitoring import digests
 from sentibot.config.settings import get_settings
-from sentibot.storage import alerts, queries, watches
+from sentibot.monitoring import digests
+from sentibot.storage import alerts as alert_store
+from sentibot.storage import digests as digest_store
+from sentibot.storage import jobs as job_store
+from sentibot.storage import notices as notice_store
+from sentibot.storage import score_queue
+from sentibot.storage import watches as watch_store
 from sentibot.storage.models import JobStage, JobState, utcnow
 from sentibot.storage.session import sessionmaker_for
 from tasks.celery_app import app
@@ -39,17 +44,17 @@ def sweep(
 ) -> list[int]:
     """Re-send each stuck job's current stage; give up (and tell the user) after MAX_ATTEMPTS."""
     resent = []
-    stuck = queries.stuck_jobs(
+    stuck = job_store.stuck_jobs(
         session, queued_before=now - queued_stale_after, started_before=now - started_stale_after
     )
     for job in stuck:
         if job.attempts >= MAX_ATTEMPTS:
             job.error = f"gave up after {job.attempts} attempts"
-            queries.advance_job(session, job, stage=JobStage.NOTIFY, state=JobState.FAILED)
+            job_store.advance_job(session, job, stage=JobStage.NOTIFY, state=JobState.FAILED)
             stage = JobStage.NOTIFY
         else:
             stage = job.stage
-            queries.touch_job(session, job.id, now)
+            job_store.touch_job(session, job.id, now)
         session.flush()
         try:
             send(job.id, stage)
@@ -85,7 +90,7 @@ def tick(session_factory: Callable[[], Session], now: datetime, send: Callable[.
     commits its claims before sending, and what a failed send leaves is claimed again later."""
     sent = Sent()
 
-    def send_each(name: str, items: list, out: list) -> None:  # noqa: ANN001
+    def send_each(name: str, items: list, out: list) -> None:
         for args in items:
             try:
                 send(name, *(args if isinstance(args, tuple) else (args,)))
@@ -95,22 +100,24 @@ def tick(session_factory: Callable[[], Session], now: datetime, send: Callable[.
             out.append(args)
 
     with session_factory() as session, session.begin():
-        due = watches.claim_due_watches(session, now)
+        due = watch_store.claim_due_watches(session, now)
     send_each("sentibot.collect_watch", due, sent.watches)
     with session_factory() as session, session.begin():
-        batches = watches.claim_unscored(
+        batches = score_queue.claim_unscored(
             session, now, SCORE_REQUEST_STALE, SCORE_BATCH, SCORE_BATCHES_PER_TICK
         )
     send_each("sentibot.score_posts", batches, sent.score_batches)
     with session_factory() as session, session.begin():
-        notices = watches.unsent_notices(session, now - NOTICE_STALE)
+        notices = notice_store.unsent_notices(session, now - NOTICE_STALE)
     send_each("sentibot.send_notice", notices, sent.notices)
     with session_factory() as session, session.begin():
-        rules = alerts.claim_due_rules(session, now, ALERT_EVERY)
+        rules = alert_store.claim_due_rules(session, now, ALERT_EVERY)
     send_each("sentibot.evaluate_alert", rules, sent.alerts)
     with session_factory() as session, session.begin():
         runs = digests.claim_due(session, now)
-        runs += [r for r in alerts.unsent_digest_runs(session, now - NOTICE_STALE) if r not in runs]
+        runs += [
+            r for r in digest_store.unsent_digest_runs(session, now - NOTICE_STALE) if r not in runs
+        ]
     send_each("sentibot.send_digest", runs, sent.digests)
     with session_factory() as session, session.begin():
         sent.jobs = sweep(session, now, lambda job_id, stage: send(STAGE_TASKS[stage], job_id))

@@ -1,36 +1,52 @@
-"""Scheduled collection, the sentiment processor's scoring batches, and channel notices."""
+"""Scheduled collection for a watch, and the sentiment processor's scoring batches."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime
 
-from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
-from sentibot.monitoring import watch_runs
-from bot.notify import UNDELIVERABLE, publish
+from bot.views.notices import render_health
 from collectors.query import parse_query
 from collectors.registry import build_collectors
 from collectors.registry import collect as collect_posts
-from sentibot.config.settings import get_settings
 from scoring.base import get_scorer
-from sentibot.storage import queries
-from sentibot.storage import watches as wq
-from sentibot.storage.models import Notice, utcnow
-from tasks.analyze import RETRY_DB, _sessions, _slack, pace
+from sentibot.config.settings import get_settings
+from sentibot.monitoring import watch_runs
+from sentibot.monitoring.source_health import Event
+from sentibot.storage import notices as notice_store
+from sentibot.storage import posts as post_store
+from sentibot.storage import score_queue
+from sentibot.storage.models import utcnow
 from tasks.celery_app import app
+from tasks.notices import send_notice
+from tasks.runtime import RETRY_DB, sessions
 
 log = logging.getLogger(__name__)
 
-# A notice claimed this long ago and still unsent lost its worker: another may send it.
-NOTICE_CLAIM_STALE = timedelta(minutes=5)
+
+def queue_notices(
+    session: Session, run: watch_runs.WatchRun, events: Sequence[Event], now: datetime
+) -> list[int]:
+    """The run's health changes as notices in the outbox (sent by `send_notice`)."""
+    return [
+        notice_store.add_notice(
+            session,
+            run.team_id,
+            run.channel_id,
+            f"source_{event.kind}",
+            render_health(event, run.topic, now),
+        ).id
+        for event in events
+    ]
 
 
 @app.task(name="sentibot.collect_watch", **RETRY_DB)
 def collect_watch(watch_id: int) -> None:
     settings, now = get_settings(), utcnow()
-    with _sessions().begin() as session:
+    with sessions().begin() as session:
         run = watch_runs.begin_run(
             session,
             watch_id,
@@ -46,8 +62,10 @@ def collect_watch(watch_id: int) -> None:
     collection = collect_posts(
         parse_query(run.topic), collectors, settings.watch_post_limit, run.cursors
     )
-    with _sessions().begin() as session:
-        notices = watch_runs.finish_run(session, run, collection, utcnow())
+    with sessions().begin() as session:
+        now = utcnow()
+        events = watch_runs.finish_run(session, run, collection, now)
+        notices = queue_notices(session, run, events, now)
     log.info(
         "watch %s: %s posts from %s",
         watch_id,
@@ -61,37 +79,15 @@ def collect_watch(watch_id: int) -> None:
 @app.task(name="sentibot.score_posts", **RETRY_DB)
 def score_posts(model: str, post_ids: Sequence[int]) -> None:
     """One batch from the sentiment processor; posts scored meanwhile are skipped."""
-    with _sessions().begin() as session:
-        rows = wq.posts_to_score(session, model, post_ids)
+    with sessions().begin() as session:
+        rows = score_queue.posts_to_score(session, model, post_ids)
     if rows:
         scorer = get_scorer(model, get_settings().sentiment_precision)
         sentiments = scorer.score([text for _, text in rows])
-    with _sessions().begin() as session:
+    with sessions().begin() as session:
         if rows:
-            queries.store_scores(
+            post_store.store_scores(
                 session, model, list(zip([pid for pid, _ in rows], sentiments, strict=True))
             )
-        wq.finish_score_requests(session, model, post_ids)
+        score_queue.finish_score_requests(session, model, post_ids)
     log.info("scored %s of %s posts with %s", len(rows), len(post_ids), model)
-
-
-@app.task(name="sentibot.send_notice", **RETRY_DB)
-def send_notice(notice_id: int) -> None:
-    with _sessions().begin() as session:
-        notice = wq.claim_notice(session, notice_id, utcnow(), NOTICE_CLAIM_STALE)
-        if notice is None:
-            return  # sent already, or another worker is sending it
-        channel, text, team_id = notice.channel_id, notice.text, notice.team_id
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    try:
-        ts: str | None = publish(
-            _slack(team_id), channel=channel, text=text, blocks=blocks, existing=None, pace=pace
-        ).ts
-    except SlackApiError as exc:
-        if exc.response.get("error") not in UNDELIVERABLE:
-            raise
-        log.warning("notice %s dropped: %s", notice_id, exc.response.get("error"))
-        ts = None
-    with _sessions().begin() as session:
-        notice = session.get(Notice, notice_id)
-        notice.sent_at, notice.message_ts = utcnow(), ts

@@ -2,7 +2,7 @@
 
 from sqlalchemy.orm import Session
 
-from sentibot.storage import queries
+from sentibot.storage import jobs as job_store
 from sentibot.storage.models import Job
 
 
@@ -18,4 +18,4 @@ def make_job(session: Session, team: str = "T1", topic: str = "acme", **fields: 
         "model": "vader",
     }
     values.update(fields)
-    return queries.create_job(session, **values)
+    return job_store.create_job(session, **values)

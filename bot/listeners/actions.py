@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from sentibot.monitoring import alert_checks, analysis
-from bot.alert_messages import deliver
+from bot.delivery import Delivery, Undeliverable
 from bot.grammar import DEFAULT_EVERY_S
 from bot.views import watches as views
 from bot.views.alerts import RESOLVE_ACTION, SNOOZE_ACTION
@@ -15,13 +16,15 @@ from bot.views.summary import MORE_ACTION, WATCH_ACTION, more_posts
 from collectors.query import QueryError, parse_query
 from collectors.registry import source_names
 from sentibot.config.settings import Settings
-from sentibot.storage import queries
-from sentibot.storage import watches as wq
+from sentibot.monitoring import alert_checks, analysis
+from sentibot.storage import alerts as alert_store
+from sentibot.storage import jobs as job_store
+from sentibot.storage import watches as watch_store
 from sentibot.storage.models import utcnow
 
 
 def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -> None:
-    def alert_button(action: str):  # noqa: ANN202
+    def alert_button(action: str) -> Callable[..., None]:
         def handle(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
             ack()
             value = (body.get("actions") or [{}])[0].get("value") or ""
@@ -40,7 +43,13 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
                     text="That alert is no longer firing.",
                 )
                 return
-            deliver(client, outcome, sessions, by=user_id)
+            try:
+                ts = Delivery(client).alert(outcome, by=user_id)
+            except Undeliverable:
+                ts = None
+            if ts is not None:
+                with sessions.begin() as session:
+                    alert_store.set_message_ts(session, outcome.rule_id, ts)
 
         return handle
 
@@ -52,7 +61,7 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
         text = "That report is gone."
         if value.isdigit():
             with sessions() as session:
-                job = queries.get_job(session, int(value))
+                job = job_store.get_job(session, int(value))
                 if job is not None and job.team_id == team_id:  # never another workspace's
                     text = more_posts(analysis.job_report(session, job).posts)
         respond(response_type="ephemeral", replace_original=False, text=text)
@@ -84,7 +93,7 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
             return
         sources = source_names()
         with sessions.begin() as session:
-            _, created = wq.upsert_watch(
+            _, created = watch_store.upsert_watch(
                 session,
                 team_id=team_id,
                 channel_id=channel_id,

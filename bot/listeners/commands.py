@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from slack_bolt import Ack, App
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,12 +17,15 @@ from bot.views.mrkdwn import escape, quote_inline
 from collectors.registry import display_name, source_names
 from sentibot.config.settings import Settings
 from sentibot.logs import bind
+from sentibot.monitoring import overview
 from sentibot.monitoring.schedules import next_occurrence
-from sentibot.storage import alerts as aq
-from sentibot.storage import queries
-from sentibot.storage import watches as wq
+from sentibot.storage import alerts as alert_store
+from sentibot.storage import digests as digest_store
+from sentibot.storage import jobs as job_store
+from sentibot.storage import watches as watch_store
+from sentibot.storage import x_usage
 from sentibot.storage.models import Watch, utcnow
-from sentibot.storage.queries import ensure_workspace
+from sentibot.storage.workspaces import ensure_workspace
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +63,7 @@ def manage_watches(
     team_id, channel_id, now = command["team_id"], command["channel_id"], utcnow()
     with sessions.begin() as session:
         if isinstance(cmd, grammar.Watch):
-            _, created = wq.upsert_watch(
+            _, created = watch_store.upsert_watch(
                 session,
                 team_id=team_id,
                 channel_id=channel_id,
@@ -73,10 +76,11 @@ def manage_watches(
             )
             return views.watch_started(cmd.topic, cmd.sources, cmd.every_s, created)
         if isinstance(cmd, Unwatch):
-            removed = wq.remove_watch(session, team_id, channel_id, cmd.topic)
+            removed = watch_store.remove_watch(session, team_id, channel_id, cmd.topic)
             return views.watch_removed(cmd.topic, removed)
-        lines = watch_lines(session, wq.channel_watches(session, team_id, channel_id), now)
-        used = wq.x_read_today(session, team_id, now)
+        found = watch_store.channel_watches(session, team_id, channel_id)
+        lines = overview.watch_statuses(session, found, now)
+        used = x_usage.x_read_today(session, team_id, now)
         return views.watch_list(lines, used, settings.x_daily_post_cap, now)
 
 
@@ -94,7 +98,7 @@ def manage_schedules(
             watch = _watch(session, team_id, channel_id, cmd.topic)
             created = watch is None
             if watch is None:  # an alert needs posts: watch the topic, often enough for the window
-                watch, _ = wq.upsert_watch(
+                watch, _ = watch_store.upsert_watch(
                     session,
                     team_id=team_id,
                     channel_id=channel_id,
@@ -105,7 +109,7 @@ def manage_schedules(
                     user_id=user_id,
                     now=now,
                 )
-            aq.add_rule(
+            alert_store.add_rule(
                 session,
                 watch,
                 user_id=user_id,
@@ -121,12 +125,12 @@ def manage_schedules(
                 cmd.topic, cmd.metric, cmd.op, cmd.threshold, cmd.window_s, created
             )
         if isinstance(cmd, grammar.Alerts):
-            rules = aq.channel_rules(session, team_id, channel_id)
-            history = aq.rule_history(session, [r.id for r in rules])
+            rules = overview.channel_rules(session, team_id, channel_id)
+            history = overview.rule_history(session, [r.id for r in rules])
             return alert_views.alerts_list(rules, history, now)
         if isinstance(cmd, grammar.Mute):
             until = now + timedelta(seconds=cmd.seconds) if cmd.seconds else None
-            if not aq.mute_topic(session, team_id, channel_id, cmd.topic, until):
+            if not alert_store.mute_topic(session, team_id, channel_id, cmd.topic, until):
                 return views.watch_removed(cmd.topic, False)
             if until is None:
                 return f"Alerts on “{quote_inline(cmd.topic)}” are on again."
@@ -134,11 +138,11 @@ def manage_schedules(
                 f"Alerts on “{quote_inline(cmd.topic)}” are muted until {until:%Y-%m-%d %H:%M} UTC."
             )
         if cmd.cadence == "off":
-            removed = aq.remove_digest(session, team_id, channel_id)
+            removed = digest_store.remove_digest(session, team_id, channel_id)
             return "Digest turned off." if removed else "This channel had no digest."
         due = next_occurrence(now, cmd.at, cmd.tz, cmd.weekday)
         ensure_workspace(session, team_id)
-        aq.set_digest(
+        digest_store.set_digest(
             session,
             team_id=team_id,
             channel_id=channel_id,
@@ -161,22 +165,9 @@ _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"
 
 def _watch(session: Session, team_id: str, channel_id: str, topic: str) -> Watch | None:
     return next(
-        (w for w in wq.channel_watches(session, team_id, channel_id) if w.topic == topic), None
+        (w for w in watch_store.channel_watches(session, team_id, channel_id) if w.topic == topic),
+        None,
     )
-
-
-def watch_lines(session: Session, found: list[Watch], now: datetime) -> list[views.WatchLine]:
-    counts = wq.watch_post_counts(session, [w.id for w in found], now - timedelta(hours=24))
-    return [
-        views.WatchLine(
-            topic=w.topic,
-            every_s=w.interval_s,
-            next_run_at=w.next_run_at,
-            posts_24h=counts.get(w.id, 0),
-            sources=views.source_lines(w.sources, wq.source_states(session, w.id)),
-        )
-        for w in found
-    ]
 
 
 def start_analysis(
@@ -188,7 +179,7 @@ def start_analysis(
 ) -> str:
     """Store the Job (the outbox) before anything else, then hand it to the broker."""
     with sessions.begin() as session:
-        job = queries.create_job(
+        job = job_store.create_job(
             session,
             team_id=command["team_id"],
             topic=cmd.topic,

@@ -13,7 +13,7 @@ SORRY = "Sorry, something went wrong on my side and your request was not taken. 
 
 def register(app: App) -> None:
     @app.error
-    def on_error(error: Exception, body: dict, respond) -> None:  # noqa: ANN001
+    def on_error(error: Exception, body: dict, respond) -> None:
         log.error(
             "listener failed (team=%s, command=%s): %r",
             body.get("team_id"),

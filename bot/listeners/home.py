@@ -8,11 +8,11 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.listeners.commands import watch_lines
 from bot.views.home import home_view
 from sentibot.config.settings import Settings
-from sentibot.storage import alerts as aq
-from sentibot.storage import watches as wq
+from sentibot.monitoring import overview
+from sentibot.storage import watches as watch_store
+from sentibot.storage import x_usage
 from sentibot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -26,13 +26,13 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
         team_id = body.get("team_id") or (body.get("authorizations") or [{}])[0].get("team_id")
         now = utcnow()
         with sessions() as session:
-            found = wq.team_watches(session, team_id)
-            lines = watch_lines(session, found, now)
-            used = wq.x_read_today(session, team_id, now)
-            alerts = aq.team_rules(session, team_id)
-            digests = aq.team_digests(session, team_id)
+            found = watch_store.team_watches(session, team_id)
+            lines = overview.watch_statuses(session, found, now)
+            used = x_usage.x_read_today(session, team_id, now)
+            alerts = overview.team_rules(session, team_id)
+            digests = overview.team_digests(session, team_id)
         view = home_view(
-            list(zip([w.channel_id for w in found], lines, strict=True)),
+            lines,
             used,
             settings.x_daily_post_cap,
             now,

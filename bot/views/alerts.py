@@ -5,36 +5,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sentibot.monitoring.alert_rules import describe, show_value
 from bot.views.mrkdwn import clip, escape, quote_inline
 from bot.views.summary import post_line
-from scoring.aggregate import Breakdown, Driver, ScoredText
+from sentibot.monitoring.alert_checks import AlertReport
+from sentibot.monitoring.alert_rules import describe, show_value
+from sentibot.monitoring.overview import RuleEvent, RuleStatus
 
 SNOOZE_ACTION = "alert_snooze"
 RESOLVE_ACTION = "alert_resolve"
-SNOOZE_S = 4 * 3600
 
 
 def _pct(x: float) -> str:
     return f"{x * 100:.0f}%"
 
 
-def render_alert(
-    *,
-    rule_id: int,
-    topic: str,
-    metric: str,
-    op: str,
-    threshold: float,
-    value: float,
-    window_s: int,
-    split: Breakdown,
-    drivers: Sequence[Driver],
-    posts: Sequence[ScoredText],
-    state: str,
-    note: str = "",
-) -> tuple[str, list[dict]]:
-    rule = describe(metric, op, threshold)
+def render_alert(report: AlertReport) -> tuple[str, list[dict]]:
+    r = report
+    topic, metric, value, threshold, state = r.topic, r.metric, r.value, r.threshold, r.state
+    split, drivers, posts, note, rule_id = r.split, r.drivers, r.posts, r.note, r.rule_id
+    window_s = r.window_s
+    rule = escape(describe(metric, r.op, threshold))
     head = "resolved" if state == "ok" else "alert"
     minutes = window_s // 60
     window = f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
@@ -46,7 +36,7 @@ def render_alert(
         f"(now {show_value(metric, value)})"
     )
     body = [
-        f"*{head.capitalize()}:* `{escape(rule)}` over the last {window} · value "
+        f"*{head.capitalize()}:* `{rule}` over the last {window} · value "
         f"*{show_value(metric, value)}* · threshold {show_value(metric, threshold)}",
         f"{split.count} posts · negative {_pct(split.negative_share)} · neutral "
         f"{_pct(split.neutral_share)} · positive {_pct(split.positive_share)} · mean "
@@ -105,7 +95,7 @@ def alert_rule_added(
     )
 
 
-def alerts_list(rules: Sequence[object], history: Sequence[object], now: datetime) -> str:
+def alerts_list(rules: Sequence[RuleStatus], history: Sequence[RuleEvent], now: datetime) -> str:
     if not rules:
         return "No alerts in this channel. Add one: `/sentiment alert acme when negative > 40%`."
     lines = [f"*Alerts in this channel* ({len(rules)})"]

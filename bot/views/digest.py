@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.views.chart import render_chart
 from bot.views.mrkdwn import clip, quote_inline
 from bot.views.summary import change_line, mood, post_line, share_bar
-from scoring.aggregate import Breakdown, ScoredText
-
-
-@dataclass(frozen=True)
-class TopicDigest:
-    topic: str
-    current: Breakdown
-    previous: Breakdown
-    negative: Sequence[ScoredText]
-    positive: Sequence[ScoredText]
+from sentibot.monitoring.digests import DigestContent
 
 
 def period_name(cadence: str, start: datetime, end: datetime, tz: str) -> str:
@@ -29,14 +19,9 @@ def period_name(cadence: str, start: datetime, end: datetime, tz: str) -> str:
     return f"{s:%a %d %b %H:%M} – {e:%a %d %b %H:%M %Y} ({tz})"
 
 
-def render_digest(
-    cadence: str,
-    start: datetime,
-    end: datetime,
-    tz: str,
-    topics: Sequence[TopicDigest],
-    late: bool,
-) -> tuple[str, list[dict]]:
+def render_digest(content: DigestContent) -> tuple[str, list[dict]]:
+    cadence, start, end, tz = content.cadence, content.start, content.end, content.tz
+    topics, late = content.topics, content.late
     label = "Weekly" if cadence == "weekly" else "Daily"
     period = period_name(cadence, start, end, tz)
     text = f"{label} sentiment digest for {period}" + (" (sent late)" if late else "")
@@ -85,3 +70,15 @@ def render_digest(
             {"type": "section", "text": {"type": "mrkdwn", "text": clip("\n".join(lines), 3000)}}
         )
     return text, blocks[:50]
+
+
+def digest_charts(content: DigestContent) -> list[tuple[str, bytes]]:
+    """(title, PNG) for the first topics with posts, posted in the digest's thread."""
+    charts = []
+    for t in content.topics:
+        if len(charts) >= content.charted:
+            break
+        png = render_chart(t.points, f"{t.topic}: this period")
+        if png:
+            charts.append((f"{t.topic}: sentiment and volume", png))
+    return charts

@@ -5,25 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sentibot.monitoring.alert_rules import describe, show_value
 from bot.grammar import format_duration
 from bot.views.mrkdwn import clip, escape, quote_inline
-from bot.views.watches import HEALTH_ICON, WatchLine
+from bot.views.watches import HEALTH_ICON
 from collectors.registry import display_name
+from sentibot.monitoring.alert_rules import describe, show_value
+from sentibot.monitoring.overview import DigestSchedule, RuleStatus, WatchStatus
 
 MAX_WATCH_BLOCKS = 40  # Home views hold 100 blocks; leave room for the rest
 _DAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 
 
 def home_view(
-    watches: Sequence[tuple[str, WatchLine]],
+    watches: Sequence[WatchStatus],
     x_read_today: int,
     x_cap: int,
     now: datetime,
-    alerts: Sequence[object] = (),
-    digests: Sequence[object] = (),
+    alerts: Sequence[RuleStatus] = (),
+    digests: Sequence[DigestSchedule] = (),
 ) -> dict:
-    """`watches` is (channel id, watch) pairs; `alerts` alert rules; `digests` schedules."""
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": "sentibot"}},
         {
@@ -50,14 +50,14 @@ def home_view(
                 ],
             }
         )
-    for channel_id, w in list(watches)[:MAX_WATCH_BLOCKS]:
+    for w in list(watches)[:MAX_WATCH_BLOCKS]:
         minutes = max(0, round((w.next_run_at - now).total_seconds() / 60))
         sources = " ".join(
             f"{HEALTH_ICON.get(s.health, ':white_circle:')} {display_name(s.source)}"
             for s in w.sources
         )
         text = (
-            f"*“{quote_inline(w.topic)}”* in <#{escape(channel_id)}> · every "
+            f"*“{quote_inline(w.topic)}”* in <#{escape(w.channel_id)}> · every "
             f"{format_duration(w.every_s)} · {w.posts_24h} posts in 24 h · next run in "
             f"{minutes} min\n{sources}"
         )

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.grammar import format_duration
 from bot.views.mrkdwn import escape, quote_inline
 from collectors.registry import display_name
+from sentibot.monitoring.overview import WatchStatus
 
 HEALTH_ICON = {"ok": ":large_green_circle:", "failing": ":red_circle:", "silent": ":zzz:"}
-
-
-@dataclass(frozen=True)
-class SourceLine:
-    source: str
-    health: str
-    last_error: str | None
-
-
-@dataclass(frozen=True)
-class WatchLine:
-    topic: str
-    every_s: int
-    next_run_at: datetime
-    posts_24h: int
-    sources: Sequence[SourceLine]
 
 
 def watch_started(topic: str, sources: Sequence[str], every_s: int, created: bool) -> str:
@@ -48,7 +32,7 @@ def watch_removed(topic: str, removed: bool) -> str:
     )
 
 
-def watch_list(lines: Sequence[WatchLine], x_read_today: int, x_cap: int, now: datetime) -> str:
+def watch_list(lines: Sequence[WatchStatus], x_read_today: int, x_cap: int, now: datetime) -> str:
     out = []
     if not lines:
         out.append("This channel watches nothing yet. Start with `/sentiment watch <topic>`.")
@@ -68,17 +52,3 @@ def watch_list(lines: Sequence[WatchLine], x_read_today: int, x_cap: int, now: d
         f"X posts read today by this workspace: {x_read_today:,} of {x_cap:,} (resets 00:00 UTC)"
     )
     return "\n".join(out)
-
-
-def source_lines(sources: Sequence[str], states: Mapping[str, object]) -> list[SourceLine]:
-    lines = []
-    for name in sources:
-        state = states.get(name)
-        lines.append(
-            SourceLine(
-                name,
-                getattr(state, "health", "ok") if state else "pending",
-                getattr(state, "last_error", None) if state else None,
-            )
-        )
-    return lines

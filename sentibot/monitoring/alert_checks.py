@@ -1,42 +1,68 @@
-"""One alert rule's evaluation, as a plain function over a session (the task posts the result).
+"""One alert rule's evaluation, as a plain function over a session.
 
 The rule row is locked while it is decided, so two workers never both fire it; the decision and
-its history event commit together, and the Slack side follows (see tasks/alerts.py).
+its history event commit together. The result is plain data (an `Outcome` carrying an
+`AlertReport`); the Slack side renders and delivers it (bot/delivery.py, from tasks/alerts.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from scoring.aggregate import Breakdown, Driver, ScoredText, breakdown, contrast, drivers, top_posts
 from sentibot.monitoring import alert_rules
-from bot.views.alerts import SNOOZE_S, render_alert
-from scoring.aggregate import ScoredText, breakdown, contrast, drivers, top_posts
-from sentibot.storage import alerts as aq
-from sentibot.storage import watches as wq
+from sentibot.monitoring.alert_rules import SNOOZE_S, AlertAction
+from sentibot.storage import alerts as alert_store
+from sentibot.storage import posts as post_store
+from sentibot.storage import watches as watch_store
 from sentibot.storage.models import AlertRule, AlertState, Watch
 
 
 @dataclass(frozen=True)
+class AlertReport:
+    """What an alert message says: the rule, its value, the window's split and what drove it."""
+
+    rule_id: int
+    topic: str
+    metric: str
+    op: str
+    threshold: float
+    value: float
+    window_s: int
+    split: Breakdown
+    drivers: Sequence[Driver]
+    posts: Sequence[ScoredText]
+    state: AlertState
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Outcome:
-    action: str  # "fire", "update", "resolve", or "repost" (a firing whose message was lost)
+    action: AlertAction
     rule_id: int
     team_id: str
     channel_id: str
     message_ts: str | None
-    text: str
-    blocks: list[dict]
-    metric: str
-    value: float | None
+    report: AlertReport
+
+    @property
+    def metric(self) -> str:
+        return self.report.metric
+
+    @property
+    def value(self) -> float:
+        return self.report.value
 
 
 def measure(
     session: Session, rule: AlertRule, watch: Watch, now: datetime
 ) -> tuple[alert_rules.Measure, list]:
     window = timedelta(seconds=rule.window_s)
-    posts = aq.window_posts(session, watch, now - window, now)
+    posts = post_store.window_posts(session, watch, now - window, now)
     if rule.metric == "sentiment":
         return alert_rules.sentiment_value(
             [p.sentiment.compound for p in posts], rule.min_posts
@@ -46,19 +72,21 @@ def measure(
     same_hour, trailing = alert_rules.baseline_windows(now, window)
     result = alert_rules.volume_value(
         len(posts),
-        aq.window_counts(session, watch, same_hour),
-        aq.window_counts(session, watch, trailing),
+        post_store.window_counts(session, watch, same_hour),
+        post_store.window_counts(session, watch, trailing),
         rule.min_posts,
     )
     return result, posts
 
 
-def _explain(session: Session, rule: AlertRule, watch: Watch, posts: list, now: datetime):  # noqa: ANN202
+def _explain(
+    session: Session, rule: AlertRule, watch: Watch, posts: list, now: datetime
+) -> tuple[Breakdown, list[Driver], list[ScoredText]]:
     texts = [ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source) for p in posts]
     split = breakdown(p.sentiment for p in posts)
     if rule.metric == "volume":
         window = timedelta(seconds=rule.window_s)
-        before = aq.window_posts(session, watch, now - window * 13, now - window)
+        before = post_store.window_posts(session, watch, now - window * 13, now - window)
         found = contrast([p.text for p in posts], [p.text for p in before], rule.topic, n=6)
         chosen = sorted(texts, key=lambda p: p.engagement, reverse=True)[:3]
     else:
@@ -68,11 +96,11 @@ def _explain(session: Session, rule: AlertRule, watch: Watch, posts: list, now: 
     return split, found, chosen
 
 
-def _render(
+def _report(
     session: Session, rule: AlertRule, watch: Watch, posts: list, now: datetime, note: str = ""
-) -> tuple[str, list[dict]]:
+) -> AlertReport:
     split, found, chosen = _explain(session, rule, watch, posts, now)
-    return render_alert(
+    return AlertReport(
         rule_id=rule.id,
         topic=rule.topic,
         metric=rule.metric,
@@ -83,56 +111,48 @@ def _render(
         split=split,
         drivers=found,
         posts=chosen,
-        state=rule.state,
+        state=AlertState(rule.state),
         note=note,
     )
 
 
-def _outcome(rule: AlertRule, action: str, text: str, blocks: list[dict]) -> Outcome:
-    return Outcome(
-        action,
-        rule.id,
-        rule.team_id,
-        rule.channel_id,
-        rule.message_ts,
-        text,
-        blocks,
-        rule.metric,
-        rule.value,
-    )
+def _outcome(rule: AlertRule, action: AlertAction, report: AlertReport) -> Outcome:
+    return Outcome(action, rule.id, rule.team_id, rule.channel_id, rule.message_ts, report)
 
 
 def act_on(
     session: Session, rule_id: int, team_id: str, action: str, user_id: str, now: datetime
 ) -> Outcome | None:
     """A person pressed Snooze 4h or Resolve on the alert message (its team only)."""
-    rule = aq.lock_rule(session, rule_id)
+    rule = alert_store.lock_rule(session, rule_id)
     if rule is None or rule.team_id != team_id:
         return None
-    watch = wq.get_watch(session, rule.watch_id)
+    watch = watch_store.get_watch(session, rule.watch_id)
     if watch is None:
         return None
     if action == "snooze":
         rule.snoozed_until = now + timedelta(seconds=SNOOZE_S)
-        aq.add_event(session, rule.id, "snoozed", rule.value, now, f"by {user_id}")
+        alert_store.add_event(session, rule.id, "snoozed", rule.value, now, f"by {user_id}")
         note = f"Snoozed for 4 h by {user_id}: no updates until {rule.snoozed_until:%H:%M} UTC."
     else:
         if rule.state != AlertState.FIRING:
             return None
         rule.state, rule.resolved_at = AlertState.OK, now
-        aq.add_event(session, rule.id, "resolved", rule.value, now, f"by {user_id}")
+        alert_store.add_event(session, rule.id, "resolved", rule.value, now, f"by {user_id}")
         note = f"Resolved by {user_id}."
-    posts = aq.window_posts(session, watch, now - timedelta(seconds=rule.window_s), now)
-    text, blocks = _render(session, rule, watch, posts, now, note)
-    return _outcome(rule, "resolve" if action == "resolve" else "update", text, blocks)
+    posts = post_store.window_posts(session, watch, now - timedelta(seconds=rule.window_s), now)
+    report = _report(session, rule, watch, posts, now, note)
+    return _outcome(
+        rule, AlertAction.RESOLVE if action == "resolve" else AlertAction.UPDATE, report
+    )
 
 
 def evaluate(session: Session, rule_id: int, now: datetime) -> Outcome | None:
     """Decide what happens to the rule now; None when nothing does (or it is muted/snoozed)."""
-    rule = aq.lock_rule(session, rule_id)
+    rule = alert_store.lock_rule(session, rule_id)
     if rule is None:
         return None
-    watch = wq.get_watch(session, rule.watch_id)
+    watch = watch_store.get_watch(session, rule.watch_id)
     if watch is None:
         return None
     if (watch.muted_until and watch.muted_until > now) or (
@@ -144,16 +164,15 @@ def evaluate(session: Session, rule_id: int, now: datetime) -> Outcome | None:
     action = alert_rules.decide(state, rule.metric, rule.op, rule.threshold, result, now)
     if action is None and rule.state == AlertState.FIRING and rule.message_ts is None:
         if rule.fired_at and now - rule.fired_at > timedelta(minutes=2):
-            action = "repost"  # fired, but its message never made it to Slack
+            action = AlertAction.REPOST  # fired, but its message never made it to Slack
     if action is None:
         return None
     value = result.value if result.value is not None else rule.value
-    if action == "fire":
+    if action == AlertAction.FIRE:
         rule.state, rule.fired_at, rule.message_ts = AlertState.FIRING, now, None
-        aq.add_event(session, rule.id, "fired", value, now)
-    elif action == "resolve":
+        alert_store.add_event(session, rule.id, "fired", value, now)
+    elif action == AlertAction.RESOLVE:
         rule.state, rule.resolved_at = AlertState.OK, now
-        aq.add_event(session, rule.id, "resolved", value, now)
+        alert_store.add_event(session, rule.id, "resolved", value, now)
     rule.value = value
-    text, blocks = _render(session, rule, watch, posts, now)
-    return _outcome(rule, action, text, blocks)
+    return _outcome(rule, action, _report(session, rule, watch, posts, now))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 # How far back past the threshold a firing value must come to resolve.
 HYSTERESIS = {"sentiment": 0.05, "negative": 0.05, "volume": 0.5}
@@ -23,6 +24,15 @@ SAME_HOUR_DAYS = 7
 MIN_SAME_HOUR_DAYS = 3
 TRAILING_WINDOWS = 12
 MIN_TRAILING = 6
+# What Snooze on an alert message silences it for.
+SNOOZE_S = 4 * 3600
+
+
+class AlertAction(StrEnum):
+    FIRE = "fire"
+    UPDATE = "update"  # firing, and the value moved
+    RESOLVE = "resolve"
+    REPOST = "repost"  # firing, but its message never reached Slack
 
 
 @dataclass(frozen=True)
@@ -98,22 +108,22 @@ class RuleState:
 
 def decide(
     rule: RuleState, metric: str, op: str, threshold: float, measure: Measure, now: datetime
-) -> str | None:
-    """ "fire", "update" (firing, the value moved), "resolve", or None."""
+) -> AlertAction | None:
+    """What the rule does now, or None when nothing changes."""
     value = measure.value
     if value is None:
         return None  # too little data either way: neither fire nor resolve on noise
     if rule.state == "firing":
         if cleared(metric, op, value, threshold):
-            return "resolve"
+            return AlertAction.RESOLVE
         if rule.value is None or round(value, 2) != round(rule.value, 2):
-            return "update"
+            return AlertAction.UPDATE
         return None
     if not crossed(metric, op, value, threshold):
         return None
     if rule.fired_at is not None and now - rule.fired_at < timedelta(seconds=rule.cooldown_s):
         return None
-    return "fire"
+    return AlertAction.FIRE
 
 
 def describe(metric: str, op: str, threshold: float) -> str:

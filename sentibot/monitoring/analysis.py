@@ -16,7 +16,8 @@ from collectors.query import parse_query
 from collectors.registry import SourceReport, collect
 from scoring.aggregate import Breakdown, ScoredText, Summary, breakdown, summarize
 from scoring.base import Scorer
-from sentibot.storage import queries
+from sentibot.storage import jobs as job_store
+from sentibot.storage import posts as post_store
 from sentibot.storage.models import Job
 
 SCORE_BATCH = 256
@@ -26,18 +27,18 @@ def store_collection(
     session: Session, job: Job, posts: Sequence[Post], reports: Mapping[str, SourceReport]
 ) -> int:
     """Store posts once per (source, external id), link them to the job, record each source."""
-    ids = queries.store_posts(session, posts)
-    queries.link_job_posts(session, job.id, ids)
-    queries.set_source_reports(job, {name: r.as_dict() for name, r in reports.items()})
+    ids = post_store.store_posts(session, posts)
+    job_store.link_job_posts(session, job.id, ids)
+    job_store.set_source_reports(job, {name: r.as_dict() for name, r in reports.items()})
     return len(ids)
 
 
 def score_job_posts(session: Session, job: Job, scorer: Scorer, batch: int = SCORE_BATCH) -> int:
     """Score the job's posts that have no score under the job's model yet, in batches."""
     done = 0
-    while rows := queries.unscored_job_posts(session, job.id, job.model, limit=batch):
+    while rows := job_store.unscored_job_posts(session, job.id, job.model, limit=batch):
         sentiments = scorer.score([text for _, text in rows])
-        queries.store_scores(
+        post_store.store_scores(
             session, job.model, list(zip([pid for pid, _ in rows], sentiments, strict=True))
         )
         session.flush()
@@ -89,7 +90,7 @@ def _windowed(
 
 
 def job_report(session: Session, job: Job) -> JobReport:
-    scored = queries.scored_job_posts(session, job)
+    scored = job_store.scored_job_posts(session, job)
     sources = {name: SourceReport.from_dict(r) for name, r in (job.source_reports or {}).items()}
     items = [
         _Item(p.source, p.posted_at, ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source))

@@ -2,7 +2,7 @@
 
     run = begin_run(session, watch_id, ...)        # cursors, X budget reserved   (transaction)
     collection = collect(...)                      # the network, no transaction open
-    notices = finish_run(session, run, collection) # posts, links, cursors, health (transaction)
+    events = finish_run(session, run, collection) # posts, links, cursors, health (transaction)
 
 A failed source keeps its cursor, so its posts are asked for again next run; nothing is lost.
 """
@@ -15,13 +15,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from sentibot.monitoring import source_health
-from bot.views.notices import render_health
 from collectors.base import Batch, Collector, SourceSkipped
 from collectors.query import Query
 from collectors.registry import Collection
-from sentibot.storage import queries
-from sentibot.storage import watches as wq
+from sentibot.monitoring import source_health
+from sentibot.storage import posts as post_store
+from sentibot.storage import watches as watch_store
+from sentibot.storage import x_usage
 
 X = "x"
 
@@ -42,10 +42,10 @@ def begin_run(
     session: Session, watch_id: int, *, limit: int, x_cap: int, now: datetime
 ) -> WatchRun | None:
     """Load what the run needs and reserve its X reads; None if the watch is gone."""
-    watch = wq.get_watch(session, watch_id)
+    watch = watch_store.get_watch(session, watch_id)
     if watch is None:
         return None
-    states = wq.source_states(session, watch_id)
+    states = watch_store.source_states(session, watch_id)
     run = WatchRun(
         watch_id=watch.id,
         team_id=watch.team_id,
@@ -56,7 +56,7 @@ def begin_run(
         cursors={name: states[name].cursor if name in states else None for name in watch.sources},
     )
     if X in run.sources:
-        run.x_reserved = wq.reserve_x_reads(session, watch.team_id, limit, x_cap, now)
+        run.x_reserved = x_usage.reserve_x_reads(session, watch.team_id, limit, x_cap, now)
     return run
 
 
@@ -86,23 +86,27 @@ class _Capped:
         return self.inner.collect(query, min(limit, self.cap), cursor)
 
 
-def finish_run(session: Session, run: WatchRun, collection: Collection, now: datetime) -> list[int]:
+def finish_run(
+    session: Session, run: WatchRun, collection: Collection, now: datetime
+) -> list[source_health.Event]:
     """Store and link the posts, advance cursors, settle X spend, update each source's health;
-    returns the ids of notices to send (at most one per source that changed health)."""
-    if wq.get_watch(session, run.watch_id) is None:  # unwatched while collecting
+    returns the health changes the channel should hear about (at most one per source)."""
+    if watch_store.get_watch(session, run.watch_id) is None:  # unwatched while collecting
         if run.x_reserved:
-            wq.settle_x_reads(
+            x_usage.settle_x_reads(
                 session, run.team_id, run.x_reserved, collection.billed.get(X, 0), now
             )
         return []
-    ids = queries.store_posts(session, collection.posts)
+    ids = post_store.store_posts(session, collection.posts)
     by_key = {(p.source, p.external_id): p for p in collection.posts}
-    wq.link_watch_posts(session, run.watch_id, ids)
+    watch_store.link_watch_posts(session, run.watch_id, ids)
     if X in run.sources and run.x_reserved:
-        wq.settle_x_reads(session, run.team_id, run.x_reserved, collection.billed.get(X, 0), now)
-    notices = []
+        x_usage.settle_x_reads(
+            session, run.team_id, run.x_reserved, collection.billed.get(X, 0), now
+        )
+    events = []
     for name, report in collection.reports.items():
-        state = wq.source_state(session, run.watch_id, name)
+        state = watch_store.source_state(session, run.watch_id, name)
         new_posts = sum(1 for key in by_key if key[0] == name)
         before = source_health.Before(
             health=state.health,
@@ -127,8 +131,5 @@ def finish_run(session: Session, run: WatchRun, collection: Collection, now: dat
             if report.status == "failed":
                 state.last_error_at = now
         if event is not None:
-            text = render_health(event, run.topic, now)
-            notices.append(
-                wq.add_notice(session, run.team_id, run.channel_id, f"source_{event.kind}", text).id
-            )
-    return notices
+            events.append(event)
+    return events

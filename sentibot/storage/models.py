@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -63,15 +64,18 @@ class Workspace(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class JobState:
+class JobState(StrEnum):
     QUEUED = "queued"
     STARTED = "started"
     DONE = "done"
     FAILED = "failed"
-    UNFINISHED = (QUEUED, STARTED)
 
 
-class JobStage:
+# A job in one of these still owes its user an answer.
+UNFINISHED = (JobState.QUEUED, JobState.STARTED)
+
+
+class JobStage(StrEnum):
     COLLECT = "collect"
     SCORE = "score"
     NOTIFY = "notify"
@@ -142,7 +146,7 @@ class WatchPost(Base):
     )
 
 
-class SourceHealth:
+class SourceHealth(StrEnum):
     OK = "ok"
     FAILING = "failing"
     SILENT = "silent"
@@ -288,7 +292,7 @@ class DigestRun(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32))
 
 
-class AlertState:
+class AlertState(StrEnum):
     OK = "ok"
     FIRING = "firing"
 

@@ -51,10 +51,10 @@ def command(text: str, team: str = "T1") -> dict[str, str]:
 
 
 @pytest.fixture
-def bot(settings, sessions, redis_url, broker_prefix) -> Iterator[Bot]:  # noqa: ANN001
+def bot(settings, sessions, redis_url, broker_prefix) -> Iterator[Bot]:
     with SlackStandIn() as slack:
         settings.slack_api_url = slack.api_url
-        celery = create_celery(settings, fail_fast=True)
+        celery = create_celery(settings)
         app = create_app(
             settings,
             client=make_web_client(settings),
@@ -75,12 +75,12 @@ def bot(settings, sessions, redis_url, broker_prefix) -> Iterator[Bot]:  # noqa:
             celery.close()
 
 
-def jobs(sessions) -> list[Job]:  # noqa: ANN001
+def jobs(sessions) -> list[Job]:
     with sessions() as s:
         return list(s.scalars(select(Job)))
 
 
-def test_help_answers_with_usage_of_every_command(bot: Bot, sessions) -> None:  # noqa: ANN001
+def test_help_answers_with_usage_of_every_command(bot: Bot, sessions) -> None:
     resp = bot.post(command("help"))
     assert resp.status_code == 200
     text = resp.json()["text"]
@@ -90,7 +90,7 @@ def test_help_answers_with_usage_of_every_command(bot: Bot, sessions) -> None:  
     assert jobs(sessions) == []
 
 
-def test_bad_command_gets_ephemeral_usage_not_a_trace(bot: Bot, sessions) -> None:  # noqa: ANN001
+def test_bad_command_gets_ephemeral_usage_not_a_trace(bot: Bot, sessions) -> None:
     resp = bot.post(command("analyze acme --sources myspace"))
     assert resp.status_code == 200
     assert resp.json()["response_type"] == "ephemeral"
@@ -99,7 +99,7 @@ def test_bad_command_gets_ephemeral_usage_not_a_trace(bot: Bot, sessions) -> Non
     assert jobs(sessions) == []
 
 
-def test_analyze_stores_a_job_and_enqueues_its_id(bot: Bot, sessions) -> None:  # noqa: ANN001
+def test_analyze_stores_a_job_and_enqueues_its_id(bot: Bot, sessions) -> None:
     started = time.perf_counter()
     resp = bot.post(command('analyze "acme phone" --sources reddit --limit 30'))
     elapsed = time.perf_counter() - started
@@ -135,7 +135,7 @@ def test_echoed_topic_is_escaped(bot: Bot) -> None:
 def test_unsigned_or_forged_requests_get_401_and_enqueue_nothing(
     bot: Bot,
     sessions,
-    headers: dict[str, str],  # noqa: ANN001
+    headers: dict[str, str],
 ) -> None:
     resp = bot.post(command("analyze acme"), headers=headers)
     assert resp.status_code == 401
@@ -143,7 +143,7 @@ def test_unsigned_or_forged_requests_get_401_and_enqueue_nothing(
     assert bot.queue_length("collect") == 0
 
 
-def test_signature_with_another_secret_is_rejected(bot: Bot, sessions) -> None:  # noqa: ANN001
+def test_signature_with_another_secret_is_rejected(bot: Bot, sessions) -> None:
     from urllib.parse import urlencode
 
     body = urlencode(command("analyze acme"))
@@ -152,7 +152,7 @@ def test_signature_with_another_secret_is_rejected(bot: Bot, sessions) -> None: 
     assert jobs(sessions) == []
 
 
-def test_replayed_request_older_than_five_minutes_is_rejected(bot: Bot, sessions) -> None:  # noqa: ANN001
+def test_replayed_request_older_than_five_minutes_is_rejected(bot: Bot, sessions) -> None:
     from urllib.parse import urlencode
 
     body = urlencode(command("analyze acme"))
@@ -163,11 +163,12 @@ def test_replayed_request_older_than_five_minutes_is_rejected(bot: Bot, sessions
     assert bot.queue_length("collect") == 0
 
 
-def test_a_dead_broker_still_gets_an_ack_and_keeps_the_job(settings, sessions) -> None:  # noqa: ANN001
+def test_a_dead_broker_still_gets_an_ack_and_keeps_the_job(settings, sessions) -> None:
     with SlackStandIn() as slack:
         settings.slack_api_url = slack.api_url
         settings.redis_url = "redis://127.0.0.1:1/0"  # nothing listens there
-        app = create_app(settings, sessions=sessions)  # the bot's own fail-fast sender
+        # The same Celery app as the workers': its sending fails fast.
+        app = create_app(settings, sessions=sessions, enqueue=job_enqueuer(create_celery(settings)))
         server = make_server("127.0.0.1", 0, create_http_app(settings, app), threaded=True)
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         try:
@@ -183,7 +184,7 @@ def test_a_dead_broker_still_gets_an_ack_and_keeps_the_job(settings, sessions) -
     assert job.state == "queued"  # the sweeper will send it when the broker is back
 
 
-def test_watch_list_unwatch_through_signed_requests(bot: Bot, sessions) -> None:  # noqa: ANN001
+def test_watch_list_unwatch_through_signed_requests(bot: Bot, sessions) -> None:
     from sentibot.storage.models import Watch
 
     ack = bot.post(command('watch "acme phone" OR acmecorp --every 30m --sources hn,x')).json()
@@ -210,7 +211,7 @@ def test_hostile_topics_are_escaped_in_every_reply(bot: Bot) -> None:
     assert "&lt;!channel&gt;" in text
 
 
-def test_the_watch_button_creates_a_watch_for_the_channel(bot: Bot, sessions) -> None:  # noqa: ANN001
+def test_the_watch_button_creates_a_watch_for_the_channel(bot: Bot, sessions) -> None:
     import json as jsonlib
 
     from sentibot.storage.models import Watch
@@ -297,7 +298,7 @@ def test_app_home_lists_the_workspaces_watches_and_no_others(bot: Bot) -> None:
     assert "<#C1>: Fridays at 16:30 America/New_York" in body
 
 
-def test_alert_alerts_mute_and_digest_commands(bot: Bot, sessions) -> None:  # noqa: ANN001
+def test_alert_alerts_mute_and_digest_commands(bot: Bot, sessions) -> None:
     from sentibot.storage.models import AlertRule, Digest, Watch
 
     added = bot.post(command("alert acme when sentiment < -0.2 --window 2h")).json()["text"]
@@ -360,11 +361,11 @@ def _button(bot: Bot, action_id: str, value: str, team: str = "T1", key: str = "
     return found[0]
 
 
-def test_show_more_posts_lists_the_next_posts_to_its_workspace_only(bot: Bot, sessions) -> None:  # noqa: ANN001
-    from sentibot.monitoring import analysis
+def test_show_more_posts_lists_the_next_posts_to_its_workspace_only(bot: Bot, sessions) -> None:
     from collectors.base import Post
     from collectors.registry import SourceReport
     from scoring import get_scorer
+    from sentibot.monitoring import analysis
     from tests.factories import make_job
 
     texts = [f"acme is great number {i} <!channel>" for i in range(8)] + ["acme is awful"] * 4
@@ -386,7 +387,7 @@ def test_show_more_posts_lists_the_next_posts_to_its_workspace_only(bot: Bot, se
     assert other["text"] == "That report is gone."
 
 
-def test_fuzzed_signed_requests_never_break_the_handler(bot: Bot, sessions) -> None:  # noqa: ANN001
+def test_fuzzed_signed_requests_never_break_the_handler(bot: Bot, sessions) -> None:
     """Random slash-command texts and random form fields, correctly signed: always an answer
     (200), never a server error or a trace, and at most one job per request."""
     from hypothesis import HealthCheck, given, settings

@@ -16,9 +16,9 @@ from werkzeug.serving import make_server
 from bot.app import create_app
 from bot.install import bot_token
 from bot.serve import create_http_app
-from sentibot.config.settings import MissingSetting, Settings
 from devtools.slack_standin import SlackStandIn
 from devtools.stack import SIGNING_SECRET, signed_headers
+from sentibot.config.settings import MissingSetting, Settings
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Installed:
 
 
 @pytest.fixture
-def app(settings: Settings, sessions) -> Iterator[Installed]:  # noqa: ANN001
+def app(settings: Settings, sessions) -> Iterator[Installed]:
     with SlackStandIn() as slack:
         settings.slack_api_url = slack.api_url
         settings.slack_bot_token = None

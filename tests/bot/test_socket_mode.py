@@ -15,11 +15,11 @@ def test_slash_command_over_socket_mode_is_stored_enqueued_and_acked(
     settings,
     sessions,
     redis_url,
-    broker_prefix,  # noqa: ANN001
+    broker_prefix,
 ) -> None:
     with SlackStandIn() as slack:
         settings.slack_api_url = slack.api_url
-        celery = create_celery(settings, fail_fast=True)
+        celery = create_celery(settings)
         app = create_app(settings, sessions=sessions, enqueue=job_enqueuer(celery))
         handler = SocketModeHandler(app, slack.app_token)
         handler.connect()

@@ -59,7 +59,7 @@ def _post(
     sentiment: Sentiment,
     url: str | None = "https://x.com/a/status/1",
     engagement: int = 5,
-):  # noqa: ANN202
+):
     from scoring.aggregate import ScoredText
 
     return ScoredText(text, sentiment, engagement, url, "x")

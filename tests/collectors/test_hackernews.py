@@ -25,7 +25,7 @@ def hn() -> Iterator[HackerNewsStandIn]:
         yield standin
 
 
-def test_pages_through_stories_and_comments(hn, retry) -> None:  # noqa: ANN001
+def test_pages_through_stories_and_comments(hn, retry) -> None:
     batch = HackerNewsCollector(hn.url, retry).collect(parse_query("acme"), 500)
     assert len(batch.posts) == 251  # 250 stories and the comment; "acmecorp" is another word
     pages = hn.requests_to("/api/v1/search_by_date")
@@ -39,7 +39,7 @@ def test_pages_through_stories_and_comments(hn, retry) -> None:  # noqa: ANN001
     assert batch.cursor == str(int(newest.created_at.timestamp()))
 
 
-def test_cursor_asks_only_for_newer_items(hn, retry) -> None:  # noqa: ANN001
+def test_cursor_asks_only_for_newer_items(hn, retry) -> None:
     c = HackerNewsCollector(hn.url, retry)
     first = c.collect(parse_query("acme"), 500)
     again = c.collect(parse_query("acme"), 500, first.cursor)
@@ -47,19 +47,19 @@ def test_cursor_asks_only_for_newer_items(hn, retry) -> None:  # noqa: ANN001
     assert hn.requests_to("/api/v1")[-1].query["numericFilters"] == f"created_at_i>{first.cursor}"
 
 
-def test_or_queries_run_one_search_per_alternative(hn, retry) -> None:  # noqa: ANN001
+def test_or_queries_run_one_search_per_alternative(hn, retry) -> None:
     batch = HackerNewsCollector(hn.url, retry).collect(parse_query("acme OR acmecorp"), 1000)
     assert {r.query["query"] for r in hn.requests_to("/api/v1")} == {"acme", "acmecorp"}
     assert len(batch.posts) == 252
 
 
-def test_429_waits_then_continues(hn, retry, sleeps) -> None:  # noqa: ANN001
+def test_429_waits_then_continues(hn, retry, sleeps) -> None:
     hn.fail_next("/api/v1", 429, headers={"retry-after": "3"}, body={"message": "slow down"})
     assert len(HackerNewsCollector(hn.url, retry).collect(parse_query("acme"), 10).posts) == 10
     assert sleeps == [3.0]
 
 
-def test_429_past_the_retries_and_5xx_fail_clearly(hn, retry) -> None:  # noqa: ANN001
+def test_429_past_the_retries_and_5xx_fail_clearly(hn, retry) -> None:
     hn.fail_next("/api/v1", 429, body={"message": "slow down"}, times=5)
     with pytest.raises(RateLimited):
         HackerNewsCollector(hn.url, retry).collect(parse_query("acme"), 10)
@@ -68,12 +68,12 @@ def test_429_past_the_retries_and_5xx_fail_clearly(hn, retry) -> None:  # noqa: 
         HackerNewsCollector(hn.url, retry).collect(parse_query("acme"), 10)
 
 
-def test_malformed_body_is_a_clear_error(hn, retry) -> None:  # noqa: ANN001
+def test_malformed_body_is_a_clear_error(hn, retry) -> None:
     hn.fail_next("/api/v1", 200, body={"hits": [{"title": "no id"}]})
     with pytest.raises(SourceBadResponse, match="malformed"):
         HackerNewsCollector(hn.url, retry).collect(parse_query("acme"), 10)
 
 
-def test_unreachable_is_unavailable(retry) -> None:  # noqa: ANN001
+def test_unreachable_is_unavailable(retry) -> None:
     with pytest.raises(SourceUnavailable, match="unreachable"):
         HackerNewsCollector("http://127.0.0.1:9", retry).collect(parse_query("acme"), 10)

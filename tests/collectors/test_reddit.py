@@ -5,14 +5,14 @@ from collectors.query import parse_query
 from collectors.reddit import RedditCollector, make_reddit
 
 
-def collector(standin, retry, secret: str | None = None) -> RedditCollector:  # noqa: ANN001
+def collector(standin, retry, secret: str | None = None) -> RedditCollector:
     reddit = make_reddit(
         standin.client_id, secret or standin.client_secret, "sentibot-tests/0.1", standin.url
     )
     return RedditCollector(reddit, retry=retry)
 
 
-def test_searches_with_application_oauth_and_paginates(reddit_standin, retry) -> None:  # noqa: ANN001
+def test_searches_with_application_oauth_and_paginates(reddit_standin, retry) -> None:
     posts = collector(reddit_standin, retry).collect(parse_query("acme"), 150).posts
     assert len(posts) == 150
     assert reddit_standin.requests_to("/api/v1/access_token")
@@ -29,22 +29,22 @@ def test_searches_with_application_oauth_and_paginates(reddit_standin, retry) ->
     assert first.created_at.tzinfo is not None
 
 
-def test_empty_result(reddit_standin, retry) -> None:  # noqa: ANN001
+def test_empty_result(reddit_standin, retry) -> None:
     assert collector(reddit_standin, retry).collect(parse_query("zebra"), 25).posts == []
 
 
-def test_bad_credentials_are_a_clear_auth_error(reddit_standin, retry) -> None:  # noqa: ANN001
+def test_bad_credentials_are_a_clear_auth_error(reddit_standin, retry) -> None:
     with pytest.raises(SourceAuthError, match="REDDIT_CLIENT_ID"):
         collector(reddit_standin, retry, secret="wrong").collect(parse_query("acme"), 10)
 
 
-def test_persistent_server_errors_fail_the_source(reddit_standin, retry) -> None:  # noqa: ANN001
+def test_persistent_server_errors_fail_the_source(reddit_standin, retry) -> None:
     reddit_standin.fail_next("/r/all/search", 503, body={"message": "down"}, times=20)
     with pytest.raises(SourceUnavailable):
         collector(reddit_standin, retry).collect(parse_query("acme"), 10)
 
 
-def test_429_waits_then_continues(reddit_standin, retry, sleeps) -> None:  # noqa: ANN001
+def test_429_waits_then_continues(reddit_standin, retry, sleeps) -> None:
     reddit_standin.fail_next(
         "/r/all/search", 429, headers={"retry-after": "3"}, body={"message": "Too Many Requests"}
     )
@@ -52,7 +52,7 @@ def test_429_waits_then_continues(reddit_standin, retry, sleeps) -> None:  # noq
     assert 3.0 in sleeps
 
 
-def test_created_utc_cursor_stops_at_posts_already_read(reddit_standin, retry) -> None:  # noqa: ANN001
+def test_created_utc_cursor_stops_at_posts_already_read(reddit_standin, retry) -> None:
     c = collector(reddit_standin, retry)
     first = c.collect(parse_query("acme"), 10)
     assert first.cursor is not None
@@ -62,7 +62,7 @@ def test_created_utc_cursor_stops_at_posts_already_read(reddit_standin, retry) -
     assert again.cursor == first.cursor
 
 
-def test_comments_that_mention_the_topic_are_collected(retry) -> None:  # noqa: ANN001
+def test_comments_that_mention_the_topic_are_collected(retry) -> None:
     from devtools.corpus import CorpusPost, StaticCorpus
     from devtools.reddit_standin import RedditStandIn
     from tests.collectors.conftest import T0
@@ -84,14 +84,14 @@ def test_comments_that_mention_the_topic_are_collected(retry) -> None:  # noqa: 
     assert posts[1].url == "https://www.reddit.com/r/demo/comments/s1/post/k1/"
 
 
-def test_boolean_queries_reach_reddit_in_its_syntax(reddit_standin, retry) -> None:  # noqa: ANN001
+def test_boolean_queries_reach_reddit_in_its_syntax(reddit_standin, retry) -> None:
     collector(reddit_standin, retry).collect(parse_query("acme OR acmecorp -spam"), 5)
     assert (
         reddit_standin.requests_to("/r/all/search")[0].query["q"] == "(acme OR acmecorp) NOT spam"
     )
 
 
-def test_429_with_reddit_reset_header_waits(reddit_standin, retry, sleeps) -> None:  # noqa: ANN001
+def test_429_with_reddit_reset_header_waits(reddit_standin, retry, sleeps) -> None:
     reddit_standin.fail_next(
         "/r/all/search", 429, headers={"x-ratelimit-reset": "12"}, body={"message": "slow"}
     )

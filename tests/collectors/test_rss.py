@@ -27,7 +27,7 @@ def feeds() -> Iterator[FeedStandIn]:
         yield standin
 
 
-def test_rss_and_atom_entries_are_matched_against_the_query(feeds, retry) -> None:  # noqa: ANN001
+def test_rss_and_atom_entries_are_matched_against_the_query(feeds, retry) -> None:
     c = FeedCollector([feeds.feed_url("rss", "news"), feeds.feed_url("atom", "{topic}")], retry)
     batch = c.collect(parse_query("acme -ad"), 50)
     assert [p.text for p in batch.posts] == [
@@ -39,32 +39,32 @@ def test_rss_and_atom_entries_are_matched_against_the_query(feeds, retry) -> Non
     assert batch.cursor == str((T0 + timedelta(hours=3)).timestamp())
 
 
-def test_cursor_skips_entries_already_read(feeds, retry) -> None:  # noqa: ANN001
+def test_cursor_skips_entries_already_read(feeds, retry) -> None:
     c = FeedCollector([feeds.feed_url("rss", "news")], retry)
     first = c.collect(parse_query("acme"), 50)
     assert len(first.posts) == 2
     assert c.collect(parse_query("acme"), 50, first.cursor).posts == []
 
 
-def test_feed_language_is_honoured(feeds, retry) -> None:  # noqa: ANN001
+def test_feed_language_is_honoured(feeds, retry) -> None:
     c = FeedCollector([feeds.feed_url("rss", "news")], retry)
     assert c.collect(parse_query("acme lang:de"), 50).posts == []
     assert len(c.collect(parse_query("acme lang:en"), 50).posts) == 2
 
 
-def test_one_broken_feed_does_not_hide_the_others(feeds, retry) -> None:  # noqa: ANN001
+def test_one_broken_feed_does_not_hide_the_others(feeds, retry) -> None:
     c = FeedCollector([feeds.feed_url("rss", "missing"), feeds.feed_url("rss", "news")], retry)
     assert len(c.collect(parse_query("acme"), 50).posts) == 2
 
 
-def test_every_feed_broken_fails_the_source(feeds, retry) -> None:  # noqa: ANN001
+def test_every_feed_broken_fails_the_source(feeds, retry) -> None:
     feeds.fail_next("/rss/news", 503, body="down", times=10)
     c = FeedCollector([feeds.feed_url("rss", "news")], retry)
     with pytest.raises(SourceUnavailable, match="503"):
         c.collect(parse_query("acme"), 50)
 
 
-def test_not_a_feed_is_a_clear_error(feeds, retry) -> None:  # noqa: ANN001
+def test_not_a_feed_is_a_clear_error(feeds, retry) -> None:
     feeds.fail_next(
         "/rss/news",
         200,

@@ -10,11 +10,11 @@ from collectors.query import parse_query
 from collectors.twitter import TwitterCollector, make_client
 
 
-def collector(standin, retry, token: str | None = None) -> TwitterCollector:  # noqa: ANN001
+def collector(standin, retry, token: str | None = None) -> TwitterCollector:
     return TwitterCollector(make_client(token or standin.bearer_token, standin.url), retry)
 
 
-def test_paginates_until_the_limit(x_standin, retry) -> None:  # noqa: ANN001
+def test_paginates_until_the_limit(x_standin, retry) -> None:
     posts = collector(x_standin, retry).collect(parse_query("acme"), 230).posts
     assert len(posts) == 230
     assert len({p.external_id for p in posts}) == 230
@@ -31,26 +31,26 @@ def test_paginates_until_the_limit(x_standin, retry) -> None:  # noqa: ANN001
     assert newest.created_at.tzinfo is not None
 
 
-def test_stops_when_results_run_out(x_standin, retry) -> None:  # noqa: ANN001
+def test_stops_when_results_run_out(x_standin, retry) -> None:
     assert len(collector(x_standin, retry).collect(parse_query("acme"), 1000).posts) == 250
 
 
-def test_empty_result(x_standin, retry) -> None:  # noqa: ANN001
+def test_empty_result(x_standin, retry) -> None:
     assert collector(x_standin, retry).collect(parse_query("zebra"), 50).posts == []
 
 
-def test_bad_token_is_a_clear_auth_error(x_standin, retry) -> None:  # noqa: ANN001
+def test_bad_token_is_a_clear_auth_error(x_standin, retry) -> None:
     with pytest.raises(SourceAuthError, match="TWITTER_BEARER_TOKEN"):
         collector(x_standin, retry, token="wrong").collect(parse_query("acme"), 10)
 
 
-def test_403_says_the_plan_may_lack_search(x_standin, retry) -> None:  # noqa: ANN001
+def test_403_says_the_plan_may_lack_search(x_standin, retry) -> None:
     x_standin.fail_next("/2/tweets", 403, body={"title": "Forbidden", "status": 403})
     with pytest.raises(SourceAuthError, match="plan"):
         collector(x_standin, retry).collect(parse_query("acme"), 10)
 
 
-def test_429_waits_as_told_then_continues(x_standin, retry, sleeps) -> None:  # noqa: ANN001
+def test_429_waits_as_told_then_continues(x_standin, retry, sleeps) -> None:
     x_standin.fail_next(
         "/2/tweets", 429, headers={"retry-after": "7"}, body={"title": "Too Many Requests"}
     )
@@ -59,31 +59,31 @@ def test_429_waits_as_told_then_continues(x_standin, retry, sleeps) -> None:  # 
     assert sleeps == [7.0]
 
 
-def test_429_past_the_retries_fails(x_standin, retry) -> None:  # noqa: ANN001
+def test_429_past_the_retries_fails(x_standin, retry) -> None:
     x_standin.fail_next("/2/tweets", 429, headers={"retry-after": "1"}, times=5)
     with pytest.raises(RateLimited):
         collector(x_standin, retry).collect(parse_query("acme"), 20)
 
 
-def test_5xx_backs_off_then_succeeds(x_standin, retry, sleeps) -> None:  # noqa: ANN001
+def test_5xx_backs_off_then_succeeds(x_standin, retry, sleeps) -> None:
     x_standin.fail_next("/2/tweets", 503, body={"title": "Service Unavailable"}, times=2)
     assert len(collector(x_standin, retry).collect(parse_query("acme"), 10).posts) == 10
     assert sleeps == [0.5, 1.0]
 
 
-def test_5xx_past_the_retries_fails(x_standin, retry) -> None:  # noqa: ANN001
+def test_5xx_past_the_retries_fails(x_standin, retry) -> None:
     x_standin.fail_next("/2/tweets", 500, body={"title": "oops"}, times=3)
     with pytest.raises(SourceUnavailable):
         collector(x_standin, retry).collect(parse_query("acme"), 10)
 
 
-def test_malformed_body_is_a_clear_error(x_standin, retry) -> None:  # noqa: ANN001
+def test_malformed_body_is_a_clear_error(x_standin, retry) -> None:
     x_standin.fail_next("/2/tweets", 200, body=b"<html>not json</html>")
     with pytest.raises(SourceBadResponse, match="malformed"):
         collector(x_standin, retry).collect(parse_query("acme"), 10)
 
 
-def test_since_id_cursor_reads_only_newer_tweets(x_standin, retry) -> None:  # noqa: ANN001
+def test_since_id_cursor_reads_only_newer_tweets(x_standin, retry) -> None:
     c = collector(x_standin, retry)
     first = c.collect(parse_query("acme"), 50)
     assert first.cursor == "1249"  # the newest id seen
@@ -94,7 +94,7 @@ def test_since_id_cursor_reads_only_newer_tweets(x_standin, retry) -> None:  # n
     assert x_standin.requests_to("/2/tweets")[-1].query["since_id"] == "1249"
 
 
-def test_the_query_grammar_reaches_x_as_operators(x_standin, retry) -> None:  # noqa: ANN001
+def test_the_query_grammar_reaches_x_as_operators(x_standin, retry) -> None:
     batch = collector(x_standin, retry).collect(parse_query('acme -"number 1" lang:en'), 300)
     sent = x_standin.requests_to("/2/tweets")[0].query["query"]
     assert sent == 'acme -"number 1" lang:en -is:retweet'

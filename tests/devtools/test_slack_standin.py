@@ -8,8 +8,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot.slack_client import make_web_client
-from sentibot.config.settings import Settings
 from devtools.slack_standin import SlackStandIn
+from sentibot.config.settings import Settings
 
 
 @pytest.fixture

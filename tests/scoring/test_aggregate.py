@@ -36,7 +36,6 @@ from scoring.aggregate import (  # noqa: E402
     ScoredText,
     change,
     drivers,
-    spike_score,
     top_posts,
 )
 
@@ -48,7 +47,7 @@ sentiments = st.builds(
 
 
 @given(st.lists(sentiments, max_size=200))
-def test_shares_sum_to_one_and_the_mean_lies_inside_its_interval(items) -> None:  # noqa: ANN001
+def test_shares_sum_to_one_and_the_mean_lies_inside_its_interval(items) -> None:
     b = breakdown(items)
     assert b.count == len(items)
     if items:
@@ -60,22 +59,9 @@ def test_shares_sum_to_one_and_the_mean_lies_inside_its_interval(items) -> None:
 
 
 @given(st.lists(sentiments, min_size=2, max_size=100))
-def test_the_interval_narrows_with_more_of_the_same_data(items) -> None:  # noqa: ANN001
+def test_the_interval_narrows_with_more_of_the_same_data(items) -> None:
     one, four = breakdown(items), breakdown(items * 4)
     assert (four.ci_high - four.ci_low) <= (one.ci_high - one.ci_low) + 1e-9
-
-
-@given(st.lists(st.integers(0, 10_000), min_size=1, max_size=50), st.integers(0, 10_000))
-def test_spike_score_grows_with_volume(baseline, count) -> None:  # noqa: ANN001
-    assert spike_score(count + 1, baseline) > spike_score(count, baseline)
-    mean = sum(baseline) / len(baseline)
-    assert (spike_score(count, baseline) > 0) == (count > mean)
-
-
-def test_spike_against_a_steady_baseline() -> None:
-    assert spike_score(100, []) == 0.0
-    assert spike_score(300, [100, 95, 105, 100]) > 10
-    assert abs(spike_score(102, [100, 95, 105, 100])) < 1
 
 
 def test_change_against_the_previous_window() -> None:
@@ -118,7 +104,7 @@ def test_drivers_find_what_the_negative_posts_share() -> None:
 
 
 @given(st.lists(st.tuples(st.text(max_size=40), sentiments), max_size=40), st.text(max_size=10))
-def test_drivers_never_fail_on_any_text(rows, topic) -> None:  # noqa: ANN001
+def test_drivers_never_fail_on_any_text(rows, topic) -> None:
     posts = [ScoredText(t, sent) for t, sent in rows]
     for label in ("negative", "positive"):
         assert all(d.z > 1.96 for d in drivers(posts, label, topic=topic))

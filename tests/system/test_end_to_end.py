@@ -53,7 +53,7 @@ def _channel() -> str:
 def _wait_message(stack: ServiceStack, channel: str, timeout: float = 60) -> Message:
     """The channel's first message once it is final (progress messages are edited into it)."""
 
-    def final(s):  # noqa: ANN001, ANN202
+    def final(s):
         return [m for m in s.messages_in(channel) if "hourglass" not in m.text]
 
     found = stack.slack.wait_for(final, timeout=timeout)
@@ -198,7 +198,7 @@ def test_a_job_that_cannot_run_tells_the_user_why(
     assert job.state == "failed"
 
 
-def _poll(check, timeout: float = 30, what: str = "condition"):  # noqa: ANN001, ANN201
+def _poll(check, timeout: float = 30, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while not (value := check()):
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
@@ -211,7 +211,7 @@ def test_a_watch_collects_on_schedule_scores_and_reports_source_health(
 ) -> None:
     from sentibot.storage.models import SourceState, Watch, WatchPost
     from sentibot.storage.session import sessionmaker_for
-    from sentibot.storage.watches import x_read_today
+    from sentibot.storage.x_usage import x_read_today
     from tasks.dispatch import tick
 
     channel = _channel()
@@ -275,7 +275,7 @@ def test_a_watch_collects_on_schedule_scores_and_reports_source_health(
     assert "Stopped watching “acme”" in unwatch
 
 
-def _source_failing(sessions, watch_id: int) -> bool:  # noqa: ANN001
+def _source_failing(sessions, watch_id: int) -> bool:
     from sentibot.storage.models import SourceState
 
     with sessions() as s:
@@ -283,7 +283,7 @@ def _source_failing(sessions, watch_id: int) -> bool:  # noqa: ANN001
         return state is not None and state.health == "failing"
 
 
-def time_now():  # noqa: ANN201
+def time_now():
     from sentibot.storage.models import utcnow
 
     return utcnow()
@@ -293,9 +293,9 @@ def test_a_notice_for_a_channel_the_bot_left_is_dropped_not_retried_forever(
     stack: ServiceStack,
 ) -> None:
     from sentibot.storage.models import Notice
-    from sentibot.storage.queries import ensure_workspace
+    from sentibot.storage.notices import add_notice
     from sentibot.storage.session import sessionmaker_for
-    from sentibot.storage.watches import add_notice
+    from sentibot.storage.workspaces import ensure_workspace
 
     channel = _channel()
     stack.slack.not_member.add(channel)
@@ -393,8 +393,8 @@ def test_an_alert_fires_once_and_the_resolve_button_ends_it_in_its_thread(
 
 def test_a_digest_is_posted_once_with_its_charts(stack: ServiceStack) -> None:
     from sentibot.storage.models import Digest, DigestRun, Watch, WatchPost
+    from sentibot.storage.score_queue import unscored_count
     from sentibot.storage.session import sessionmaker_for
-    from sentibot.storage.watches import unscored_count
     from tasks.dispatch import tick
 
     channel = _channel()

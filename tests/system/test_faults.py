@@ -37,7 +37,7 @@ def _job(stack: ServiceStack, channel: str) -> Job:
         return s.scalars(select(Job).where(Job.channel_id == channel)).one()
 
 
-def _wait(check, timeout: float, what: str):  # noqa: ANN001, ANN202
+def _wait(check, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while not (value := check()):
         assert time.monotonic() < deadline, f"timed out: {what}"

@@ -1,12 +1,12 @@
 from datetime import timedelta
 
-from sentibot.storage import queries
+from sentibot.storage import jobs as job_store
 from sentibot.storage.models import Job, JobStage, utcnow
 from tasks.dispatch import MAX_ATTEMPTS, sweep
 from tests.factories import make_job
 
 
-def test_a_job_whose_message_was_lost_is_sent_again(sessions) -> None:  # noqa: ANN001
+def test_a_job_whose_message_was_lost_is_sent_again(sessions) -> None:
     sent: list[tuple[int, str]] = []
     with sessions.begin() as s:
         job_id = make_job(s).id
@@ -20,11 +20,11 @@ def test_a_job_whose_message_was_lost_is_sent_again(sessions) -> None:  # noqa: 
         assert s.get(Job, job_id).attempts == 1
 
 
-def test_a_started_stage_is_resent_only_after_its_time_limit(sessions) -> None:  # noqa: ANN001
+def test_a_started_stage_is_resent_only_after_its_time_limit(sessions) -> None:
     sent: list[tuple[int, str]] = []
     with sessions.begin() as s:
         job = make_job(s)
-        queries.advance_job(s, job, stage=JobStage.SCORE)
+        job_store.advance_job(s, job, stage=JobStage.SCORE)
         job_id = job.id
     with sessions.begin() as s:
         sweep(s, utcnow() + timedelta(seconds=120), lambda j, st: sent.append((j, st)))
@@ -34,7 +34,7 @@ def test_a_started_stage_is_resent_only_after_its_time_limit(sessions) -> None: 
     assert sent == [(job_id, JobStage.SCORE)]
 
 
-def test_a_job_that_keeps_failing_is_given_up_and_the_user_told(sessions) -> None:  # noqa: ANN001
+def test_a_job_that_keeps_failing_is_given_up_and_the_user_told(sessions) -> None:
     sent: list[tuple[int, str]] = []
     with sessions.begin() as s:
         job = make_job(s)
@@ -49,7 +49,7 @@ def test_a_job_that_keeps_failing_is_given_up_and_the_user_told(sessions) -> Non
         assert "gave up" in job.error
 
 
-def test_a_dead_broker_stops_the_sweep_without_losing_jobs(sessions) -> None:  # noqa: ANN001
+def test_a_dead_broker_stops_the_sweep_without_losing_jobs(sessions) -> None:
     with sessions.begin() as s:
         ids = [make_job(s, topic=f"t{i}").id for i in range(3)]
 

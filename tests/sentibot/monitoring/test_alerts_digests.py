@@ -8,20 +8,24 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from sentibot.monitoring import alert_checks, digests
+from bot.views.alerts import render_alert
+from bot.views.digest import digest_charts, render_digest
 from collectors.base import Post
 from scoring import get_scorer
-from sentibot.storage import alerts as aq
-from sentibot.storage import queries
-from sentibot.storage import watches as wq
+from sentibot.monitoring import alert_checks, digests
+from sentibot.storage import alerts as alert_store
+from sentibot.storage import digests as digest_store
+from sentibot.storage import posts as post_store
+from sentibot.storage import watches as watch_store
+from sentibot.storage import workspaces
 from sentibot.storage.models import AlertEvent, AlertRule, DigestRun
 
 T0 = datetime(2026, 11, 20, 12, tzinfo=UTC)
 _ids = itertools.count(1)
 
 
-def watch(s, team="T1", channel="C1", topic="acme", created=T0 - timedelta(days=10)):  # noqa: ANN001, ANN201
-    w, _ = wq.upsert_watch(
+def watch(s, team="T1", channel="C1", topic="acme", created=T0 - timedelta(days=10)):
+    w, _ = watch_store.upsert_watch(
         s,
         team_id=team,
         channel_id=channel,
@@ -35,17 +39,17 @@ def watch(s, team="T1", channel="C1", topic="acme", created=T0 - timedelta(days=
     return w
 
 
-def add_posts(s, w, texts: list[str], at: datetime) -> None:  # noqa: ANN001
+def add_posts(s, w, texts: list[str], at: datetime) -> None:
     posts = [Post("hn", f"p{next(_ids)}", t, created_at=at) for t in texts]
-    ids = queries.store_posts(s, posts)
-    wq.link_watch_posts(s, w.id, ids)
+    ids = post_store.store_posts(s, posts)
+    watch_store.link_watch_posts(s, w.id, ids)
     scored = get_scorer("vader").score(texts)
-    queries.store_scores(s, "vader", list(zip(ids, scored, strict=True)))
+    post_store.store_scores(s, "vader", list(zip(ids, scored, strict=True)))
 
 
-def rule(s, w, metric="sentiment", op="<", threshold=-0.2, **kw):  # noqa: ANN001, ANN003, ANN201
+def rule(s, w, metric="sentiment", op="<", threshold=-0.2, **kw):
     fields = {"window_s": 3600, "cooldown_s": 7200, "min_posts": 5, **kw}
-    return aq.add_rule(
+    return alert_store.add_rule(
         s, w, user_id="U1", now=T0, metric=metric, op=op, threshold=threshold, **fields
     )
 
@@ -54,7 +58,7 @@ BAD = ["acme is terrible and broken", "I hate acme, awful", "acme crashed, horri
 GOOD = ["acme is wonderful", "I love acme, great", "acme is excellent, happy"] * 3
 
 
-def test_a_sentiment_rule_fires_updates_in_place_and_resolves(sessions) -> None:  # noqa: ANN001
+def test_a_sentiment_rule_fires_updates_in_place_and_resolves(sessions) -> None:
     with sessions.begin() as s:
         w = watch(s, topic="acme <!here>")
         add_posts(s, w, BAD, T0 - timedelta(minutes=10))
@@ -63,10 +67,11 @@ def test_a_sentiment_rule_fires_updates_in_place_and_resolves(sessions) -> None:
         fired = alert_checks.evaluate(s, rule_id, T0)
     assert fired is not None
     assert fired.action == "fire"
-    assert "alert" in fired.text.lower()
-    assert "sentiment < -0.20" in fired.text
-    assert "<!here>" not in fired.text + str(fired.blocks)
-    assert "Snooze 4h" in str(fired.blocks)
+    text, blocks = render_alert(fired.report)
+    assert "alert" in text.lower()
+    assert "sentiment &lt; -0.20" in text
+    assert "<!here>" not in text + str(blocks)
+    assert "Snooze 4h" in str(blocks)
     with sessions.begin() as s:  # the same data a minute later: nothing new to say
         assert alert_checks.evaluate(s, rule_id, T0 + timedelta(minutes=1)) is None
         add_posts(s, w, GOOD, T0 + timedelta(minutes=30))
@@ -79,29 +84,29 @@ def test_a_sentiment_rule_fires_updates_in_place_and_resolves(sessions) -> None:
         assert kinds == ["fired", "resolved"]
 
 
-def test_mute_and_snooze_silence_a_rule(sessions) -> None:  # noqa: ANN001
+def test_mute_and_snooze_silence_a_rule(sessions) -> None:
     with sessions.begin() as s:
         w = watch(s)
         add_posts(s, w, BAD, T0 - timedelta(minutes=10))
         rule_id = rule(s, w).id
-        aq.mute_topic(s, "T1", "C1", "acme", T0 + timedelta(hours=1))
+        alert_store.mute_topic(s, "T1", "C1", "acme", T0 + timedelta(hours=1))
     with sessions.begin() as s:
         assert alert_checks.evaluate(s, rule_id, T0) is None
-        aq.mute_topic(s, "T1", "C1", "acme", None)
+        alert_store.mute_topic(s, "T1", "C1", "acme", None)
     with sessions.begin() as s:
         assert alert_checks.evaluate(s, rule_id, T0).action == "fire"
     with sessions.begin() as s:
         other_team = alert_checks.act_on(s, rule_id, "T2", "snooze", "U9", T0)
         assert other_team is None  # a button from another workspace does nothing
         snoozed = alert_checks.act_on(s, rule_id, "T1", "snooze", "U9", T0)
-        assert "Snoozed for 4 h" in str(snoozed.blocks)
+        assert "Snoozed for 4 h" in str(render_alert(snoozed.report)[1])
     with sessions.begin() as s:
         add_posts(s, w, ["acme is the worst, disgusting"] * 5, T0 + timedelta(minutes=5))
     with sessions.begin() as s:
         assert alert_checks.evaluate(s, rule_id, T0 + timedelta(minutes=10)) is None
 
 
-def test_the_resolve_button_ends_a_firing(sessions) -> None:  # noqa: ANN001
+def test_the_resolve_button_ends_a_firing(sessions) -> None:
     with sessions.begin() as s:
         w = watch(s)
         add_posts(s, w, BAD, T0 - timedelta(minutes=10))
@@ -116,7 +121,7 @@ def test_the_resolve_button_ends_a_firing(sessions) -> None:  # noqa: ANN001
         assert alert_checks.act_on(s, rule_id, "T1", "resolve", "U9", T0) is None
 
 
-def test_one_evaluator_per_rule_however_many_dispatchers(sessions) -> None:  # noqa: ANN001
+def test_one_evaluator_per_rule_however_many_dispatchers(sessions) -> None:
     with sessions.begin() as s:
         w = watch(s)
         ids = [rule(s, w).id for _ in range(5)]
@@ -125,7 +130,7 @@ def test_one_evaluator_per_rule_however_many_dispatchers(sessions) -> None:  # n
 
     def dispatcher() -> None:
         with sessions.begin() as s:
-            got = aq.claim_due_rules(s, T0, timedelta(seconds=60))
+            got = alert_store.claim_due_rules(s, T0, timedelta(seconds=60))
         with lock:
             claimed.extend(got)
 
@@ -136,13 +141,18 @@ def test_one_evaluator_per_rule_however_many_dispatchers(sessions) -> None:  # n
         t.join()
     assert sorted(claimed) == sorted(ids)  # each once
     with sessions.begin() as s:
-        assert aq.claim_due_rules(s, T0 + timedelta(seconds=30), timedelta(seconds=60)) == []
         assert (
-            sorted(aq.claim_due_rules(s, T0 + timedelta(seconds=61), timedelta(seconds=60))) == ids
+            alert_store.claim_due_rules(s, T0 + timedelta(seconds=30), timedelta(seconds=60)) == []
+        )
+        assert (
+            sorted(
+                alert_store.claim_due_rules(s, T0 + timedelta(seconds=61), timedelta(seconds=60))
+            )
+            == ids
         )
 
 
-def test_volume_spike_fires_only_on_a_real_baseline_and_explains_itself(sessions) -> None:  # noqa: ANN001
+def test_volume_spike_fires_only_on_a_real_baseline_and_explains_itself(sessions) -> None:
     with sessions.begin() as s:
         w = watch(s)
         for hours in range(1, 13):  # a quiet, steady trailing baseline: 6 posts an hour
@@ -166,19 +176,20 @@ def test_volume_spike_fires_only_on_a_real_baseline_and_explains_itself(sessions
         fired = alert_checks.evaluate(s, rule_id, T0)
         assert alert_checks.evaluate(s, young_rule, T0) is None  # the baseline is still thin
     assert fired.action == "fire"
-    assert "volume > 3x" in fired.text
-    body = str(fired.blocks)
+    text, blocks = render_alert(fired.report)
+    assert "volume &gt; 3x" in text
+    body = str(blocks)
     assert "Driven by:" in body
     assert "outage" in body
 
 
-def test_a_digest_is_sent_once_per_period_and_late_once_after_an_outage(sessions) -> None:  # noqa: ANN001
+def test_a_digest_is_sent_once_per_period_and_late_once_after_an_outage(sessions) -> None:
     with sessions.begin() as s:
         w = watch(s)
         watch(s, team="T2", topic="secretproject")
         add_posts(s, w, GOOD, T0 - timedelta(hours=6))  # in the period that ends 08:00 UTC
         add_posts(s, w, BAD[:3], T0 - timedelta(hours=30))  # in the period before
-        aq.set_digest(
+        digest_store.set_digest(
             s,
             team_id="T1",
             channel_id="C1",
@@ -213,13 +224,14 @@ def test_a_digest_is_sent_once_per_period_and_late_once_after_an_outage(sessions
             datetime(2026, 11, 20, 8, tzinfo=UTC),
             False,
         )
-        built = digests.build(s, run)
-    assert "Daily sentiment digest" in built.text
-    body = str(built.blocks)
+        content = digests.build(s, run)
+    text, blocks = render_digest(content)
+    assert "Daily sentiment digest" in text
+    body = str(blocks)
     assert "“acme”*: 9 posts" in body
     assert "vs the 1d before: net ▲ +200 pts (was -100) · volume +200% (3 posts then)" in body
     assert "secretproject" not in body  # another workspace's watch
-    assert len(built.charts) == 1
+    assert len(digest_charts(content)) == 1
     # Down for three days: one digest, for the latest period, marked late.
     back = datetime(2026, 11, 23, 14, tzinfo=UTC)
     with sessions.begin() as s:
@@ -228,14 +240,14 @@ def test_a_digest_is_sent_once_per_period_and_late_once_after_an_outage(sessions
         run = s.get(DigestRun, late_runs[0])
         assert run.period_end == datetime(2026, 11, 23, 8, tzinfo=UTC)
         assert run.late is True
-        assert "Late" in str(digests.build(s, run).blocks)
+        assert "Late" in str(render_digest(digests.build(s, run))[1])
         assert digests.claim_due(s, back + timedelta(minutes=5)) == []
 
 
-def test_claimed_digest_runs_are_sent_by_one_worker(sessions) -> None:  # noqa: ANN001
+def test_claimed_digest_runs_are_sent_by_one_worker(sessions) -> None:
     with sessions.begin() as s:
-        queries.ensure_workspace(s, "T1")
-        digest = aq.set_digest(
+        workspaces.ensure_workspace(s, "T1")
+        digest = digest_store.set_digest(
             s,
             team_id="T1",
             channel_id="C1",
@@ -246,13 +258,16 @@ def test_claimed_digest_runs_are_sent_by_one_worker(sessions) -> None:  # noqa: 
             next_due_at=T0,
             user_id=None,
         )
-        run_id = aq.add_digest_run(s, digest, T0 - timedelta(days=7), T0, False, T0)
-        assert aq.add_digest_run(s, digest, T0 - timedelta(days=7), T0, False, T0) is None
+        run_id = digest_store.add_digest_run(s, digest, T0 - timedelta(days=7), T0, False, T0)
+        assert digest_store.add_digest_run(s, digest, T0 - timedelta(days=7), T0, False, T0) is None
     with sessions.begin() as s:
-        assert aq.claim_digest_run(s, run_id, T0, timedelta(minutes=5)) is not None
+        assert digest_store.claim_digest_run(s, run_id, T0, timedelta(minutes=5)) is not None
     with sessions.begin() as s:  # a second worker while the first is sending
         assert (
-            aq.claim_digest_run(s, run_id, T0 + timedelta(seconds=30), timedelta(minutes=5)) is None
+            digest_store.claim_digest_run(
+                s, run_id, T0 + timedelta(seconds=30), timedelta(minutes=5)
+            )
+            is None
         )
     with sessions() as s:
         assert s.scalars(select(AlertRule)).all() == []

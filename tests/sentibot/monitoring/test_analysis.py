@@ -1,9 +1,9 @@
 """The analysis steps as plain functions on a real database, no broker."""
 
-from sentibot.monitoring import analysis
 from collectors.base import Post
 from collectors.registry import SourceReport
 from scoring import get_scorer
+from sentibot.monitoring import analysis
 from tests.factories import make_job
 
 POSTS = [
@@ -14,7 +14,7 @@ POSTS = [
 ]
 
 
-def test_collect_score_and_report_a_job(sessions) -> None:  # noqa: ANN001
+def test_collect_score_and_report_a_job(sessions) -> None:
     reports = {"x": SourceReport("ok", 3), "reddit": SourceReport("ok", 1)}
     with sessions.begin() as s:
         job = make_job(s, sources=["x", "reddit"])
@@ -34,7 +34,7 @@ def test_collect_score_and_report_a_job(sessions) -> None:  # noqa: ANN001
     assert doc["sources"]["x"]["status"] == "ok"
 
 
-def test_the_report_covers_its_window_and_compares_with_the_one_before(sessions) -> None:  # noqa: ANN001
+def test_the_report_covers_its_window_and_compares_with_the_one_before(sessions) -> None:
     from datetime import timedelta
 
     from bot.views.summary import render_summary

@@ -64,7 +64,7 @@ def test_weekly_on_a_weekday() -> None:
     st.sampled_from(["00:00", "02:30", "09:00", "23:59"]),
     st.one_of(st.none(), st.integers(0, 6)),
 )
-def test_next_is_after_latest_is_before_and_nothing_lies_between(naive, tz, at, weekday) -> None:  # noqa: ANN001
+def test_next_is_after_latest_is_before_and_nothing_lies_between(naive, tz, at, weekday) -> None:
     now = naive.replace(tzinfo=UTC)
     nxt = next_occurrence(now, at, tz, weekday)
     last = latest_occurrence(now, at, tz, weekday)

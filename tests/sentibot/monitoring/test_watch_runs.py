@@ -7,21 +7,24 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from sentibot.monitoring import watch_runs
 from collectors.base import Batch, Post, SourceError
 from collectors.query import Query, parse_query
 from collectors.registry import collect
 from scoring import get_scorer
-from sentibot.storage import queries
-from sentibot.storage import watches as wq
+from sentibot.monitoring import watch_runs
+from sentibot.storage import posts as post_store
+from sentibot.storage import score_queue, workspaces, x_usage
+from sentibot.storage import watches as watch_store
 from sentibot.storage.models import Notice, Score, SourceState, Watch, WatchPost
+from sentibot.storage.models import Post as PostRow
 from tasks.dispatch import tick
+from tasks.watch import queue_notices
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
-def make_watch(s, team="T1", channel="C1", topic="acme", every=900, now=T0, sources=("hn",)):  # noqa: ANN001, ANN201
-    watch, _ = wq.upsert_watch(
+def make_watch(s, team="T1", channel="C1", topic="acme", every=900, now=T0, sources=("hn",)):
+    watch, _ = watch_store.upsert_watch(
         s,
         team_id=team,
         channel_id=channel,
@@ -60,16 +63,16 @@ class Source:
         return Batch(posts, str(newest) if newest else None, billed=len(posts))
 
 
-def run_watch(sessions, watch_id: int, source: Source, now: datetime, cap: int = 1000) -> list[int]:  # noqa: ANN001
+def run_watch(sessions, watch_id: int, source: Source, now: datetime, cap: int = 1000) -> list[int]:
     with sessions.begin() as s:
         run = watch_runs.begin_run(s, watch_id, limit=50, x_cap=cap, now=now)
     collectors = watch_runs.x_budgeted({source.name: source}, run.x_reserved, cap)
     collection = collect(parse_query(run.topic), collectors, 50, run.cursors)
     with sessions.begin() as s:
-        return watch_runs.finish_run(s, run, collection, now)
+        return queue_notices(s, run, watch_runs.finish_run(s, run, collection, now), now)
 
 
-def notices(sessions) -> list[Notice]:  # noqa: ANN001
+def notices(sessions) -> list[Notice]:
     with sessions() as s:
         return list(s.scalars(select(Notice).order_by(Notice.id)))
 
@@ -77,30 +80,30 @@ def notices(sessions) -> list[Notice]:  # noqa: ANN001
 # Due times -----------------------------------------------------------------------------------
 
 
-def test_a_due_watch_is_claimed_once_even_by_two_dispatchers(sessions) -> None:  # noqa: ANN001
+def test_a_due_watch_is_claimed_once_even_by_two_dispatchers(sessions) -> None:
     with sessions.begin() as s:
         wid = make_watch(s)
     with sessions.begin() as s:
-        assert wq.claim_due_watches(s, T0) == [wid]
+        assert watch_store.claim_due_watches(s, T0) == [wid]
     with sessions.begin() as s:  # a second Beat, or a restarted one, at the same moment
-        assert wq.claim_due_watches(s, T0) == []
+        assert watch_store.claim_due_watches(s, T0) == []
     with sessions.begin() as s:
-        assert wq.claim_due_watches(s, T0 + timedelta(seconds=899)) == []
-        assert wq.claim_due_watches(s, T0 + timedelta(seconds=900)) == [wid]
+        assert watch_store.claim_due_watches(s, T0 + timedelta(seconds=899)) == []
+        assert watch_store.claim_due_watches(s, T0 + timedelta(seconds=900)) == [wid]
 
 
-def test_an_outage_catches_up_with_one_run_not_a_burst(sessions) -> None:  # noqa: ANN001
+def test_an_outage_catches_up_with_one_run_not_a_burst(sessions) -> None:
     with sessions.begin() as s:
         wid = make_watch(s)
     back = T0 + timedelta(hours=10)  # 40 intervals missed
     with sessions.begin() as s:
-        assert wq.claim_due_watches(s, back) == [wid]
+        assert watch_store.claim_due_watches(s, back) == [wid]
     with sessions.begin() as s:
-        assert wq.claim_due_watches(s, back + timedelta(seconds=30)) == []
+        assert watch_store.claim_due_watches(s, back + timedelta(seconds=30)) == []
         assert s.get(Watch, wid).next_run_at == back + timedelta(seconds=900)
 
 
-def test_tick_sends_due_watches_and_nothing_twice(sessions) -> None:  # noqa: ANN001
+def test_tick_sends_due_watches_and_nothing_twice(sessions) -> None:
     with sessions.begin() as s:
         wid = make_watch(s)
     sent: list[tuple] = []
@@ -109,7 +112,7 @@ def test_tick_sends_due_watches_and_nothing_twice(sessions) -> None:  # noqa: AN
     assert sent == [("sentibot.collect_watch", wid)]
 
 
-def test_a_broker_outage_during_a_tick_loses_no_posts(sessions) -> None:  # noqa: ANN001
+def test_a_broker_outage_during_a_tick_loses_no_posts(sessions) -> None:
     with sessions.begin() as s:
         wid = make_watch(s)
 
@@ -120,27 +123,27 @@ def test_a_broker_outage_during_a_tick_loses_no_posts(sessions) -> None:  # noqa
     assert sent.watches == []
     # The run was skipped, but the cursor did not move: the next run asks from the same place.
     with sessions() as s:
-        assert wq.source_states(s, wid) == {}
+        assert watch_store.source_states(s, wid) == {}
 
 
-def test_watch_update_unwatch_and_team_scoping(sessions) -> None:  # noqa: ANN001
+def test_watch_update_unwatch_and_team_scoping(sessions) -> None:
     with sessions.begin() as s:
         make_watch(s, every=3600)
         make_watch(s, team="T2")
     with sessions.begin() as s:
         wid = make_watch(s, every=600, now=T0 + timedelta(minutes=1))  # same topic: updated
         assert s.get(Watch, wid).interval_s == 600
-        assert [w.topic for w in wq.channel_watches(s, "T1", "C1")] == ["acme"]
+        assert [w.topic for w in watch_store.channel_watches(s, "T1", "C1")] == ["acme"]
     with sessions.begin() as s:
-        assert wq.remove_watch(s, "T1", "C1", "acme") is True
-        assert wq.remove_watch(s, "T1", "C1", "acme") is False
+        assert watch_store.remove_watch(s, "T1", "C1", "acme") is True
+        assert watch_store.remove_watch(s, "T1", "C1", "acme") is False
         assert [w.team_id for w in s.scalars(select(Watch))] == ["T2"]  # T2 untouched
 
 
 # Runs, cursors and health ---------------------------------------------------------------------
 
 
-def test_runs_store_posts_once_link_them_and_advance_the_cursor(sessions) -> None:  # noqa: ANN001
+def test_runs_store_posts_once_link_them_and_advance_the_cursor(sessions) -> None:
     with sessions.begin() as s:
         wid = make_watch(s)
         other = make_watch(s, channel="C2")
@@ -156,11 +159,11 @@ def test_runs_store_posts_once_link_them_and_advance_the_cursor(sessions) -> Non
         assert s.get(SourceState, (wid, "hn")).cursor == "4"
         links = s.execute(select(WatchPost.watch_id, func.count()).group_by(WatchPost.watch_id))
         assert dict(links.all()) == {wid: 4, other: 1}
-        assert s.scalar(select(func.count()).select_from(queries.Post)) == 4  # post 4 stored once
+        assert s.scalar(select(func.count()).select_from(PostRow)) == 4  # post 4 stored once
 
 
 def test_a_failing_source_is_announced_once_keeps_its_cursor_and_recovery_is_announced(
-    sessions,  # noqa: ANN001
+    sessions,
 ) -> None:
     with sessions.begin() as s:
         wid = make_watch(s, topic="acme <!channel>")
@@ -186,7 +189,7 @@ def test_a_failing_source_is_announced_once_keeps_its_cursor_and_recovery_is_ann
         assert (state.health, state.cursor, state.posts_total) == ("ok", "3", 3)
 
 
-def test_a_source_that_goes_silent_is_announced_once_then_its_return(sessions) -> None:  # noqa: ANN001
+def test_a_source_that_goes_silent_is_announced_once_then_its_return(sessions) -> None:
     with sessions.begin() as s:
         wid = make_watch(s)
     src = Source()
@@ -202,7 +205,7 @@ def test_a_source_that_goes_silent_is_announced_once_then_its_return(sessions) -
     assert [n.kind for n in notices(sessions)] == ["source_silent", "source_recovered"]
 
 
-def test_a_source_that_never_delivered_is_not_called_silent(sessions) -> None:  # noqa: ANN001
+def test_a_source_that_never_delivered_is_not_called_silent(sessions) -> None:
     with sessions.begin() as s:
         wid = make_watch(s)
     for hours in (0, 30, 60):
@@ -213,7 +216,7 @@ def test_a_source_that_never_delivered_is_not_called_silent(sessions) -> None:  
 # X spend --------------------------------------------------------------------------------------
 
 
-def test_x_reads_stop_at_the_daily_cap_per_workspace(sessions) -> None:  # noqa: ANN001
+def test_x_reads_stop_at_the_daily_cap_per_workspace(sessions) -> None:
     with sessions.begin() as s:
         wid = make_watch(s, sources=("x",))
         other = make_watch(s, team="T2", sources=("x",))
@@ -224,7 +227,7 @@ def test_x_reads_stop_at_the_daily_cap_per_workspace(sessions) -> None:  # noqa:
     run_watch(sessions, wid, x, T0 + timedelta(minutes=15), cap=40)
     assert x.limits == [40, 10]  # the second run could only read what was left
     with sessions() as s:
-        assert wq.x_read_today(s, "T1", T0) == 40
+        assert x_usage.x_read_today(s, "T1", T0) == 40
     run_watch(sessions, wid, x, T0 + timedelta(minutes=30), cap=40)
     assert len(x.limits) == 2  # at the cap: X is not asked at all
     with sessions() as s:
@@ -237,23 +240,23 @@ def test_x_reads_stop_at_the_daily_cap_per_workspace(sessions) -> None:  # noqa:
     assert x.limits[-1] == 40
 
 
-def test_x_reservations_never_overshoot_the_cap(sessions) -> None:  # noqa: ANN001
+def test_x_reservations_never_overshoot_the_cap(sessions) -> None:
     with sessions.begin() as s:
-        queries.ensure_workspace(s, "T1")
+        workspaces.ensure_workspace(s, "T1")
     grants = []
     for _ in range(5):
         with sessions.begin() as s:
-            grants.append(wq.reserve_x_reads(s, "T1", 30, 100, T0))
+            grants.append(x_usage.reserve_x_reads(s, "T1", 30, 100, T0))
     assert grants == [30, 30, 30, 10, 0]
     with sessions.begin() as s:
-        wq.settle_x_reads(s, "T1", 30, 12, T0)  # X billed only 12 of a reservation
-        assert wq.x_read_today(s, "T1", T0) == 82
+        x_usage.settle_x_reads(s, "T1", 30, 12, T0)  # X billed only 12 of a reservation
+        assert x_usage.x_read_today(s, "T1", T0) == 82
 
 
 # The sentiment processor ----------------------------------------------------------------------
 
 
-def test_processor_claims_each_unscored_post_once_until_scored(sessions) -> None:  # noqa: ANN001
+def test_processor_claims_each_unscored_post_once_until_scored(sessions) -> None:
     with sessions.begin() as s:
         wid = make_watch(s)
         other = make_watch(s, channel="C2")
@@ -263,17 +266,20 @@ def test_processor_claims_each_unscored_post_once_until_scored(sessions) -> None
     src.add(5, 6, 7, 8)
     run_watch(sessions, other, src, T0)
     with sessions.begin() as s:
-        batches = wq.claim_unscored(s, T0, timedelta(minutes=5), batch=3, max_batches=10)
+        batches = score_queue.claim_unscored(s, T0, timedelta(minutes=5), batch=3, max_batches=10)
     assert [(m, len(ids)) for m, ids in batches] == [("vader", 3), ("vader", 3), ("vader", 2)]
     assert sorted(i for _, ids in batches for i in ids) == sorted(
         set(i for _, ids in batches for i in ids)
     )
     with sessions.begin() as s:  # the next tick: all requested, nothing to send
-        assert wq.claim_unscored(s, T0 + timedelta(seconds=15), timedelta(minutes=5), 3, 10) == []
+        assert (
+            score_queue.claim_unscored(s, T0 + timedelta(seconds=15), timedelta(minutes=5), 3, 10)
+            == []
+        )
     model, ids = batches[0]
     with sessions.begin() as s:
-        rows = wq.posts_to_score(s, model, ids)
-        queries.store_scores(
+        rows = score_queue.posts_to_score(s, model, ids)
+        post_store.store_scores(
             s,
             model,
             list(
@@ -282,19 +288,21 @@ def test_processor_claims_each_unscored_post_once_until_scored(sessions) -> None
                 )
             ),
         )
-        wq.finish_score_requests(s, model, ids)
+        score_queue.finish_score_requests(s, model, ids)
     with sessions.begin() as s:  # the other batches' messages were lost: re-sent after 5 min
-        again = wq.claim_unscored(s, T0 + timedelta(minutes=6), timedelta(minutes=5), 3, 10)
+        again = score_queue.claim_unscored(
+            s, T0 + timedelta(minutes=6), timedelta(minutes=5), 3, 10
+        )
     assert sorted(i for _, b in again for i in b) == sorted(i for _, b in batches[1:] for i in b)
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Score)) == 3
-        assert wq.unscored_count(s) == 5
+        assert score_queue.unscored_count(s) == 5
 
 
-def test_links_are_written_in_chunks_of_bounded_size(sessions, monkeypatch) -> None:  # noqa: ANN001
+def test_links_are_written_in_chunks_of_bounded_size(sessions, monkeypatch) -> None:
     # PostgreSQL binds at most 65,535 parameters per statement; bench/ingest.py runs 100,000
     # posts through one run. Here the chunk is made small to exercise the same path quickly.
-    monkeypatch.setattr(wq, "_CHUNK", 7)
+    monkeypatch.setattr(watch_store, "_CHUNK", 7)
     with sessions.begin() as s:
         wid = make_watch(s)
     src = Source()
@@ -303,4 +311,4 @@ def test_links_are_written_in_chunks_of_bounded_size(sessions, monkeypatch) -> N
     src.add(*range(20, 41))  # overlaps the first run across chunk boundaries
     run_watch(sessions, wid, src, T0 + timedelta(minutes=15))
     with sessions() as s:
-        assert wq.watch_post_counts(s, [wid], T0 - timedelta(days=1)) == {wid: 40}
+        assert watch_store.watch_post_counts(s, [wid], T0 - timedelta(days=1)) == {wid: 40}

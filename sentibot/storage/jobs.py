@@ -1,49 +1,26 @@
-"""Named queries. Everything a task or listener reads or writes goes through here."""
+"""On-demand analysis jobs (the outbox the bot writes before it acknowledges) and their posts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
-from collectors.base import Post as CollectedPost
 from scoring.base import Sentiment
-from sentibot.storage.models import Job, JobPost, JobState, Post, Score, Workspace, utcnow
-
-_BATCH = 500
-
-
-def _insert(session: Session, table: Table) -> Insert:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise RuntimeError(f"unsupported database dialect: {dialect}")
-
-
-def compare_and_set(
-    session: Session, column: InstrumentedAttribute, row_id: int, expected: object, **values: object
-) -> bool:
-    """Update the row only if `column` still holds `expected`: True for the one caller that
-    did. Every due-time claim (watches, alert rules, digests) is one of these."""
-    model = column.class_
-    done = session.execute(
-        update(model).where(model.id == row_id, column == expected).values(**values)
-    )
-    return done.rowcount == 1
-
-
-def ensure_workspace(session: Session, team_id: str, name: str | None = None) -> None:
-    stmt = _insert(session, Workspace.__table__).values(
-        team_id=team_id, name=name, created_at=utcnow()
-    )
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["team_id"]))
+from sentibot.storage.models import (
+    Job,
+    JobPost,
+    JobState,
+    Post,
+    Score,
+    utcnow,
+)
+from sentibot.storage.statements import dialect_insert
+from sentibot.storage.workspaces import ensure_workspace
 
 
 def create_job(
@@ -121,60 +98,17 @@ def touch_job(session: Session, job_id: int, now: datetime) -> None:
     )
 
 
-def store_posts(session: Session, posts: Sequence[CollectedPost]) -> list[int]:
-    """Insert posts once per (source, external id); return the row ids of all of them."""
-    ids: list[int] = []
-    for start in range(0, len(posts), _BATCH):
-        batch = _dedupe(posts[start : start + _BATCH])
-        rows = [
-            {
-                "source": p.source,
-                "external_id": p.external_id,
-                "author": p.author,
-                "text": p.text,
-                "url": p.url,
-                "lang": p.lang,
-                "engagement": p.engagement,
-                "posted_at": p.created_at,
-                "collected_at": utcnow(),
-            }
-            for p in batch
-        ]
-        stmt = _insert(session, Post.__table__).on_conflict_do_nothing(
-            index_elements=["source", "external_id"]
-        )
-        session.execute(stmt, rows)
-        by_source: dict[str, list[str]] = {}
-        for p in batch:
-            by_source.setdefault(p.source, []).append(p.external_id)
-        # One equality and one IN list per source: both backends walk the unique index
-        # (a row-value IN over (source, external_id) is a sequential scan on PostgreSQL).
-        for source, external_ids in by_source.items():
-            found = session.execute(
-                select(Post.id).where(Post.source == source, Post.external_id.in_(external_ids))
-            )
-            ids.extend(found.scalars())
-    return ids
-
-
-def _dedupe(posts: Iterable[CollectedPost]) -> list[CollectedPost]:
-    seen: dict[tuple[str, str], CollectedPost] = {}
-    for post in posts:
-        seen.setdefault((post.source, post.external_id), post)
-    return list(seen.values())
-
-
 def link_job_posts(session: Session, job_id: int, post_ids: Sequence[int]) -> None:
     if not post_ids:
         return
-    stmt = _insert(session, JobPost.__table__).on_conflict_do_nothing(
+    stmt = dialect_insert(session, JobPost.__table__).on_conflict_do_nothing(
         index_elements=["job_id", "post_id"]
     )
     session.execute(stmt, [{"job_id": job_id, "post_id": pid} for pid in set(post_ids)])
 
 
 def unscored_job_posts(
-    session: Session, job_id: int, model: str, limit: int = _BATCH
+    session: Session, job_id: int, model: str, limit: int = 500
 ) -> list[tuple[int, str]]:
     scored = select(Score.post_id).where(Score.model == model)
     stmt = (
@@ -185,31 +119,6 @@ def unscored_job_posts(
         .limit(limit)
     )
     return [(row.id, row.text) for row in session.execute(stmt)]
-
-
-def store_scores(session: Session, model: str, scored: Sequence[tuple[int, Sentiment]]) -> None:
-    if not scored:
-        return
-    stmt = _insert(session, Score.__table__).on_conflict_do_nothing(
-        index_elements=["post_id", "model"]
-    )
-    now = utcnow()
-    session.execute(
-        stmt,
-        [
-            {
-                "post_id": post_id,
-                "model": model,
-                "label": s.label,
-                "compound": s.compound,
-                "negative": s.negative,
-                "neutral": s.neutral,
-                "positive": s.positive,
-                "scored_at": now,
-            }
-            for post_id, s in scored
-        ],
-    )
 
 
 @dataclass(frozen=True)

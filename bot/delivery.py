@@ -1,0 +1,157 @@
+"""The one way sentibot's messages reach Slack: reports, progress, notices, alerts, resolutions,
+digests and charts.
+
+Every new message is paced (one per channel per second, bot/pacing.py); a message that already
+has a ts is edited, never posted again; and one place, `undeliverable`, decides which Slack
+errors no retry can fix. Callers store what comes back (a ts, a file id): nothing here touches
+the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
+
+from bot.views.alerts import render_alert, resolved_reply
+from sentibot.monitoring.alert_checks import Outcome
+from sentibot.monitoring.alert_rules import AlertAction
+
+log = logging.getLogger(__name__)
+
+RESPONSE_URL_TS = "response_url"
+_NOT_A_MEMBER = {"not_in_channel", "channel_not_found", "is_archived"}
+# Errors no retry can fix: the message is dropped (and logged) instead of retried forever.
+_UNDELIVERABLE = _NOT_A_MEMBER | {"channel_is_archived", "invalid_auth", "account_inactive"}
+
+Pace = Callable[[str], object]
+
+
+class Undeliverable(Exception):
+    """Slack will never take this message (the bot left the channel, the app was removed)."""
+
+    def __init__(self, channel: str, error: str) -> None:
+        self.channel = channel
+        self.error = error
+        super().__init__(f"{channel}: {error}")
+
+
+def undeliverable(exc: SlackApiError) -> bool:
+    return exc.response.get("error") in _UNDELIVERABLE
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str
+    ts: str
+
+
+def _no_pace(_: str) -> None:
+    return None
+
+
+class Delivery:
+    """Slack delivery for one workspace's client; `pace(channel)` runs before each new message."""
+
+    def __init__(self, client: WebClient, pace: Pace | None = None) -> None:
+        self.client = client
+        self.pace = pace or _no_pace
+
+    def _call(self, channel: str, call: Callable[[], dict]) -> dict:
+        try:
+            return call()
+        except SlackApiError as exc:
+            if undeliverable(exc):
+                raise Undeliverable(channel, str(exc.response.get("error"))) from exc
+            raise
+
+    def publish(
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: list[dict],
+        existing: Posted | None = None,
+        response_url: str | None = None,
+    ) -> Posted:
+        """Post a new message, or edit `existing`; answer through `response_url` when the bot is
+        not a member of the channel."""
+        if existing is not None and existing.ts != RESPONSE_URL_TS:
+            self._call(
+                existing.channel,
+                lambda: self.client.chat_update(
+                    channel=existing.channel, ts=existing.ts, text=text, blocks=blocks
+                ),
+            )
+            return existing
+        if existing is not None:
+            return existing
+        self.pace(channel)
+        try:
+            resp = self.client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, unfurl_links=False
+            )
+            return Posted(channel=resp["channel"], ts=resp["ts"])
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error in _NOT_A_MEMBER and response_url:
+                log.info("not a member of %s; answering through response_url", channel)
+                WebhookClient(response_url).send(
+                    response_type="in_channel", text=text, blocks=blocks
+                )
+                return Posted(channel=channel, ts=RESPONSE_URL_TS)
+            if undeliverable(exc):
+                raise Undeliverable(channel, str(error)) from exc
+            raise
+
+    def reply(self, channel: str, thread_ts: str | None, text: str) -> None:
+        self.pace(channel)
+        self._call(
+            channel,
+            lambda: self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text),
+        )
+
+    def upload(self, channel: str, thread_ts: str, png: bytes, title: str) -> str | None:
+        """A chart in a message's thread (files upload v2); best effort: None if it failed."""
+        if thread_ts == RESPONSE_URL_TS:
+            return None  # answered through response_url: there is no message to thread under
+        try:
+            self.pace(channel)
+            response = self.client.files_upload_v2(
+                channel=channel,
+                thread_ts=thread_ts,
+                file=png,
+                filename="sentiment.png",
+                title=title,
+            )
+        except (SlackClientError, OSError) as exc:
+            log.warning("chart not uploaded to %s (%s)", channel, exc)
+            return None
+        files = response.get("files") or [response.get("file") or {}]
+        return files[0].get("id")
+
+    def alert(self, outcome: Outcome, by: str | None = None) -> str | None:
+        """Carry an alert decision to its channel: one message per firing, edited as the value
+        moves, the resolution edited in and replied in its thread. Returns the ts of a newly
+        posted alert message (for the caller to store), else None."""
+        channel = outcome.channel_id
+        text, blocks = render_alert(outcome.report)
+        if outcome.action in (AlertAction.FIRE, AlertAction.REPOST):
+            return self.publish(channel=channel, text=text, blocks=blocks).ts
+        if outcome.message_ts:
+            self.publish(
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                existing=Posted(channel, outcome.message_ts),
+            )
+        if outcome.action == AlertAction.RESOLVE:
+            reply = (
+                resolved_reply(outcome.metric, outcome.value, by) if outcome.message_ts else text
+            )
+            self.reply(channel, outcome.message_ts, reply)
+        return None

@@ -1,0 +1,153 @@
+"""Posts and their scores: stored once per (source, external id), and read by time window."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from collectors.base import Post as CollectedPost
+from scoring.base import Sentiment
+from sentibot.storage.models import (
+    Post,
+    Score,
+    Watch,
+    WatchPost,
+    utcnow,
+)
+from sentibot.storage.statements import dialect_insert
+
+_BATCH = 500
+
+
+def store_posts(session: Session, posts: Sequence[CollectedPost]) -> list[int]:
+    """Insert posts once per (source, external id); return the row ids of all of them."""
+    ids: list[int] = []
+    for start in range(0, len(posts), _BATCH):
+        batch = _dedupe(posts[start : start + _BATCH])
+        rows = [
+            {
+                "source": p.source,
+                "external_id": p.external_id,
+                "author": p.author,
+                "text": p.text,
+                "url": p.url,
+                "lang": p.lang,
+                "engagement": p.engagement,
+                "posted_at": p.created_at,
+                "collected_at": utcnow(),
+            }
+            for p in batch
+        ]
+        stmt = dialect_insert(session, Post.__table__).on_conflict_do_nothing(
+            index_elements=["source", "external_id"]
+        )
+        session.execute(stmt, rows)
+        by_source: dict[str, list[str]] = {}
+        for p in batch:
+            by_source.setdefault(p.source, []).append(p.external_id)
+        # One equality and one IN list per source: both backends walk the unique index
+        # (a row-value IN over (source, external_id) is a sequential scan on PostgreSQL).
+        for source, external_ids in by_source.items():
+            found = session.execute(
+                select(Post.id).where(Post.source == source, Post.external_id.in_(external_ids))
+            )
+            ids.extend(found.scalars())
+    return ids
+
+
+def _dedupe(posts: Iterable[CollectedPost]) -> list[CollectedPost]:
+    seen: dict[tuple[str, str], CollectedPost] = {}
+    for post in posts:
+        seen.setdefault((post.source, post.external_id), post)
+    return list(seen.values())
+
+
+def store_scores(session: Session, model: str, scored: Sequence[tuple[int, Sentiment]]) -> None:
+    if not scored:
+        return
+    stmt = dialect_insert(session, Score.__table__).on_conflict_do_nothing(
+        index_elements=["post_id", "model"]
+    )
+    now = utcnow()
+    session.execute(
+        stmt,
+        [
+            {
+                "post_id": post_id,
+                "model": model,
+                "label": s.label,
+                "compound": s.compound,
+                "negative": s.negative,
+                "neutral": s.neutral,
+                "positive": s.positive,
+                "scored_at": now,
+            }
+            for post_id, s in scored
+        ],
+    )
+
+
+# When a post happened: its own time where the source gives one, else when it was collected.
+POSTED = func.coalesce(Post.posted_at, Post.collected_at)
+
+
+@dataclass(frozen=True)
+class WindowPost:
+    when: datetime
+    source: str
+    text: str
+    url: str | None
+    engagement: int
+    sentiment: Sentiment
+
+
+def window_posts(
+    session: Session, watch: Watch, start: datetime, end: datetime
+) -> list[WindowPost]:
+    """The watch's scored posts that happened in [start, end)."""
+    rows = session.execute(
+        select(Post, Score, POSTED.label("at"))
+        .join(WatchPost, WatchPost.post_id == Post.id)
+        .join(Score, (Score.post_id == Post.id) & (Score.model == watch.model))
+        .where(WatchPost.watch_id == watch.id, POSTED >= start, POSTED < end)
+        .order_by(Post.id)
+    )
+    out = []
+    for post, score, at in rows:
+        when = at if isinstance(at, datetime) else post.posted_at or post.collected_at
+        out.append(
+            WindowPost(
+                when=when,
+                source=post.source,
+                text=post.text,
+                url=post.url,
+                engagement=post.engagement,
+                sentiment=Sentiment(
+                    score.label, score.compound, score.negative, score.neutral, score.positive
+                ),
+            )
+        )
+    return out
+
+
+def window_counts(
+    session: Session, watch: Watch, windows: Sequence[tuple[datetime, datetime]]
+) -> list[int | None]:
+    """Posts per window; None for windows that began before the watch existed."""
+    out: list[int | None] = []
+    for start, end in windows:
+        if start < watch.created_at:
+            out.append(None)
+            continue
+        n = session.scalar(
+            select(func.count())
+            .select_from(WatchPost)
+            .join(Post, Post.id == WatchPost.post_id)
+            .where(WatchPost.watch_id == watch.id, POSTED >= start, POSTED < end)
+        )
+        out.append(int(n or 0))
+    return out

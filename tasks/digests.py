@@ -1,0 +1,44 @@
+"""Channel digests: a claimed run is built in the core, rendered and delivered by the bot."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.delivery import Undeliverable
+from bot.views.digest import digest_charts, render_digest
+from sentibot.monitoring import digests
+from sentibot.storage import digests as digest_store
+from sentibot.storage.models import DigestRun, utcnow
+from tasks.celery_app import app
+from tasks.runtime import RETRY_DB, delivery, sessions
+
+log = logging.getLogger(__name__)
+
+# A run claimed this long ago and still unsent lost its worker: another may send it.
+RUN_CLAIM_STALE = timedelta(minutes=5)
+
+
+@app.task(name="sentibot.send_digest", **RETRY_DB)
+def send_digest(run_id: int) -> None:
+    with sessions().begin() as session:
+        run = digest_store.claim_digest_run(session, run_id, utcnow(), RUN_CLAIM_STALE)
+        if run is None:
+            return  # sent already, or being sent
+        content = digests.build(session, run)
+        team_id, channel = run.team_id, run.channel_id
+    text, blocks = render_digest(content)
+    slack = delivery(team_id)
+    ts: str | None
+    try:
+        ts = slack.publish(channel=channel, text=text, blocks=blocks).ts
+    except Undeliverable as exc:
+        log.warning("digest run %s dropped: %s", run_id, exc.error)
+        ts = None
+    # Otherwise a failure is retried: the run stays claimed until stale, then re-sent.
+    with sessions().begin() as session:
+        run = session.get(DigestRun, run_id)
+        run.sent_at, run.message_ts = utcnow(), ts
+    for title, png in digest_charts(content) if ts else ():
+        slack.upload(channel, ts, png, title)
+    log.info("digest run %s sent to %s", run_id, channel)

@@ -1,0 +1,36 @@
+"""Channel notices about a watch's sources, sent once from the notice outbox."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.delivery import Undeliverable
+from sentibot.storage import notices as notice_store
+from sentibot.storage.models import Notice, utcnow
+from tasks.celery_app import app
+from tasks.runtime import RETRY_DB, delivery, sessions
+
+log = logging.getLogger(__name__)
+
+# A notice claimed this long ago and still unsent lost its worker: another may send it.
+NOTICE_CLAIM_STALE = timedelta(minutes=5)
+
+
+@app.task(name="sentibot.send_notice", **RETRY_DB)
+def send_notice(notice_id: int) -> None:
+    with sessions().begin() as session:
+        notice = notice_store.claim_notice(session, notice_id, utcnow(), NOTICE_CLAIM_STALE)
+        if notice is None:
+            return  # sent already, or another worker is sending it
+        channel, text, team_id = notice.channel_id, notice.text, notice.team_id
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    ts: str | None
+    try:
+        ts = delivery(team_id).publish(channel=channel, text=text, blocks=blocks).ts
+    except Undeliverable as exc:
+        log.warning("notice %s dropped: %s", notice_id, exc.error)
+        ts = None
+    with sessions().begin() as session:
+        notice = session.get(Notice, notice_id)
+        notice.sent_at, notice.message_ts = utcnow(), ts
