@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from migrations.env_filters import include_name
 from sentibot.config.settings import get_settings
 from sentibot.storage.models import Base
 from sentibot.storage.session import make_engine, normalize_url
@@ -19,18 +20,13 @@ def _url() -> str:
     )
 
 
-def _ours(name: str | None, type_: str, parent_names: dict) -> bool:
-    """Autogenerate compares our models only; slack-sdk's tables come from revision 0005."""
-    return not (type_ == "table" and name is not None and name.startswith("slack_"))
-
-
 def run_offline() -> None:
     context.configure(
         url=_url(),
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
-        include_name=_ours,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -43,7 +39,7 @@ def run_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=True,
-            include_name=_ours,
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

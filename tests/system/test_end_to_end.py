@@ -477,8 +477,11 @@ def test_log_lines_are_json_carry_the_job_id_and_never_a_token(stack: ServiceSta
     for line in worker_lines:
         if line.startswith("{"):
             docs.append(json.loads(line))
+    packages = {"sentibot", "bot", "tasks", "collectors", "scoring"}
     ours = [
-        d for d in docs if d.get("logger", "").startswith("sentibot") and d.get("job_id") == job.id
+        d
+        for d in docs
+        if d.get("logger", "").split(".")[0] in packages and d.get("job_id") == job.id
     ]
     assert {d["task"] for d in ours} >= {"sentibot.collect", "sentibot.score", "sentibot.notify"}
     # Every line a stage task of this job logged carries its id.
