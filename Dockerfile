@@ -9,8 +9,14 @@ RUN apt-get update \
 WORKDIR /app
 # The CPU build of torch: PyPI's default build of this version carries CUDA (several GB).
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md alembic.ini ./
 COPY sentibot ./sentibot
+COPY bot ./bot
+COPY collectors ./collectors
+COPY scoring ./scoring
+COPY tasks ./tasks
+COPY migrations ./migrations
+COPY devtools ./devtools
 RUN pip install --no-cache-dir --extra-index-url "$TORCH_INDEX" ".[ops]"
 
 RUN useradd --create-home sentibot

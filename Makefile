@@ -20,9 +20,11 @@ test: install
 demo: install
 	$(BIN)/sentibot demo
 
+PACKAGES := sentibot bot collectors scoring tasks migrations devtools tests bench
+
 lint: install
-	$(BIN)/ruff check sentibot tests bench
-	$(BIN)/ruff format --check sentibot tests bench
+	$(BIN)/ruff check $(PACKAGES)
+	$(BIN)/ruff format --check $(PACKAGES)
 
 # docker-compose.yml checked by a real Compose (Debian's docker-compose; no engine needed).
 compose-check:
