@@ -347,7 +347,7 @@ def test_an_alert_fires_once_and_the_resolve_button_ends_it_in_its_thread(
         tick_now()
         time.sleep(1.0)
     (alert,) = alert_messages()
-    assert "negative > 10%" in alert.text
+    assert "negative &gt; 10%" in alert.text
     assert "Snooze 4h" in json.dumps(alert.blocks)
     for _ in range(3):  # more evaluations: the same firing, no second message
         tick_now()
