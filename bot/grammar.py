@@ -6,6 +6,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from collectors.boundary import clean_text
 from collectors.query import QueryError, parse_query
 from collectors.registry import canonical_source, source_names
 
@@ -118,10 +119,17 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
+def from_slack(text: str) -> str:
+    """Command text as the person typed it: Slack escapes &, < and > (undone once, here), and
+    control, bidi and zero-width characters are dropped so no echo can hide or reorder text."""
+    unescaped = (text or "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return clean_text(unescaped)
+
+
 def parse(text: str) -> Command | UsageError:
-    """Parse what follows `/sentiment`. Never raises."""
+    """Parse what follows `/sentiment` (as Slack sends it). Never raises."""
     try:
-        words = shlex.split(text or "")
+        words = shlex.split(from_slack(text))
     except ValueError:
         return UsageError("That command has an unmatched quote.\n" + help_text())
     if not words or words[0].lower() in ("help", "-h", "--help", "?"):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,11 +18,11 @@ from collectors.base import (
     newer,
     with_retries,
 )
+from collectors.boundary import html_to_text
 from collectors.query import Query
 from sentibot.config.settings import Settings
 
 PAGE_SIZE = 100
-_TAG = re.compile(r"<[^>]+>")
 
 
 class HackerNewsCollector:
@@ -104,13 +102,9 @@ def _hits(body: Any) -> tuple[list[dict[str, Any]], int]:
     return hits, pages
 
 
-def _clean(text: str | None) -> str:
-    return " ".join(html.unescape(_TAG.sub(" ", text or "")).split())
-
-
 def _to_post(hit: dict[str, Any]) -> Post | None:
-    title = _clean(hit.get("title") or hit.get("story_title"))
-    body = _clean(hit.get("comment_text") or hit.get("story_text"))
+    title = html_to_text(hit.get("title") or hit.get("story_title"))
+    body = html_to_text(hit.get("comment_text") or hit.get("story_text"))
     is_comment = bool(hit.get("comment_text"))
     text = body if is_comment else "\n".join(t for t in (title, body) if t)
     if not text:

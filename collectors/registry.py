@@ -11,6 +11,7 @@ import logging
 import pkgutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 
 import collectors as package
@@ -23,6 +24,7 @@ from collectors.base import (
     SourceSkipped,
     SourceSpec,
 )
+from collectors.boundary import clean_post
 from collectors.query import Query
 from sentibot.config.settings import MissingSetting, Settings
 
@@ -113,8 +115,17 @@ def collect(
             log.warning("source %s failed for %r: %s", name, query.canonical(), exc.reason)
             out.reports[name] = SourceReport("failed", reason=exc.reason)
             continue
-        out.posts.extend(batch.posts)
-        out.reports[name] = SourceReport("ok", count=len(batch.posts))
+        now = datetime.now(UTC)
+        kept = [c for c in (clean_post(p, now) for p in batch.posts) if c is not None]
+        if len(kept) < len(batch.posts):
+            log.warning(
+                "source %s: %s of %s posts had nothing storable and were skipped",
+                name,
+                len(batch.posts) - len(kept),
+                len(batch.posts),
+            )
+        out.posts.extend(kept)
+        out.reports[name] = SourceReport("ok", count=len(kept))
         out.billed[name] = batch.billed
         if batch.cursor is not None:
             out.cursors[name] = batch.cursor

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import html
 import logging
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -29,11 +27,11 @@ from collectors.base import (
     newer,
     with_retries,
 )
+from collectors.boundary import html_to_text
 from collectors.query import Query
 from sentibot.config.settings import Settings
 
 log = logging.getLogger(__name__)
-_TAG = re.compile(r"<[^>]+>")
 
 
 class FeedCollector:
@@ -106,8 +104,8 @@ class FeedCollector:
 
 
 def _to_post(feed_url: str, entry: feedparser.FeedParserDict) -> Post | None:
-    title = _clean(entry.get("title"))
-    summary = _clean(entry.get("summary"))
+    title = html_to_text(entry.get("title"))
+    summary = html_to_text(entry.get("summary"))
     text = "\n".join(t for t in (title, summary) if t)
     if not text:
         return None
@@ -123,10 +121,6 @@ def _to_post(feed_url: str, entry: feedparser.FeedParserDict) -> Post | None:
         url=entry.get("link"),
         created_at=created,
     )
-
-
-def _clean(text: str | None) -> str:
-    return " ".join(html.unescape(_TAG.sub(" ", text or "")).split())
 
 
 def _build(settings: Settings, retry: RetryPolicy | None) -> FeedCollector:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from datetime import datetime
 
@@ -136,7 +137,8 @@ def _to_post(tweet: tweepy.Tweet, usernames: dict[object, str]) -> Post:
     return Post(
         source="x",
         external_id=str(tweet.id),
-        text=tweet.text,
+        # X escapes &, < and > in text (and only those): decoded once, here.
+        text=html.unescape(tweet.text or ""),
         author=username,
         url=url,
         created_at=created,

@@ -16,7 +16,7 @@ import torch
 from safetensors import safe_open
 from torch import nn
 
-from scoring.base import LABELS, Sentiment, UnknownModel
+from scoring.base import LABELS, Sentiment, UnknownModel, scored_prefix
 
 # Models load from disk only; nothing is ever fetched from a hub at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -64,9 +64,19 @@ class SentimentNet(nn.Module):
         return self.head(self.dropout(pooled))
 
 
+def quiet_transformers() -> None:
+    """transformers' weight-loading progress bars and config warnings are not sentibot's to
+    show: a worker's log and `make demo` carry sentibot's own lines."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def load_base(path: Path | None = None) -> tuple[object, nn.Module]:
     from transformers import AutoModel, AutoTokenizer
 
+    quiet_transformers()
     path = path or base_model_path()
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     encoder = AutoModel.from_pretrained(path, local_files_only=True)
@@ -161,7 +171,8 @@ class TransformerScorer:
         self.preprocess = preprocess
 
     def score(self, texts: Sequence[str]) -> list[Sentiment]:
-        prepared = [self.preprocess(t) if self.preprocess else t for t in texts]
+        prefixes = [scored_prefix(t) for t in texts]
+        prepared = [self.preprocess(t) if self.preprocess else t for t in prefixes]
         order = sorted(range(len(prepared)), key=lambda i: len(prepared[i]))
         out: list[Sentiment | None] = [None] * len(prepared)
         with torch.inference_mode():
@@ -249,6 +260,7 @@ def hf_scorer(model: str, precision: str = "auto") -> TransformerScorer:
     """Any local Hugging Face sequence-classification sentiment model (no network)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    quiet_transformers()
     try:
         tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=True)
         net = AutoModelForSequenceClassification.from_pretrained(model, local_files_only=True)

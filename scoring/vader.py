@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer, SentiText
 
-from scoring.base import Sentiment
+from scoring.base import Sentiment, scored_prefix
 
 # The thresholds VADER's authors recommend for three classes.
 POSITIVE_AT = 0.05
@@ -68,7 +68,7 @@ class VaderScorer:
         for text in texts:
             if text in scored:  # reposts and copy-paste campaigns: score each text once
                 continue
-            s = polarity(text)
+            s = polarity(scored_prefix(text))
             scored[text] = Sentiment(
                 label=label_for(s["compound"]),
                 compound=s["compound"],

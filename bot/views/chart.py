@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -20,12 +21,13 @@ BUCKETS = (
 
 
 def bucket_size(first: datetime, last: datetime, most: int = 48) -> timedelta:
-    """The smallest bucket that covers the span in at most `most` bars."""
+    """The smallest bucket that covers the span in at most `most` bars (whole days past the
+    largest, so even a span of centuries costs `most` bars)."""
     span = last - first
     for size in BUCKETS:
         if span / size <= most:
             return size
-    return BUCKETS[-1]
+    return BUCKETS[-1] * math.ceil(span / (BUCKETS[-1] * most))
 
 
 def series(
@@ -65,7 +67,8 @@ def render_chart(points: Sequence[tuple[datetime, float]], title: str) -> bytes 
     ax_mood.set_ylim(-1, 1)
     ax_mood.set_ylabel("mean sentiment")
     ax_volume.set_ylabel(f"posts per {_label(size)}")
-    ax_volume.set_title(title[:90], fontsize=10)
+    # Literal text: a topic like `$a^b^c$` must not be parsed as math.
+    ax_volume.set_title(title[:90], fontsize=10, parse_math=False)
     fig.autofmt_xdate()
     fig.tight_layout()
     out = io.BytesIO()
@@ -78,4 +81,7 @@ def _label(size: timedelta) -> str:
     if minutes < 60:
         return f"{minutes} min"
     hours = minutes // 60
-    return f"{hours} h" if hours < 24 else "day"
+    if hours < 24:
+        return f"{hours} h"
+    days = hours // 24
+    return "day" if days == 1 else f"{days:,} days"

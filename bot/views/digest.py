@@ -48,7 +48,7 @@ def render_digest(content: DigestContent) -> tuple[str, list[dict]]:
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": "This channel watches nothing yet: `/sentiment watch <topic>`.",
+                    "text": "This channel watches nothing yet: `/sentiment watch &lt;topic&gt;`.",
                 },
             }
         )
@@ -69,7 +69,20 @@ def render_digest(content: DigestContent) -> tuple[str, list[dict]]:
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": clip("\n".join(lines), 3000)}}
         )
-    return text, blocks[:50]
+    if content.omitted:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": f"…and {content.omitted} more watched topics, not shown here: "
+                        "`/sentiment list` shows every watch of this channel.",
+                    }
+                ],
+            }
+        )
+    return text, blocks
 
 
 def digest_charts(content: DigestContent) -> list[tuple[str, bytes]]:

@@ -31,8 +31,8 @@ def home_view(
             "text": {
                 "type": "mrkdwn",
                 "text": "How people feel about your topics on X, Reddit, Hacker News and feeds. "
-                "In any channel: `/sentiment analyze <topic>`, `/sentiment watch <topic>`, "
-                "`/sentiment list`, `/sentiment help`.",
+                "In any channel: `/sentiment analyze &lt;topic&gt;`, "
+                "`/sentiment watch &lt;topic&gt;`, `/sentiment list`, `/sentiment help`.",
             },
         },
         {"type": "divider"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collectors.boundary import clean_text
+
 
 def escape(text: str) -> str:
     """Escape &, < and > as Slack asks; `<!channel>` and `<@U1>` then show as plain text."""
@@ -9,8 +11,9 @@ def escape(text: str) -> str:
 
 
 def quote_inline(text: str, limit: int = 200) -> str:
-    """Escaped user text for use inside a message, clipped, without backticks breaking out."""
-    text = " ".join(text.split())
+    """Escaped user text for use inside a message, clipped, without backticks breaking out, and
+    without control, bidi or zero-width characters."""
+    text = " ".join(clean_text(text).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return escape(text)

@@ -35,7 +35,7 @@ def watch_removed(topic: str, removed: bool) -> str:
 def watch_list(lines: Sequence[WatchStatus], x_read_today: int, x_cap: int, now: datetime) -> str:
     out = []
     if not lines:
-        out.append("This channel watches nothing yet. Start with `/sentiment watch <topic>`.")
+        out.append("This channel watches nothing yet. Start with `/sentiment watch &lt;topic&gt;`.")
     else:
         out.append(f"*Watches in this channel* ({len(lines)})")
     for w in lines:

@@ -43,6 +43,7 @@ class DigestContent:
     late: bool
     topics: Sequence[TopicDigest] = field(default_factory=tuple)
     charted: int = MAX_CHARTS  # topics (from the first) that get a chart
+    omitted: int = 0  # watched topics past MAX_TOPICS, not shown
 
 
 def build(session: Session, run: DigestRun) -> DigestContent:
@@ -50,7 +51,8 @@ def build(session: Session, run: DigestRun) -> DigestContent:
     start, end = run.period_start, run.period_end
     length = end - start
     topics = []
-    for watch in watch_store.channel_watches(session, run.team_id, run.channel_id)[:MAX_TOPICS]:
+    watches = watch_store.channel_watches(session, run.team_id, run.channel_id)
+    for watch in watches[:MAX_TOPICS]:
         now_posts = post_store.window_posts(session, watch, start, end)
         before = post_store.window_posts(session, watch, start - length, start)
         texts = [ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source) for p in now_posts]
@@ -71,6 +73,7 @@ def build(session: Session, run: DigestRun) -> DigestContent:
         end=end,
         late=run.late,
         topics=topics,
+        omitted=max(0, len(watches) - MAX_TOPICS),
     )
 
 

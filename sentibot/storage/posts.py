@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from collectors.base import Post as CollectedPost
@@ -20,42 +22,67 @@ from sentibot.storage.models import (
 )
 from sentibot.storage.statements import dialect_insert
 
+log = logging.getLogger(__name__)
+
 _BATCH = 500
 
 
 def store_posts(session: Session, posts: Sequence[CollectedPost]) -> list[int]:
-    """Insert posts once per (source, external id); return the row ids of all of them."""
+    """Insert posts once per (source, external id); return the row ids of those stored.
+
+    A batch the database refuses is tried again post by post, each in its own savepoint: the
+    post that cannot be stored is skipped (and logged), never the batch."""
     ids: list[int] = []
     for start in range(0, len(posts), _BATCH):
         batch = _dedupe(posts[start : start + _BATCH])
-        rows = [
-            {
-                "source": p.source,
-                "external_id": p.external_id,
-                "author": p.author,
-                "text": p.text,
-                "url": p.url,
-                "lang": p.lang,
-                "engagement": p.engagement,
-                "posted_at": p.created_at,
-                "collected_at": utcnow(),
-            }
-            for p in batch
-        ]
-        stmt = dialect_insert(session, Post.__table__).on_conflict_do_nothing(
-            index_elements=["source", "external_id"]
+        try:
+            with session.begin_nested():
+                ids.extend(_insert_batch(session, batch))
+        except (StatementError, UnicodeError):
+            for post in batch:
+                try:
+                    with session.begin_nested():
+                        ids.extend(_insert_batch(session, [post]))
+                except (StatementError, UnicodeError) as exc:
+                    log.warning(
+                        "post %s:%s skipped: the database refused it (%s)",
+                        post.source,
+                        post.external_id[:64],
+                        type(getattr(exc, "orig", None) or exc).__name__,
+                    )
+    return ids
+
+
+def _insert_batch(session: Session, batch: Sequence[CollectedPost]) -> list[int]:
+    rows = [
+        {
+            "source": p.source,
+            "external_id": p.external_id,
+            "author": p.author,
+            "text": p.text,
+            "url": p.url,
+            "lang": p.lang,
+            "engagement": p.engagement,
+            "posted_at": p.created_at,
+            "collected_at": utcnow(),
+        }
+        for p in batch
+    ]
+    stmt = dialect_insert(session, Post.__table__).on_conflict_do_nothing(
+        index_elements=["source", "external_id"]
+    )
+    session.execute(stmt, rows)
+    by_source: dict[str, list[str]] = {}
+    for p in batch:
+        by_source.setdefault(p.source, []).append(p.external_id)
+    # One equality and one IN list per source: both backends walk the unique index
+    # (a row-value IN over (source, external_id) is a sequential scan on PostgreSQL).
+    ids: list[int] = []
+    for source, external_ids in by_source.items():
+        found = session.execute(
+            select(Post.id).where(Post.source == source, Post.external_id.in_(external_ids))
         )
-        session.execute(stmt, rows)
-        by_source: dict[str, list[str]] = {}
-        for p in batch:
-            by_source.setdefault(p.source, []).append(p.external_id)
-        # One equality and one IN list per source: both backends walk the unique index
-        # (a row-value IN over (source, external_id) is a sequential scan on PostgreSQL).
-        for source, external_ids in by_source.items():
-            found = session.execute(
-                select(Post.id).where(Post.source == source, Post.external_id.in_(external_ids))
-            )
-            ids.extend(found.scalars())
+        ids.extend(found.scalars())
     return ids
 
 

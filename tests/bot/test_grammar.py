@@ -145,3 +145,16 @@ def test_any_text_gives_a_command_or_a_usage_message(text: str) -> None:
         )
         if isinstance(result, UsageError):
             assert result.message
+
+
+def test_slack_escaping_is_undone_once_at_the_door() -> None:
+    # Slack sends `/sentiment analyze AT&T <b>` as this text.
+    cmd = parse("analyze AT&amp;T &lt;b&gt; &amp;amp;")
+    assert isinstance(cmd, Analyze)
+    assert cmd.topic == "AT&T <b> &amp;"
+
+
+def test_bidi_and_zero_width_characters_never_reach_a_topic() -> None:
+    cmd = parse("watch ac\u202eme\u200b")
+    assert isinstance(cmd, Watch)
+    assert cmd.topic == "acme"

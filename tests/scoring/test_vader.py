@@ -46,3 +46,16 @@ def test_unknown_model_is_a_clear_error() -> None:
 
     with pytest.raises(UnknownModel, match="available: vader, transformer"):
         get_scorer("nonexistent")
+
+
+def test_a_megabyte_post_is_scored_in_well_under_a_second() -> None:
+    import time
+
+    from scoring.base import MAX_SCORED_CHARS, get_scorer
+
+    huge = ("acme is great but the update broke everything " * 30_000)[:1_000_000]
+    scorer = get_scorer("vader")
+    started = time.perf_counter()
+    (sentiment,) = scorer.score([huge])
+    assert time.perf_counter() - started < 1.0
+    assert sentiment == scorer.score([huge[:MAX_SCORED_CHARS]])[0]
