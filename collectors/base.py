@@ -73,6 +73,9 @@ class Batch:
     cursor: str | None = None
     # Units the source bills for this batch (X charges per post read); 0 where reading is free.
     billed: int = 0
+    # What could not be read while the rest was (a removed thread, one feed of several), with
+    # the true reason; None when everything asked for was read.
+    partial: str | None = None
 
 
 class Collector(Protocol):

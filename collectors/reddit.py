@@ -76,13 +76,23 @@ class RedditCollector:
                 posts.setdefault(post.external_id, post)
                 submissions.append(submission)
                 newest = newer(newest, created)
+            missed: list[str] = []
             for submission in submissions[: self.comment_posts]:
-                for comment in self._matching_comments(submission, query, since):
+                if len(posts) >= limit:
+                    break  # enough already: no more comment pages
+                try:
+                    comments = self._matching_comments(submission, query, since)
+                except _THREAD_GONE as exc:
+                    # A thread gone private, quarantined or removed costs that thread only.
+                    missed.append(f"comments of {submission.id}: {_thread_reason(exc)}")
+                    continue
+                for comment in comments:
                     if len(posts) >= limit:
                         break
                     posts.setdefault(comment.external_id, comment)
                     newest = newer(newest, comment.created_at.timestamp())  # type: ignore[union-attr]
-            return Batch(list(posts.values())[:limit], newest)
+            partial = "; ".join(missed) if missed else None
+            return Batch(list(posts.values())[:limit], newest, partial=partial)
         except prawcore.TooManyRequests as exc:
             retry_after = exc.response.headers.get("x-ratelimit-reset") or exc.response.headers.get(
                 "retry-after"
@@ -90,10 +100,12 @@ class RedditCollector:
             raise RateLimited(
                 "Reddit rate limit reached (429)", float(retry_after) if retry_after else None
             ) from exc
-        except (prawcore.OAuthException, prawcore.Forbidden) as exc:
+        except prawcore.OAuthException as exc:
             raise SourceAuthError(
                 "Reddit rejected the credentials: check REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET"
             ) from exc
+        except prawcore.Forbidden as exc:
+            raise SourceBadResponse(f"Reddit refused the search (403{_said(exc)})") from exc
         except prawcore.ResponseException as exc:
             status = exc.response.status_code
             if status == 401:
@@ -105,7 +117,7 @@ class RedditCollector:
                 raise RateLimited("Reddit rate limit reached (429)", None) from exc
             if status >= 500:
                 raise SourceUnavailable(f"Reddit server error ({status})") from exc
-            raise SourceBadResponse(f"Reddit answered {status}") from exc
+            raise SourceBadResponse(f"Reddit answered {status}{_said(exc)}") from exc
         except (prawcore.ServerError, prawcore.RequestException) as exc:
             raise SourceUnavailable(f"Reddit unreachable: {type(exc).__name__}") from exc
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -123,6 +135,35 @@ class RedditCollector:
             if query.matches(body):
                 found.append(_comment_to_post(comment))
         return found
+
+
+# Answers for one comment page that say the thread is gone or closed, not that sentibot is.
+_THREAD_GONE = (
+    prawcore.Forbidden,
+    prawcore.NotFound,
+    prawcore.Redirect,
+    prawcore.UnavailableForLegalReasons,
+)
+
+
+def _said(exc: prawcore.ResponseException) -> str:
+    """What Reddit said, briefly: its JSON `reason` or `message`, else a body excerpt."""
+    response = getattr(exc, "response", None)
+    if response is None:
+        return ""
+    try:
+        body = response.json()
+        said = body.get("reason") or body.get("message") if isinstance(body, dict) else None
+    except ValueError:
+        said = (response.text or "").strip()[:80]
+    return f": {said}" if said else ""
+
+
+def _thread_reason(exc: prawcore.PrawcoreException) -> str:
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    meaning = {403: "private or quarantined", 404: "removed", 451: "unavailable here"}
+    head = f"{status} {meaning.get(status, '')}".strip() if status else type(exc).__name__
+    return head + (_said(exc) if isinstance(exc, prawcore.ResponseException) else "")
 
 
 def _comment_to_post(comment: praw.models.Comment) -> Post:

@@ -75,7 +75,7 @@ def build_collectors(
 
 @dataclass(frozen=True)
 class SourceReport:
-    status: str  # "ok", "skipped" or "failed"
+    status: str  # "ok" (reason: what was missed, if partial), "skipped" or "failed"
     count: int = 0
     reason: str | None = None
 
@@ -125,7 +125,7 @@ def collect(
                 len(batch.posts),
             )
         out.posts.extend(kept)
-        out.reports[name] = SourceReport("ok", count=len(kept))
+        out.reports[name] = SourceReport("ok", count=len(kept), reason=batch.partial)
         out.billed[name] = batch.billed
         if batch.cursor is not None:
             out.cursors[name] = batch.cursor

@@ -61,9 +61,10 @@ def source_line(name: str, report: SourceReport, b: Breakdown | None) -> str:
         return f"*{label}*: skipped, {escape(report.reason or 'not configured')}"
     if report.status == "failed":
         return f"*{label}*: failed, {escape(report.reason or 'unknown error')}"
+    partial = f" · partly read: {escape(report.reason)}" if report.reason else ""
     if b is None or b.count == 0:
-        return f"*{label}*: no posts found"
-    return f"*{label}*: {breakdown_line(b)}"
+        return f"*{label}*: no posts found{partial}"
+    return f"*{label}*: {breakdown_line(b)}{partial}"
 
 
 def post_line(p: ScoredText) -> str:

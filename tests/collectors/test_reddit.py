@@ -1,8 +1,13 @@
+from datetime import timedelta
+
 import pytest
 
 from collectors.base import SourceAuthError, SourceUnavailable
 from collectors.query import parse_query
 from collectors.reddit import RedditCollector, make_reddit
+from devtools.corpus import CorpusPost
+from devtools.reddit_standin import RedditStandIn
+from tests.collectors.conftest import T0, corpus
 
 
 def collector(standin, retry, secret: str | None = None) -> RedditCollector:
@@ -97,3 +102,37 @@ def test_429_with_reddit_reset_header_waits(reddit_standin, retry, sleeps) -> No
     )
     assert len(collector(reddit_standin, retry).collect(parse_query("acme"), 5).posts) == 5
     assert sleeps == [12.0]
+
+
+def test_a_closed_thread_costs_its_comments_only_with_the_true_reason(retry) -> None:
+    comments = {
+        sid: [
+            CorpusPost(
+                id=f"c{sid}", text=f"acme reply under {sid}", created_at=T0 + timedelta(hours=1)
+            )
+        ]
+        for sid in ("1000", "1001", "1002")
+    }
+    with RedditStandIn(corpus(3), comments=comments) as standin:
+        # As Reddit answers for a private or quarantined thread.
+        standin.fail_next(
+            "/comments/1002",
+            403,
+            body={"reason": "private", "message": "Forbidden", "error": 403},
+        )
+        batch = collector(standin, retry).collect(parse_query("acme"), 50)
+    ids = {p.external_id for p in batch.posts}
+    assert {"1000", "1001", "1002"} <= ids  # the submissions already read are kept
+    assert {"t1_c1000", "t1_c1001"} <= ids
+    assert "t1_c1002" not in ids
+    assert batch.partial is not None
+    assert "1002" in batch.partial
+    assert "403" in batch.partial
+    assert "private" in batch.partial
+    assert "REDDIT_CLIENT_ID" not in batch.partial
+
+
+def test_no_comment_pages_once_the_limit_is_reached(reddit_standin, retry) -> None:
+    posts = collector(reddit_standin, retry).collect(parse_query("acme"), 10).posts
+    assert len(posts) == 10
+    assert reddit_standin.requests_to("/comments/") == []
