@@ -105,11 +105,12 @@ class TwitterCollector:
         except tweepy.Forbidden as exc:
             raise SourceAuthError(
                 "X refused the search (403): the API plan may not include recent search"
+                + _said(exc)
             ) from exc
         except tweepy.TwitterServerError as exc:
             raise SourceUnavailable(f"X server error ({exc.response.status_code})") from exc
         except tweepy.HTTPException as exc:
-            raise SourceBadResponse(f"X answered {exc.response.status_code}") from exc
+            raise SourceBadResponse(f"X answered {exc.response.status_code}{_said(exc)}") from exc
         except (ValueError, KeyError, TypeError) as exc:
             raise SourceBadResponse("X sent a malformed response") from exc
         except requests.RequestException as exc:
@@ -145,6 +146,16 @@ def _to_post(tweet: tweepy.Tweet, usernames: dict[object, str]) -> Post:
         engagement=engagement,
         lang=tweet.lang,
     )
+
+
+def _said(exc: tweepy.HTTPException) -> str:
+    """What X said about a refused request (its `errors` messages, else `detail`), briefly."""
+    messages = [str(m) for m in exc.api_messages if m]
+    if messages:
+        said = " ".join(" ".join(messages).split())
+    else:
+        said = " ".join((getattr(exc.response, "text", "") or "").split())
+    return f": {said[:200]}" if said else ""
 
 
 def _build(settings: Settings, retry: RetryPolicy | None) -> TwitterCollector:

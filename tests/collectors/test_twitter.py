@@ -8,6 +8,8 @@ from collectors.base import (
 )
 from collectors.query import parse_query
 from collectors.twitter import TwitterCollector, make_client
+from devtools.corpus import CorpusPost, StaticCorpus
+from devtools.twitter_standin import TwitterStandIn
 
 
 def collector(standin, retry, token: str | None = None) -> TwitterCollector:
@@ -99,3 +101,33 @@ def test_the_query_grammar_reaches_x_as_operators(x_standin, retry) -> None:
     sent = x_standin.requests_to("/2/tweets")[0].query["query"]
     assert sent == 'acme -"number 1" lang:en -is:retweet'
     assert len(batch.posts) == 249  # "acme post number 1" left out
+
+
+def test_a_refused_query_says_what_x_said(x_standin, retry) -> None:
+    # The shape of X API v2's answer to an invalid query (its documented problem format).
+    x_standin.fail_next(
+        "/2/tweets/search/recent",
+        400,
+        body={
+            "errors": [
+                {
+                    "parameters": {"query": ["acme ("]},
+                    "message": "There were errors processing your request: no viable "
+                    "alternative at input '(' (at position 6)",
+                }
+            ],
+            "title": "Invalid Request",
+            "detail": "One or more parameters to your request was invalid.",
+            "type": "https://api.twitter.com/2/problems/invalid-request",
+        },
+    )
+    with pytest.raises(SourceBadResponse, match=r"X answered 400: .*no viable alternative"):
+        collector(x_standin, retry).collect(parse_query("acme"), 10)
+
+
+def test_entities_in_text_are_decoded_once(retry) -> None:
+    # X writes &, < and > as entities in `text` (seen in recorded search pages).
+    posts = [CorpusPost(id="1", text="acme: Debt &amp; owned &lt;3 &amp;amp;")]
+    with TwitterStandIn(StaticCorpus(posts)) as standin:
+        (post,) = collector(standin, retry).collect(parse_query("acme"), 10).posts
+    assert post.text == "acme: Debt & owned <3 &amp;"
