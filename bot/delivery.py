@@ -40,6 +40,10 @@ class Undeliverable(Exception):
         super().__init__(f"{channel}: {error}")
 
 
+class ResponseUrlFailed(RuntimeError):
+    """Slack's response_url answered a server error: the message may go through later."""
+
+
 def undeliverable(exc: SlackApiError) -> bool:
     return exc.response.get("error") in _UNDELIVERABLE
 
@@ -100,10 +104,15 @@ class Delivery:
             error = exc.response.get("error")
             if error in _NOT_A_MEMBER and response_url:
                 log.info("not a member of %s; answering through response_url", channel)
-                WebhookClient(response_url).send(
+                answer = WebhookClient(response_url).send(
                     response_type="in_channel", text=text, blocks=blocks
                 )
-                return Posted(channel=channel, ts=RESPONSE_URL_TS)
+                if answer.status_code == 200:
+                    return Posted(channel=channel, ts=RESPONSE_URL_TS)
+                said = f"{error}; response_url answered {answer.status_code} {answer.body[:80]}"
+                if answer.status_code >= 500:
+                    raise ResponseUrlFailed(said) from exc  # worth another try later
+                raise Undeliverable(channel, said) from exc
             if undeliverable(exc):
                 raise Undeliverable(channel, str(error)) from exc
             raise

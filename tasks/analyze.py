@@ -152,9 +152,18 @@ def notify(job_id: int) -> None:
         existing = Posted(job.message_channel, job.message_ts) if job.message_ts else None
         channel, response_url, team_id = job.channel_id, job.response_url, job.team_id
     slack = delivery(team_id)
-    posted = slack.publish(
-        channel=channel, text=text, blocks=blocks, existing=existing, response_url=response_url
-    )
+    try:
+        posted = slack.publish(
+            channel=channel, text=text, blocks=blocks, existing=existing, response_url=response_url
+        )
+    except Undeliverable as exc:
+        # Not in the channel and response_url refused too: the job failed, it is not "done".
+        with sessions().begin() as session:
+            job = job_store.get_job(session, job_id)
+            job.error = f"the report could not be delivered ({exc.error})"
+            job_store.advance_job(session, job, stage=JobStage.NOTIFY, state=JobState.FAILED)
+        log.warning("job %s: report undeliverable: %s", job_id, exc.error)
+        return
     chart_id = (
         slack.upload(posted.channel, posted.ts, chart, "Sentiment and volume over time")
         if chart
