@@ -10,7 +10,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import feedparser
 import requests
@@ -61,7 +61,7 @@ class FeedCollector:
             try:
                 parsed = with_retries(lambda u=url: self._fetch(u), self.retry)
             except SourceError as exc:
-                log.warning("feed %s failed: %s", url, exc.reason)
+                log.warning("feed %s failed: %s", _shown(url), exc.reason)
                 errors.append(exc.reason)
                 continue
             lang = (parsed.feed.get("language") or "")[:2] or None
@@ -83,11 +83,13 @@ class FeedCollector:
             key=lambda p: p.created_at or datetime.min.replace(tzinfo=UTC),
             reverse=True,
         )
-        return Batch(ordered[:limit], newest)
+        partial = f"{len(errors)} of {len(self.feeds)} feeds failed: " + "; ".join(errors)
+        return Batch(ordered[:limit], newest, partial=partial if errors else None)
 
-    def _fetch(self, url: str) -> feedparser.FeedParserDict:
+    def _fetch(self, address: str) -> feedparser.FeedParserDict:
+        url = _shown(address)  # how reasons name the feed: never its query string (tokens)
         try:
-            response = self.session.get(url, timeout=self.timeout_s)
+            response = self.session.get(address, timeout=self.timeout_s)
         except requests.RequestException as exc:
             raise SourceUnavailable(f"feed {url} unreachable: {type(exc).__name__}") from exc
         if response.status_code == 429:
@@ -101,6 +103,11 @@ class FeedCollector:
         if parsed.bozo and not parsed.entries:
             raise SourceBadResponse(f"feed {url} is not RSS or Atom")
         return parsed
+
+
+def _shown(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 def _to_post(feed_url: str, entry: feedparser.FeedParserDict) -> Post | None:

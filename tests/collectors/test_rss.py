@@ -74,3 +74,16 @@ def test_not_a_feed_is_a_clear_error(feeds, retry) -> None:
     c = FeedCollector([feeds.feed_url("rss", "news")], retry)
     with pytest.raises(SourceUnavailable, match="not RSS or Atom"):
         c.collect(parse_query("acme"), 50)
+
+
+def test_a_failed_feed_is_named_in_a_partial_report_without_its_secrets(feeds, retry) -> None:
+    secret = feeds.feed_url("rss", "news") + "?access_token=hunter2"
+    feeds.fail_next("/rss/news", 404, body="<html>consent page</html>", times=5)
+    batch = FeedCollector([secret, feeds.feed_url("atom", "{topic}")], retry).collect(
+        parse_query("acme"), 50
+    )
+    assert [p.text for p in batch.posts] == ["loving my acme phone"]
+    assert batch.partial is not None
+    assert batch.partial.startswith("1 of 2 feeds failed: ")
+    assert "/rss/news answered 404" in batch.partial
+    assert "hunter2" not in batch.partial
