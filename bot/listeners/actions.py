@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.delivery import Delivery, Undeliverable
@@ -21,6 +23,8 @@ from sentibot.storage import alerts as alert_store
 from sentibot.storage import jobs as job_store
 from sentibot.storage import watches as watch_store
 from sentibot.storage.models import utcnow
+
+log = logging.getLogger(__name__)
 
 
 def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -> None:
@@ -45,7 +49,15 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
                 return
             try:
                 ts = Delivery(client).alert(outcome, by=user_id)
-            except Undeliverable:
+            except (Undeliverable, SlackApiError) as exc:
+                # The change is committed; a deleted alert message must not turn it into a 500.
+                log.info("alert %s: message not updated (%s)", outcome.rule_id, exc)
+                done = "snoozed" if action == "snooze" else "resolved"
+                respond(
+                    response_type="ephemeral",
+                    replace_original=False,
+                    text=f"The alert is {done}; its message could not be updated.",
+                )
                 ts = None
             if ts is not None:
                 with sessions.begin() as session:

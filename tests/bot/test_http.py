@@ -414,3 +414,62 @@ def test_fuzzed_signed_requests_never_break_the_handler(bot: Bot, sessions) -> N
         assert len(jobs(sessions)) - before <= 2
 
     run()
+
+
+def test_resolve_on_a_deleted_alert_message_is_not_a_500(bot: Bot, sessions) -> None:
+    from sentibot.storage import alerts as alert_store
+    from sentibot.storage import watches as watch_store
+    from sentibot.storage.models import AlertRule, AlertState, utcnow
+
+    with sessions.begin() as s:
+        w, _ = watch_store.upsert_watch(
+            s,
+            team_id="T1",
+            channel_id="C9",
+            topic="acme",
+            sources=["hn"],
+            every_s=300,
+            model="vader",
+            user_id="U1",
+            now=utcnow(),
+        )
+        rule = alert_store.add_rule(
+            s,
+            w,
+            user_id="U1",
+            now=utcnow(),
+            metric="negative",
+            op=">",
+            threshold=0.4,
+            window_s=3600,
+            cooldown_s=7200,
+            min_posts=5,
+        )
+        rule.state, rule.fired_at, rule.message_ts = AlertState.FIRING, utcnow(), "999.000001"
+        rule_id = rule.id
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T1", "domain": "t1"},
+        "user": {"id": "U7", "team_id": "T1"},
+        "channel": {"id": "C9", "name": "brand"},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "trigger_id": "1.2",
+        "response_url": bot.slack.url + "/response/resolve",
+        "actions": [
+            {
+                "type": "button",
+                "action_id": "alert_resolve",
+                "block_id": "b1",
+                "value": str(rule_id),
+                "action_ts": "1.3",
+            }
+        ],
+    }
+    # The alert's message (ts 999.000001) was deleted: the stand-in never saw it.
+    resp = bot.post({"payload": json.dumps(payload)})
+    assert resp.status_code == 200
+    found = bot.slack.wait_for(lambda s: s.responses, timeout=10)
+    assert "The alert is resolved; its message could not be updated." in found[-1]["text"]
+    with sessions() as s:
+        assert s.get(AlertRule, rule_id).state == AlertState.OK
