@@ -96,26 +96,26 @@ class Delivery:
             return existing
         self.pace(channel)
         try:
-            resp = self.client.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, unfurl_links=False
+            resp = self._call(
+                channel,
+                lambda: self.client.chat_postMessage(
+                    channel=channel, text=text, blocks=blocks, unfurl_links=False
+                ),
             )
-            return Posted(channel=resp["channel"], ts=resp["ts"])
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            if error in _NOT_A_MEMBER and response_url:
-                log.info("not a member of %s; answering through response_url", channel)
-                answer = WebhookClient(response_url).send(
-                    response_type="in_channel", text=text, blocks=blocks
-                )
-                if answer.status_code == 200:
-                    return Posted(channel=channel, ts=RESPONSE_URL_TS)
-                said = f"{error}; response_url answered {answer.status_code} {answer.body[:80]}"
-                if answer.status_code >= 500:
-                    raise ResponseUrlFailed(said) from exc  # worth another try later
-                raise Undeliverable(channel, said) from exc
-            if undeliverable(exc):
-                raise Undeliverable(channel, str(error)) from exc
-            raise
+        except Undeliverable as exc:
+            if exc.error not in _NOT_A_MEMBER or not response_url:
+                raise
+            log.info("not a member of %s; answering through response_url", channel)
+            answer = WebhookClient(response_url).send(
+                response_type="in_channel", text=text, blocks=blocks
+            )
+            if answer.status_code == 200:
+                return Posted(channel=channel, ts=RESPONSE_URL_TS)
+            said = f"{exc.error}; response_url answered {answer.status_code} {answer.body[:80]}"
+            if answer.status_code >= 500:
+                raise ResponseUrlFailed(said) from exc  # worth another try later
+            raise Undeliverable(channel, said) from exc
+        return Posted(channel=resp["channel"], ts=resp["ts"])
 
     def reply(self, channel: str, thread_ts: str | None, text: str) -> None:
         self.pace(channel)

@@ -26,7 +26,7 @@ from sentibot.storage import x_usage
 from sentibot.storage.models import UNFINISHED, JobStage, JobState, utcnow
 from tasks.celery_app import app
 from tasks.enqueue import enqueue_stage
-from tasks.runtime import delivery, sessions
+from tasks.runtime import RETRY_DB, delivery, sessions
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +74,7 @@ class _FailJobOnError(app.Task):
 
 
 # Database hiccups are worth a retry; anything else ends the job with a message to the user.
-RETRY = {
-    "base": _FailJobOnError,
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": True,
-    "max_retries": 5,
-}
+RETRY = {"base": _FailJobOnError, **RETRY_DB}
 
 
 @app.task(name="sentibot.collect", **RETRY)

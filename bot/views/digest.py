@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.views.chart import render_chart
 from bot.views.mrkdwn import clip, quote_inline
 from bot.views.summary import change_line, mood, post_line, share_bar
-from sentibot.monitoring.digests import DigestContent
+from sentibot.monitoring.digests import MAX_CHARTS, DigestContent
 
 
 def period_name(cadence: str, start: datetime, end: datetime, tz: str) -> str:
@@ -89,7 +89,7 @@ def digest_charts(content: DigestContent) -> list[tuple[str, bytes]]:
     """(title, PNG) for the first topics with posts, posted in the digest's thread."""
     charts = []
     for t in content.topics:
-        if len(charts) >= content.charted:
+        if len(charts) >= MAX_CHARTS:
             break
         png = render_chart(t.points, f"{t.topic}: this period")
         if png:

@@ -42,7 +42,6 @@ class DigestContent:
     end: datetime
     late: bool
     topics: Sequence[TopicDigest] = field(default_factory=tuple)
-    charted: int = MAX_CHARTS  # topics (from the first) that get a chart
     omitted: int = 0  # watched topics past MAX_TOPICS, not shown
 
 
