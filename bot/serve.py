@@ -27,7 +27,10 @@ def create_http_app(settings: Settings, bolt_app: App) -> Flask:
     def slack_events() -> Any:
         try:
             return timed("slack_events", lambda: handler.handle(request))
-        except ValueError:  # Bolt parses bodies before it checks them: a malformed one is 400
+        # Bolt parses bodies before it checks them: a malformed one (bad JSON, or a `payload`
+        # that is JSON but not an object) is 400. Listener errors never get here; Bolt's
+        # error handler answers those.
+        except (ValueError, AttributeError, TypeError):
             log.info("malformed request to /slack/events")
             return {"ok": False, "error": "malformed request"}, 400
 
