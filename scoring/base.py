@@ -9,8 +9,8 @@ from typing import Protocol
 
 LABELS = ("negative", "neutral", "positive")
 # Every scorer reads at most this many characters of a text: VADER's cost grows faster than
-# linearly with length (2,000 characters take ~20 ms here, 20,000 take ~1.5 s), and the
-# transformer reads its first 128 tokens anyway. A long article is scored on its opening.
+# linearly with length (bench/hostile_costs.py), and the transformer reads its first 128 tokens
+# anyway. A long article is scored on its opening.
 MAX_SCORED_CHARS = 2_000
 
 
