@@ -74,3 +74,5 @@ def configure(fmt: str = "json", level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Alembic announces each of its plugins at INFO when first imported: noise, not news.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
