@@ -132,10 +132,14 @@ class StandIn:
         with self._lock:
             self._faults.append(Fault(path_contains, Response(status, body, headers or {}), times))
 
-    def slow_next(self, path_contains: str, seconds: float, times: int = 1) -> None:
-        """The next `times` matching requests are answered normally, `seconds` late."""
+    def slow_next(
+        self, path_contains: str, seconds: float, times: int = 1, *, after: bool = False
+    ) -> None:
+        """The next `times` matching requests are answered normally, `seconds` late. With
+        `after`, the request takes effect at once and only the answer is late (the window in
+        which a client that dies has done something without learning it)."""
         with self._lock:
-            self._delays.append([path_contains, seconds, times])
+            self._delays.append([path_contains, seconds, times, after])
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -147,15 +151,21 @@ class StandIn:
             return [c for c in self.calls if path_contains in c.path]
 
     def _dispatch(self, request: Request) -> Response:
-        delay = 0.0
+        delay, after = 0.0, False
         with self._lock:
             for slow in self._delays:
                 if slow[0] in request.path and slow[2] > 0:
                     slow[2] -= 1
-                    delay = slow[1]
+                    delay, after = slow[1], slow[3]
                     break
-        if delay:
+        if delay and not after:
             time.sleep(delay)
+        response = self._answer(request)
+        if delay and after:
+            time.sleep(delay)
+        return response
+
+    def _answer(self, request: Request) -> Response:
         with self._lock:
             self.calls.append(request)
             for fault in self._faults:

@@ -35,6 +35,7 @@ class Message:
     edits: int = 0
     via: str = "chat.postMessage"
     thread_ts: str | None = None
+    metadata: dict | None = None
 
 
 class SlackStandIn(StandIn):
@@ -112,7 +113,7 @@ class SlackStandIn(StandIn):
         if not request.path.startswith("/api/"):
             return Response(404, {"ok": False, "error": "unknown_path"})
         method = request.path[len("/api/") :]
-        params = request.form()
+        params = {**request.query, **request.form()}
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         token = token or str(params.get("token", ""))
         if method == "apps.connections.open":
@@ -177,8 +178,34 @@ class SlackStandIn(StandIn):
         }
 
     def _blocks(self, params: dict) -> list[dict]:
-        blocks = params.get("blocks") or []
-        return json.loads(blocks) if isinstance(blocks, str) else blocks
+        return self._json(params.get("blocks")) or []
+
+    @staticmethod
+    def _json(value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    def _conversations_history(self, params: dict, team_id: str) -> dict:
+        """Newest first, from `oldest`; metadata only with include_all_metadata, as Slack."""
+        channel = str(params.get("channel", ""))
+        if channel in self.not_member:
+            return {"ok": False, "error": "not_in_channel"}
+        oldest = float(params.get("oldest") or 0)
+        limit = int(params.get("limit") or 100)
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        with self._lock:
+            found = [
+                m
+                for m in self.messages
+                if m.channel == channel and m.thread_ts is None and float(m.ts) > oldest
+            ]
+        found.sort(key=lambda m: float(m.ts), reverse=True)
+        messages = []
+        for m in found[:limit]:
+            item = {"type": "message", "user": self.bot_user, "text": m.text, "ts": m.ts}
+            if with_metadata and m.metadata:
+                item["metadata"] = m.metadata
+            messages.append(item)
+        return {"ok": True, "messages": messages, "has_more": len(found) > limit}
 
     def _chat_postMessage(self, params: dict, team_id: str) -> dict:
         channel = str(params.get("channel", ""))
@@ -193,6 +220,7 @@ class SlackStandIn(StandIn):
             str(params.get("text", "")),
             self._blocks(params),
             thread_ts=params.get("thread_ts") or None,
+            metadata=self._json(params.get("metadata")),
         )
         with self._lock:
             self.messages.append(message)

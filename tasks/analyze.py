@@ -26,12 +26,18 @@ from sentibot.storage import x_usage
 from sentibot.storage.models import UNFINISHED, JobStage, JobState, utcnow
 from tasks.celery_app import app
 from tasks.enqueue import enqueue_stage
-from tasks.runtime import RETRY_DB, delivery, sessions
+from tasks.heartbeat import heartbeat
+from tasks.runtime import RETRY_DB, delivery, publish_once, sessions
 
 log = logging.getLogger(__name__)
 
 # Errors whose message is written for the user (and names what to fix).
 UserFacingError = (UnknownModel, MissingSetting)
+
+
+def _message_key(job_id: int) -> str:
+    """The job's one message (progress, then the report) has one idempotency key."""
+    return f"job:{job_id}"
 
 
 def _progress(job_id: int, message: tuple[str, list[dict]]) -> None:
@@ -44,8 +50,13 @@ def _progress(job_id: int, message: tuple[str, list[dict]]) -> None:
         existing = Posted(job.message_channel, job.message_ts) if job.message_ts else None
         channel, team_id = job.channel_id, job.team_id
     try:
-        posted = delivery(team_id).publish(
-            channel=channel, text=text, blocks=blocks, existing=existing
+        posted = publish_once(
+            team_id,
+            _message_key(job_id),
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            existing=existing,
         )
     except (SlackClientError, Undeliverable, OSError) as exc:
         log.info("job %s: no progress message (%s)", job_id, exc)
@@ -79,6 +90,11 @@ RETRY = {"base": _FailJobOnError, **RETRY_DB}
 
 @app.task(name="sentibot.collect", **RETRY)
 def collect(job_id: int) -> None:
+    with heartbeat(job_id):
+        _collect(job_id)
+
+
+def _collect(job_id: int) -> None:
     settings, now = get_settings(), utcnow()
     with sessions().begin() as session:
         job = job_store.get_job(session, job_id)
@@ -110,6 +126,11 @@ def collect(job_id: int) -> None:
 
 @app.task(name="sentibot.score", **RETRY)
 def score(job_id: int) -> None:
+    with heartbeat(job_id):
+        _score(job_id)
+
+
+def _score(job_id: int) -> None:
     with sessions().begin() as session:
         job = job_store.get_job(session, job_id)
         if job is None or job.state not in UNFINISHED:
@@ -124,6 +145,11 @@ def score(job_id: int) -> None:
 
 @app.task(name="sentibot.notify", **RETRY)
 def notify(job_id: int) -> None:
+    with heartbeat(job_id):
+        _notify(job_id)
+
+
+def _notify(job_id: int) -> None:
     chart: bytes | None = None
     with sessions().begin() as session:
         job = job_store.get_job(session, job_id)
@@ -146,10 +172,15 @@ def notify(job_id: int) -> None:
                 chart = render_chart(report.timeline, f"{job.topic}: sentiment and volume")
         existing = Posted(job.message_channel, job.message_ts) if job.message_ts else None
         channel, response_url, team_id = job.channel_id, job.response_url, job.team_id
-    slack = delivery(team_id)
     try:
-        posted = slack.publish(
-            channel=channel, text=text, blocks=blocks, existing=existing, response_url=response_url
+        posted = publish_once(
+            team_id,
+            _message_key(job_id),
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            existing=existing,
+            response_url=response_url,
         )
     except Undeliverable as exc:
         # Not in the channel and response_url refused too: the job failed, it is not "done".
@@ -160,7 +191,7 @@ def notify(job_id: int) -> None:
         log.warning("job %s: report undeliverable: %s", job_id, exc.error)
         return
     chart_id = (
-        slack.upload(posted.channel, posted.ts, chart, "Sentiment and volume over time")
+        delivery(team_id).upload(posted.channel, posted.ts, chart, "Sentiment and volume over time")
         if chart
         else None
     )

@@ -11,7 +11,7 @@ from sentibot.monitoring import digests
 from sentibot.storage import digests as digest_store
 from sentibot.storage.models import DigestRun, utcnow
 from tasks.celery_app import app
-from tasks.runtime import RETRY_DB, delivery, sessions
+from tasks.runtime import RETRY_DB, delivery, publish_once, sessions
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,11 @@ def send_digest(run_id: int) -> None:
         content = digests.build(session, run)
         team_id, channel = run.team_id, run.channel_id
     text, blocks = render_digest(content)
-    slack = delivery(team_id)
     ts: str | None
     try:
-        ts = slack.publish(channel=channel, text=text, blocks=blocks).ts
+        ts = publish_once(
+            team_id, f"digest-run:{run_id}", channel=channel, text=text, blocks=blocks
+        ).ts
     except Undeliverable as exc:
         log.warning("digest run %s dropped: %s", run_id, exc.error)
         ts = None
@@ -40,5 +41,5 @@ def send_digest(run_id: int) -> None:
         run = session.get(DigestRun, run_id)
         run.sent_at, run.message_ts = utcnow(), ts
     for title, png in digest_charts(content) if ts else ():
-        slack.upload(channel, ts, png, title)
+        delivery(team_id).upload(channel, ts, png, title)
     log.info("digest run %s sent to %s", run_id, channel)

@@ -30,7 +30,10 @@ log = logging.getLogger(__name__)
 
 # A job never picked up this long after it was stored (or last re-sent) lost its message.
 QUEUED_STALE_AFTER = timedelta(seconds=60)
-# A started stage untouched this long lost its worker (longer than the task hard time limit).
+# A stage whose worker has not beaten its heartbeat this long lost its worker (several beats:
+# tasks/heartbeat.py); a started job that no worker holds (its next stage's message in flight)
+# is re-sent after the task hard time limit, as before heartbeats.
+SILENT_AFTER = timedelta(seconds=30)
 STARTED_STALE_AFTER = timedelta(seconds=330)
 MAX_ATTEMPTS = 5
 
@@ -41,11 +44,15 @@ def sweep(
     send: Callable[[int, str], None],
     queued_stale_after: timedelta = QUEUED_STALE_AFTER,
     started_stale_after: timedelta = STARTED_STALE_AFTER,
+    silent_after: timedelta = SILENT_AFTER,
 ) -> list[int]:
     """Re-send each stuck job's current stage; give up (and tell the user) after MAX_ATTEMPTS."""
     resent = []
     stuck = job_store.stuck_jobs(
-        session, queued_before=now - queued_stale_after, started_before=now - started_stale_after
+        session,
+        queued_before=now - queued_stale_after,
+        started_before=now - started_stale_after,
+        silent_before=now - silent_after,
     )
     for job in stuck:
         if job.attempts >= MAX_ATTEMPTS:
@@ -54,6 +61,8 @@ def sweep(
             stage = JobStage.NOTIFY
         else:
             stage = job.stage
+            if job.worker:
+                log.warning("job %s: worker %s went silent in %s", job.id, job.worker, stage)
             job_store.touch_job(session, job.id, now)
         session.flush()
         try:

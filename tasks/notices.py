@@ -9,7 +9,7 @@ from bot.delivery import Undeliverable
 from sentibot.storage import notices as notice_store
 from sentibot.storage.models import Notice, utcnow
 from tasks.celery_app import app
-from tasks.runtime import RETRY_DB, delivery, sessions
+from tasks.runtime import RETRY_DB, publish_once, sessions
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,9 @@ def send_notice(notice_id: int) -> None:
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     ts: str | None
     try:
-        ts = delivery(team_id).publish(channel=channel, text=text, blocks=blocks).ts
+        ts = publish_once(
+            team_id, f"notice:{notice_id}", channel=channel, text=text, blocks=blocks
+        ).ts
     except Undeliverable as exc:
         log.warning("notice %s dropped: %s", notice_id, exc.error)
         ts = None

@@ -1,8 +1,10 @@
 """What every task shares: database sessions, each workspace's Slack delivery, channel pacing,
-and the retry policy for database hiccups. Built lazily, once per worker process."""
+the idempotency ledger around each post, and the retry policy for database hiccups. Built
+lazily, once per worker process."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 
 import redis
@@ -10,12 +12,14 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.delivery import Delivery
+from bot.delivery import Delivery, Posted
 from bot.install import bot_token
 from bot.pacing import ChannelPacer
 from bot.slack_client import make_web_client
 from sentibot.config.settings import get_settings
 from sentibot.embedded import redis_client_url
+from sentibot.storage import deliveries
+from sentibot.storage.models import utcnow
 from sentibot.storage.session import sessionmaker_for
 
 # Database hiccups are worth a retry, with backoff, a few times.
@@ -50,3 +54,44 @@ def pace(channel: str) -> None:
 def delivery(team_id: str) -> Delivery:
     """The one delivery path to `team_id`'s Slack, paced across every worker process."""
     return Delivery(slack(team_id), pace)
+
+
+def begin_post(team_id: str, key: str, channel: str) -> tuple[Posted | None, datetime | None]:
+    """Before posting message `key`: the message the ledger recorded (to edit), or else since
+    when an earlier attempt may have posted it without living to record it (None: none did)."""
+    with sessions().begin() as session:
+        attempt = deliveries.begin(session, key, team_id, channel, utcnow())
+    if attempt.message_ts:
+        return Posted(attempt.message_channel or channel, attempt.message_ts), None
+    return None, attempt.since if attempt.earlier_attempt else None
+
+
+def end_post(key: str, posted: Posted) -> None:
+    with sessions().begin() as session:
+        deliveries.record(session, key, posted.channel, posted.ts)
+
+
+def publish_once(
+    team_id: str,
+    key: str,
+    *,
+    channel: str,
+    text: str,
+    blocks: list[dict],
+    existing: Posted | None = None,
+    response_url: str | None = None,
+) -> Posted:
+    """Post (or edit) message `key` exactly once, even across a crash between Slack's answer
+    and the caller storing it."""
+    recorded, since = begin_post(team_id, key, channel)
+    posted = delivery(team_id).publish(
+        channel=channel,
+        text=text,
+        blocks=blocks,
+        existing=existing or recorded,
+        response_url=response_url,
+        key=key,
+        maybe_posted_since=since,
+    )
+    end_post(key, posted)
+    return posted

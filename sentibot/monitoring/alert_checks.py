@@ -48,6 +48,13 @@ class Outcome:
     channel_id: str
     message_ts: str | None
     report: AlertReport
+    fired_at: datetime | None = None
+
+    @property
+    def message_key(self) -> str:
+        """The idempotency key of this firing's message (one message per firing)."""
+        fired = int(self.fired_at.timestamp()) if self.fired_at else 0
+        return f"alert:{self.rule_id}:{fired}"
 
     @property
     def metric(self) -> str:
@@ -117,7 +124,9 @@ def _report(
 
 
 def _outcome(rule: AlertRule, action: AlertAction, report: AlertReport) -> Outcome:
-    return Outcome(action, rule.id, rule.team_id, rule.channel_id, rule.message_ts, report)
+    return Outcome(
+        action, rule.id, rule.team_id, rule.channel_id, rule.message_ts, report, rule.fired_at
+    )
 
 
 def act_on(

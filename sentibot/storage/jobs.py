@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from scoring.base import Sentiment
 from sentibot.storage.models import (
+    UNFINISHED,
     Job,
     JobPost,
     JobState,
@@ -74,16 +75,24 @@ def advance_job(session: Session, job: Job, *, stage: str, state: str = JobState
 
 
 def stuck_jobs(
-    session: Session, *, queued_before: datetime, started_before: datetime, limit: int = 100
+    session: Session,
+    *,
+    queued_before: datetime,
+    started_before: datetime,
+    silent_before: datetime,
+    limit: int = 100,
 ) -> list[Job]:
-    """Jobs never picked up since `queued_before`, or started and untouched since
-    `started_before`: lost broker messages and dead workers."""
+    """Lost broker messages and dead workers: jobs never picked up since `queued_before`;
+    stages whose worker has not said it is alive since `silent_before`; and stages held by no
+    worker (between two stages) untouched since `started_before`."""
+    started = Job.state == JobState.STARTED
     stmt = (
         select(Job)
         .where(
             or_(
                 (Job.state == JobState.QUEUED) & (Job.updated_at < queued_before),
-                (Job.state == JobState.STARTED) & (Job.updated_at < started_before),
+                started & (Job.heartbeat_at < silent_before),
+                started & Job.heartbeat_at.is_(None) & (Job.updated_at < started_before),
             )
         )
         .order_by(Job.updated_at)
@@ -93,8 +102,29 @@ def stuck_jobs(
 
 
 def touch_job(session: Session, job_id: int, now: datetime) -> None:
+    """The job's stage is being sent again: count the attempt, and forget a silent worker."""
     session.execute(
-        update(Job).where(Job.id == job_id).values(updated_at=now, attempts=Job.attempts + 1)
+        update(Job)
+        .where(Job.id == job_id)
+        .values(updated_at=now, attempts=Job.attempts + 1, worker=None, heartbeat_at=None)
+    )
+
+
+def beat(session: Session, job_id: int, worker: str, now: datetime) -> None:
+    """`worker` holds the job's current stage and is alive at `now`."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state.in_(UNFINISHED))
+        .values(worker=worker, heartbeat_at=now)
+    )
+
+
+def release(session: Session, job_id: int, worker: str) -> None:
+    """`worker` finished (or failed) its stage: nobody holds the job until the next one starts."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.worker == worker)
+        .values(worker=None, heartbeat_at=None)
     )
 
 

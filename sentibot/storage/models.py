@@ -112,6 +112,9 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The worker running the job's stage now ("host pid"), and when it last said it was alive.
+    worker: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Watch(Base):
@@ -196,6 +199,22 @@ class Notice(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class Delivery(Base):
+    """The idempotency ledger of messages posted to Slack: a row is written before the post and
+    given its ts after, so a retry after a crash in between finds the message instead of posting
+    it again."""
+
+    __tablename__ = "deliveries"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    message_channel: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
 
 

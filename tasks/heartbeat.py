@@ -1,0 +1,59 @@
+"""A job stage's heartbeat: the worker holding a stage says so every few seconds, so the
+dispatcher notices a dead worker (SIGKILL, OOM, a lost machine) in seconds instead of waiting
+out the task time limit."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sentibot.storage import jobs as job_store
+from sentibot.storage.models import utcnow
+from tasks.runtime import sessions
+
+log = logging.getLogger(__name__)
+
+# How often a working stage says it is alive; the dispatcher's SILENT_AFTER is several of these.
+HEARTBEAT_EVERY_S = 5.0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()} {os.getpid()}"
+
+
+def _beat(job_id: int, worker: str) -> None:
+    with sessions().begin() as session:
+        job_store.beat(session, job_id, worker, utcnow())
+
+
+@contextmanager
+def heartbeat(job_id: int, every_s: float = HEARTBEAT_EVERY_S) -> Iterator[None]:
+    """Hold job `job_id`'s stage for the body: beat at once, then every `every_s` seconds from
+    a thread, and let go at the end (a failing body lets go too)."""
+    worker = worker_name()
+    _beat(job_id, worker)
+    stop = threading.Event()
+
+    def keep_beating() -> None:
+        while not stop.wait(every_s):
+            try:
+                _beat(job_id, worker)
+            except Exception:  # a missed beat is retried; too many and the stage is re-sent
+                log.warning("job %s: heartbeat not recorded", job_id, exc_info=True)
+
+    thread = threading.Thread(target=keep_beating, name=f"heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=every_s)
+        try:
+            with sessions().begin() as session:
+                job_store.release(session, job_id, worker)
+        except Exception:
+            log.warning("job %s: heartbeat not released", job_id, exc_info=True)
