@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     # Multi-workspace installs through Slack's OAuth flow (see bot/install.py).
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
-    slack_scopes: str = "commands,chat:write,chat:write.public,files:write"
+    slack_scopes: str = (
+        "commands,chat:write,chat:write.public,files:write,channels:history,groups:history"
+    )
     # Where the "Add to Slack" link sends people (tests point it at the stand-in).
     slack_authorize_url: str = "https://slack.com/oauth/v2/authorize"
     slack_api_url: str = "https://slack.com/api/"

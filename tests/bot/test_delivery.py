@@ -53,3 +53,38 @@ def test_a_channel_the_bot_left_is_undeliverable(slack, delivery) -> None:
     with pytest.raises(Undeliverable) as caught:
         delivery.publish(channel="C4", text="notice", blocks=[])
     assert caught.value.error == "not_in_channel"
+
+
+def test_a_keyed_message_carries_its_key_and_a_retry_finds_it(slack, delivery) -> None:
+    from datetime import UTC, datetime
+
+    began = datetime.now(UTC)
+    first = delivery.publish(channel="C5", text="digest", blocks=[], key="digest-run:7")
+    (message,) = slack.messages_in("C5")
+    assert message.metadata == {
+        "event_type": "sentibot_message",
+        "event_payload": {"key": "digest-run:7"},
+    }
+    # The earlier attempt's answer was lost: the retry edits the message instead of reposting.
+    again = delivery.publish(
+        channel="C5", text="digest v2", blocks=[], key="digest-run:7", maybe_posted_since=began
+    )
+    assert again == first
+    (message,) = slack.messages_in("C5")
+    assert (message.text, message.edits) == ("digest v2", 1)
+    # Another key in the same channel is a different message.
+    delivery.publish(
+        channel="C5", text="other", blocks=[], key="digest-run:8", maybe_posted_since=began
+    )
+    assert len(slack.messages_in("C5")) == 2
+
+
+def test_a_history_slack_will_not_show_means_posting_not_losing(slack, delivery) -> None:
+    from datetime import UTC, datetime
+
+    slack.fail_next("conversations.history", 200, body={"ok": False, "error": "missing_scope"})
+    posted = delivery.publish(
+        channel="C6", text="alert", blocks=[], key="alert:1:0", maybe_posted_since=datetime.now(UTC)
+    )
+    assert posted.ts
+    assert len(slack.messages_in("C6")) == 1

@@ -1,12 +1,11 @@
-"""Breaking things for real: a worker SIGKILLed mid-task, a broker that lost its queues, a
-broker down while commands arrive. Each time the user gets one answer, and nothing twice."""
+"""Breaking things for real, on a real clock with Beat ticking: a worker SIGKILLed mid-task and
+a broker that lost its queues. Each time the user gets one answer in time, and nothing twice."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,22 +13,11 @@ from sqlalchemy import select
 
 from devtools.stack import ServiceStack
 from sentibot.embedded import drop_broker_keys
-from sentibot.storage.models import Job, utcnow
+from sentibot.storage.models import Job
 from sentibot.storage.session import sessionmaker_for
-from tasks.celery_app import create_celery
-from tasks.dispatch import tick
+from tasks.dispatch import QUEUED_STALE_AFTER
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def stack(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[ServiceStack]:
-    prefix = f"sentibot-faults-{uuid.uuid4().hex[:8]}:"
-    with ServiceStack(
-        data_dir=tmp_path, database_url=database_url, redis_url=redis_url, broker_prefix=prefix
-    ) as running:
-        yield running
-    drop_broker_keys(redis_url, prefix)
 
 
 def _job(stack: ServiceStack, channel: str) -> Job:
@@ -45,45 +33,56 @@ def _wait(check, timeout: float, what: str):
     return value
 
 
-def _sweep_later(stack: ServiceStack, seconds: float) -> list[int]:
-    """A dispatcher tick as if `seconds` had passed (the sweeper's staleness limits)."""
-    sender = create_celery(stack.settings())
-    try:
-        sent = tick(
-            sessionmaker_for(stack.effective_database_url),
-            utcnow() + timedelta(seconds=seconds),
-            lambda name, *args: sender.send_task(name, args=list(args)),
-        )
-    finally:
-        sender.close()
-    return sent.jobs
+@pytest.fixture
+def beating_stack(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[ServiceStack]:
+    """The stack with Beat ticking the dispatcher on its real schedule."""
+    prefix = f"sentibot-kill-{uuid.uuid4().hex[:8]}:"
+    with ServiceStack(
+        data_dir=tmp_path,
+        database_url=database_url,
+        redis_url=redis_url,
+        broker_prefix=prefix,
+        start_beat_process=True,
+    ) as running:
+        yield running
+    drop_broker_keys(redis_url, prefix)
 
 
-def test_a_worker_killed_mid_task_is_recovered_by_the_sweeper(stack: ServiceStack) -> None:
-    channel = "CKILL" + uuid.uuid4().hex[:6].upper()
-    stack.x.slow_next("/2/tweets", 8.0)  # the collection takes long enough to kill it
+def test_a_worker_killed_after_slack_answered_is_recovered_in_time_and_posts_once(
+    beating_stack: ServiceStack,
+) -> None:
+    """SIGKILL lands after Slack took the progress message and before its ts was stored: no
+    clock is moved, Beat ticks for real, and the promise is an answer within two minutes of
+    another worker starting, in one message."""
+    stack, channel = beating_stack, "CKILL" + uuid.uuid4().hex[:6].upper()
+    # Slack keeps the message at once but answers late: the worker dies not knowing its ts.
+    stack.slack.slow_next("chat.postMessage", 30.0, after=True)
     stack.command("analyze widget --sources x", channel=channel)
-    _wait(lambda: stack.x.requests_to("/2/tweets"), 30, "the worker to start collecting")
+    _wait(lambda: stack.slack.messages_in(channel), 60, "the progress message to reach Slack")
+    assert _job(stack, channel).worker, "the collecting worker holds the job"
     stack.stop_process("worker", kill=True)  # SIGKILL the whole worker, mid-task
-    assert _job(stack, channel).state == "started"
+    assert _job(stack, channel).message_ts is None
+    started = time.monotonic()
     stack.start_worker()
-    # The message is unacknowledged in Redis (its visibility timeout is an hour): only the
-    # sweeper brings the job back, once the stage is older than the task time limit.
-    job_id = _job(stack, channel).id
-    assert job_id not in _sweep_later(stack, 60)  # a started stage gets its time limit
-    assert job_id in _sweep_later(stack, 400)
     job = _wait(
         lambda: (j := _job(stack, channel)).state in ("done", "failed") and j, 120, "recovery"
     )
-    assert job.state == "done"
-    stack.slack.wait_for(lambda s: False, timeout=1.0)
-    assert len(stack.slack.messages_in(channel)) == 1
+    waited = time.monotonic() - started
+    assert job.state == "done", job.error
+    assert waited < 120
+    stack.slack.wait_for(lambda s: False, timeout=2.0)
+    (message,) = stack.slack.messages_in(channel)  # found by its key and edited, not reposted
+    assert message.ts == job.message_ts
+    assert "widget" in message.text
+    assert message.edits >= 1
+    assert job.attempts == 1
+    assert job.worker is None
 
 
-def test_a_broker_that_lost_its_queues_loses_no_request(stack: ServiceStack) -> None:
+def test_a_broker_that_lost_its_queues_loses_no_request(beating_stack: ServiceStack) -> None:
     import redis
 
-    channel = "CLOST" + uuid.uuid4().hex[:6].upper()
+    stack, channel = beating_stack, "CLOST" + uuid.uuid4().hex[:6].upper()
     stack.stop_process("worker")
     ack = stack.command("analyze gizmo --sources x", channel=channel)
     assert ack.status_code == 200
@@ -92,9 +91,8 @@ def test_a_broker_that_lost_its_queues_loses_no_request(stack: ServiceStack) -> 
     for key in client.scan_iter(f"{stack.broker_prefix}*"):
         client.delete(key)
     stack.start_worker()
-    time.sleep(3)
-    assert _job(stack, channel).state == "queued"  # nothing will ever run it, but the row
-    assert _job(stack, channel).id in _sweep_later(stack, 61)
-    job = _wait(lambda: (j := _job(stack, channel)).state == "done" and j, 60, "the answer")
+    # Only the row is left; the sweeper re-sends it once it has waited QUEUED_STALE_AFTER.
+    job = _wait(lambda: (j := _job(stack, channel)).state == "done" and j, 120, "the answer")
     assert job.attempts == 1
+    assert job.updated_at - job.created_at >= QUEUED_STALE_AFTER
     assert len(stack.slack.messages_in(channel)) == 1
