@@ -111,7 +111,7 @@ def run(database_url: str, n: int, model: str) -> dict[str, float]:
     scored_n = 0
     with sessions.begin() as s:
         batches = score_queue.claim_unscored(
-            s, now, timedelta(minutes=5), batch=512, max_batches=10**6
+            s, now, timedelta(minutes=5), batch=512, max_batches=10**6, max_attempts=5
         )
     score_started = time.perf_counter()
     for batch_model, ids in batches:

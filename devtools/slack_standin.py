@@ -145,7 +145,9 @@ class SlackStandIn(StandIn):
             "ok": True,
             "app_id": "ASENTIBOT",
             "authed_user": {"id": "UINSTALLER"},
-            "scope": "commands,chat:write,chat:write.public,files:write,channels:history,groups:history",
+            "scope": (
+                "commands,chat:write,chat:write.public,files:write,channels:history,groups:history"
+            ),
             "token_type": "bot",
             "access_token": token,
             "bot_user_id": self.bot_user,

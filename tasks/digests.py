@@ -11,7 +11,7 @@ from sentibot.monitoring import digests
 from sentibot.storage import digests as digest_store
 from sentibot.storage.models import DigestRun, utcnow
 from tasks.celery_app import app
-from tasks.runtime import RETRY_DB, delivery, publish_once, sessions
+from tasks.runtime import MAX_SENDS, RETRY_DB, delivery, publish_once, sessions
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +25,14 @@ def send_digest(run_id: int) -> None:
         run = digest_store.claim_digest_run(session, run_id, utcnow(), RUN_CLAIM_STALE)
         if run is None:
             return  # sent already, or being sent
-        content = digests.build(session, run)
-        team_id, channel = run.team_id, run.channel_id
+        team_id, channel, given_up = run.team_id, run.channel_id, run.attempts > MAX_SENDS
+        if given_up:
+            run.sent_at = utcnow()
+        else:
+            content = digests.build(session, run)
+    if given_up:
+        _give_up(run_id, team_id, channel)
+        return
     text, blocks = render_digest(content)
     ts: str | None
     try:
@@ -43,3 +49,23 @@ def send_digest(run_id: int) -> None:
     for title, png in digest_charts(content) if ts else ():
         delivery(team_id).upload(channel, ts, png, title)
     log.info("digest run %s sent to %s", run_id, channel)
+
+
+def _give_up(run_id: int, team_id: str, channel: str) -> None:
+    """The digest failed MAX_SENDS times: the channel hears that it is missing, the operator why."""
+    log.error("digest run %s to %s given up after %s attempts", run_id, channel, MAX_SENDS)
+    text = (
+        f"This period's digest could not be sent after {MAX_SENDS} attempts; the next one is "
+        "on schedule. (An operator can find why in the worker logs: digest run "
+        f"{run_id}.)"
+    )
+    try:
+        publish_once(
+            team_id,
+            f"digest-run:{run_id}:given-up",
+            channel=channel,
+            text=text,
+            blocks=[{"type": "section", "text": {"type": "plain_text", "text": text}}],
+        )
+    except Exception:
+        log.exception("digest run %s: the channel could not be told either", run_id)

@@ -79,6 +79,8 @@ SCORE_BATCH = 256
 SCORE_BATCHES_PER_TICK = 40
 # A score request or notice unanswered this long lost its message: send it again.
 SCORE_REQUEST_STALE = timedelta(minutes=5)
+# A post whose scoring failed this many times is left unscored (each failure was logged).
+MAX_SCORE_ATTEMPTS = 5
 NOTICE_STALE = timedelta(seconds=60)
 # Each alert rule is evaluated at most this often (and at least this often while Beat ticks).
 ALERT_EVERY = timedelta(seconds=60)
@@ -113,7 +115,12 @@ def tick(session_factory: Callable[[], Session], now: datetime, send: Callable[.
     send_each("sentibot.collect_watch", due, sent.watches)
     with session_factory() as session, session.begin():
         batches = score_queue.claim_unscored(
-            session, now, SCORE_REQUEST_STALE, SCORE_BATCH, SCORE_BATCHES_PER_TICK
+            session,
+            now,
+            SCORE_REQUEST_STALE,
+            SCORE_BATCH,
+            SCORE_BATCHES_PER_TICK,
+            MAX_SCORE_ATTEMPTS,
         )
     send_each("sentibot.score_posts", batches, sent.score_batches)
     with session_factory() as session, session.begin():

@@ -9,7 +9,7 @@ from bot.delivery import Undeliverable
 from sentibot.storage import notices as notice_store
 from sentibot.storage.models import Notice, utcnow
 from tasks.celery_app import app
-from tasks.runtime import RETRY_DB, publish_once, sessions
+from tasks.runtime import MAX_SENDS, RETRY_DB, publish_once, sessions
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,15 @@ def send_notice(notice_id: int) -> None:
         notice = notice_store.claim_notice(session, notice_id, utcnow(), NOTICE_CLAIM_STALE)
         if notice is None:
             return  # sent already, or another worker is sending it
+        if notice.attempts > MAX_SENDS:
+            notice.sent_at = utcnow()
+            log.error(
+                "notice %s to %s given up after %s attempts (see the earlier errors)",
+                notice_id,
+                notice.channel_id,
+                MAX_SENDS,
+            )
+            return
         channel, text, team_id = notice.channel_id, notice.text, notice.team_id
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     ts: str | None

@@ -24,6 +24,8 @@ from sentibot.storage.session import sessionmaker_for
 
 # Database hiccups are worth a retry, with backoff, a few times.
 RETRY_DB = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
+# A notice or digest claimed this many times without being sent is given up, and logged.
+MAX_SENDS = 5
 
 
 def sessions() -> sessionmaker[Session]:

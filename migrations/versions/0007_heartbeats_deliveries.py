@@ -1,4 +1,5 @@
-"""jobs.worker/heartbeat_at (a dead worker is noticed in seconds) and the deliveries ledger
+"""jobs.worker/heartbeat_at (a dead worker is noticed in seconds), the deliveries ledger, and
+attempts on notices, digest runs and score requests (no retry goes on forever)
 
 Revision ID: 0007
 Revises: 0006
@@ -33,9 +34,17 @@ def upgrade() -> None:
         sa.Column("message_ts", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("key"),
     )
+    for table, default in (("notices", "0"), ("digest_runs", "0"), ("score_requests", "1")):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(
+                sa.Column("attempts", sa.Integer(), nullable=False, server_default=default)
+            )
 
 
 def downgrade() -> None:
+    for table in ("notices", "digest_runs", "score_requests"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("attempts")
     op.drop_table("deliveries")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_column("heartbeat_at")

@@ -102,9 +102,9 @@ def claim_digest_run(
             DigestRun.sent_at.is_(None),
             DigestRun.claimed_at.is_(None) | (DigestRun.claimed_at < now - stale),
         )
-        .values(claimed_at=now)
+        .values(claimed_at=now, attempts=DigestRun.attempts + 1)
     )
-    return session.get(DigestRun, run_id) if done.rowcount == 1 else None
+    return session.get(DigestRun, run_id, populate_existing=True) if done.rowcount == 1 else None
 
 
 def unsent_digest_runs(session: Session, older_than: datetime) -> list[int]:

@@ -198,6 +198,8 @@ class Notice(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Claims so far: past MAX_SENDS the message is given up (sent_at set, no ts) and logged.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_ts: Mapped[str | None] = mapped_column(String(32))
 
@@ -228,6 +230,8 @@ class ScoreRequest(Base):
     )
     model: Mapped[str] = mapped_column(String(255), primary_key=True)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Times sent: at MAX_SCORE_ATTEMPTS the post is no longer requested (and was logged).
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class Post(Base):
@@ -307,6 +311,8 @@ class DigestRun(Base):
     late: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Claims so far: past MAX_SENDS the message is given up (sent_at set, no ts) and logged.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_ts: Mapped[str | None] = mapped_column(String(32))
 

@@ -33,11 +33,11 @@ def claim_notice(
             Notice.sent_at.is_(None),
             (Notice.claimed_at.is_(None)) | (Notice.claimed_at < now - stale_after),
         )
-        .values(claimed_at=now)
+        .values(claimed_at=now, attempts=Notice.attempts + 1)
     )
     if result.rowcount != 1:
         return None
-    return session.get(Notice, notice_id)
+    return session.get(Notice, notice_id, populate_existing=True)
 
 
 def unsent_notices(session: Session, older_than: datetime, limit: int = 100) -> list[int]:

@@ -22,18 +22,24 @@ _CHUNK = 1000
 
 
 def claim_unscored(
-    session: Session, now: datetime, stale_after: timedelta, batch: int, max_batches: int
+    session: Session,
+    now: datetime,
+    stale_after: timedelta,
+    batch: int,
+    max_batches: int,
+    max_attempts: int,
 ) -> list[tuple[str, list[int]]]:
     """Posts linked to a watch with no score under the watch's model and no live request:
     record a request for each and return them as (model, post ids) batches.
 
-    A request older than `stale_after` (its message was lost) is renewed.
+    A request older than `stale_after` (its message was lost, or scoring failed) is renewed,
+    up to `max_attempts` sends; after that the post stays unscored.
     """
     scored = exists().where(Score.post_id == WatchPost.post_id, Score.model == Watch.model)
     requested = exists().where(
         ScoreRequest.post_id == WatchPost.post_id,
         ScoreRequest.model == Watch.model,
-        ScoreRequest.requested_at >= now - stale_after,
+        (ScoreRequest.requested_at >= now - stale_after) | (ScoreRequest.attempts >= max_attempts),
     )
     rows = session.execute(
         select(Watch.model, WatchPost.post_id)
@@ -50,14 +56,24 @@ def claim_unscored(
     for model, ids in by_model.items():
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
-            session.execute(
-                delete(ScoreRequest).where(
-                    ScoreRequest.model == model, ScoreRequest.post_id.in_(chunk)
-                )
+            sent_before = dict(
+                session.execute(
+                    delete(ScoreRequest)
+                    .where(ScoreRequest.model == model, ScoreRequest.post_id.in_(chunk))
+                    .returning(ScoreRequest.post_id, ScoreRequest.attempts)
+                ).all()
             )
             session.execute(
                 dialect_insert(session, ScoreRequest.__table__),
-                [{"post_id": pid, "model": model, "requested_at": now} for pid in chunk],
+                [
+                    {
+                        "post_id": pid,
+                        "model": model,
+                        "requested_at": now,
+                        "attempts": sent_before.get(pid, 0) + 1,
+                    }
+                    for pid in chunk
+                ],
             )
         batches.extend((model, ids[i : i + batch]) for i in range(0, len(ids), batch))
     return batches

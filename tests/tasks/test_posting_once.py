@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.delivery import Delivery
 from devtools.slack_standin import SlackStandIn
@@ -22,6 +23,7 @@ from sentibot.storage.workspaces import ensure_workspace
 from tasks import runtime
 from tasks.alerts import evaluate_alert
 from tasks.notices import NOTICE_CLAIM_STALE, send_notice
+from tasks.runtime import MAX_SENDS
 
 
 @pytest.fixture
@@ -110,3 +112,50 @@ def test_an_alert_fired_just_before_a_crash_is_edited_not_reposted(sessions, sla
     assert message.edits == 1
     with sessions() as s:
         assert s.get(AlertRule, rule_id).message_ts == ts
+
+
+def test_a_notice_slack_keeps_refusing_is_given_up_and_logged(sessions, slack, caplog) -> None:
+    slack.fail_next("chat.postMessage", 200, body={"ok": False, "error": "fatal_error"}, times=9)
+    with sessions.begin() as s:
+        ensure_workspace(s, "T0STANDIN")
+        notice_id = notice_store.add_notice(s, "T0STANDIN", "CDOWN", "health", "X is failing").id
+    for attempt in range(MAX_SENDS + 1):
+        with sessions.begin() as s:  # each try's claim has gone stale
+            s.get(Notice, notice_id).claimed_at = utcnow() - NOTICE_CLAIM_STALE * 2
+        if attempt < MAX_SENDS:
+            with pytest.raises(SlackApiError):
+                send_notice(notice_id)
+        else:
+            send_notice(notice_id)
+    assert "given up after 5 attempts" in caplog.text
+    with sessions() as s:
+        assert s.get(Notice, notice_id).sent_at is not None  # the dispatcher stops re-sending
+        assert notice_store.unsent_notices(s, utcnow()) == []
+
+
+def test_one_post_that_breaks_the_scorer_leaves_the_batch_scored(
+    sessions, slack, monkeypatch, caplog
+) -> None:
+    from collectors.base import Post
+    from scoring.base import get_scorer
+    from sentibot.storage import posts as post_store
+    from sentibot.storage.models import Score
+    from tasks import watch as watch_tasks
+
+    vader = get_scorer("vader")
+
+    class Fragile:
+        def score(self, texts):
+            if any("poison" in t for t in texts):
+                raise ValueError("cannot score this")
+            return vader.score(texts)
+
+    monkeypatch.setattr(watch_tasks, "get_scorer", lambda *_: Fragile())
+    with sessions.begin() as s:
+        ids = post_store.store_posts(
+            s, [Post("hn", str(i), t) for i, t in enumerate(["good", "poison", "great"])]
+        )
+    watch_tasks.score_posts("vader", ids)
+    with sessions() as s:
+        assert sorted(sc.post_id for sc in s.query(Score)) == [ids[0], ids[2]]
+    assert f"post {ids[1]} not scored" in caplog.text

@@ -266,14 +266,18 @@ def test_processor_claims_each_unscored_post_once_until_scored(sessions) -> None
     src.add(5, 6, 7, 8)
     run_watch(sessions, other, src, T0)
     with sessions.begin() as s:
-        batches = score_queue.claim_unscored(s, T0, timedelta(minutes=5), batch=3, max_batches=10)
+        batches = score_queue.claim_unscored(
+            s, T0, timedelta(minutes=5), batch=3, max_batches=10, max_attempts=5
+        )
     assert [(m, len(ids)) for m, ids in batches] == [("vader", 3), ("vader", 3), ("vader", 2)]
     assert sorted(i for _, ids in batches for i in ids) == sorted(
         set(i for _, ids in batches for i in ids)
     )
     with sessions.begin() as s:  # the next tick: all requested, nothing to send
         assert (
-            score_queue.claim_unscored(s, T0 + timedelta(seconds=15), timedelta(minutes=5), 3, 10)
+            score_queue.claim_unscored(
+                s, T0 + timedelta(seconds=15), timedelta(minutes=5), 3, 10, 5
+            )
             == []
         )
     model, ids = batches[0]
@@ -291,9 +295,21 @@ def test_processor_claims_each_unscored_post_once_until_scored(sessions) -> None
         score_queue.finish_score_requests(s, model, ids)
     with sessions.begin() as s:  # the other batches' messages were lost: re-sent after 5 min
         again = score_queue.claim_unscored(
-            s, T0 + timedelta(minutes=6), timedelta(minutes=5), 3, 10
+            s, T0 + timedelta(minutes=6), timedelta(minutes=5), 3, 10, 5
         )
     assert sorted(i for _, b in again for i in b) == sorted(i for _, b in batches[1:] for i in b)
+    later = T0 + timedelta(minutes=6)
+    for _ in range(3):  # scoring keeps failing: sent 5 times in all, then left alone
+        later += timedelta(minutes=6)
+        with sessions.begin() as s:
+            assert score_queue.claim_unscored(s, later, timedelta(minutes=5), 3, 10, 5)
+    with sessions.begin() as s:
+        assert (
+            score_queue.claim_unscored(
+                s, later + timedelta(hours=1), timedelta(minutes=5), 3, 10, 5
+            )
+            == []
+        )
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Score)) == 3
         assert score_queue.unscored_count(s) == 5
