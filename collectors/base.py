@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +50,19 @@ class SourceAuthError(SourceError):
 
 class SourceBadResponse(SourceError):
     pass
+
+
+def malformed(source: str, exc: Exception) -> str:
+    """A reason for a body that could not be read, saying how: cut short, not JSON, or not the
+    shape the API documents."""
+    if isinstance(exc, json.JSONDecodeError):
+        size = len(exc.doc or "")
+        if size and exc.pos >= len(exc.doc.rstrip()) - 8:  # the error is where the body ends
+            return f"{source} sent a truncated body (cut off after {size} bytes)"
+        excerpt = " ".join((exc.doc or "")[:60].split())
+        return f"{source} sent a body that is not JSON ({exc.msg}): {excerpt!r}"
+    detail = (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)[:80]
+    return f"{source} sent a response not in the documented shape ({detail})"
 
 
 class SourceUnavailable(SourceError):

@@ -15,6 +15,7 @@ from collectors.base import (
     SourceBadResponse,
     SourceSpec,
     SourceUnavailable,
+    malformed,
     newer,
     with_retries,
 )
@@ -86,7 +87,7 @@ class HackerNewsCollector:
         try:
             return response.json()
         except ValueError as exc:
-            raise SourceBadResponse("Hacker News sent a malformed response") from exc
+            raise SourceBadResponse(malformed("Hacker News", exc)) from exc
 
 
 def _hits(body: Any) -> tuple[list[dict[str, Any]], int]:
@@ -94,11 +95,11 @@ def _hits(body: Any) -> tuple[list[dict[str, Any]], int]:
         hits = body["hits"]
         pages = int(body.get("nbPages", 1))
         if not isinstance(hits, list) or any("objectID" not in h for h in hits):
-            raise TypeError
+            raise TypeError("hits without objectID")
         for h in hits:
             int(h["created_at_i"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise SourceBadResponse("Hacker News sent a malformed response") from exc
+        raise SourceBadResponse(malformed("Hacker News", exc)) from exc
     return hits, pages
 
 

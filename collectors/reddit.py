@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import praw
@@ -16,6 +17,7 @@ from collectors.base import (
     SourceBadResponse,
     SourceSpec,
     SourceUnavailable,
+    malformed,
     newer,
     with_retries,
 )
@@ -106,6 +108,10 @@ class RedditCollector:
             ) from exc
         except prawcore.Forbidden as exc:
             raise SourceBadResponse(f"Reddit refused the search (403{_said(exc)})") from exc
+        except prawcore.Redirect as exc:
+            raise SourceBadResponse(_redirect_reason(exc)) from exc
+        except prawcore.BadJSON as exc:
+            raise SourceBadResponse(malformed("Reddit", _json_error(exc))) from exc
         except prawcore.ResponseException as exc:
             status = exc.response.status_code
             if status == 401:
@@ -121,7 +127,7 @@ class RedditCollector:
         except (prawcore.ServerError, prawcore.RequestException) as exc:
             raise SourceUnavailable(f"Reddit unreachable: {type(exc).__name__}") from exc
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise SourceBadResponse("Reddit sent a malformed response") from exc
+            raise SourceBadResponse(malformed("Reddit", exc)) from exc
 
     def _matching_comments(
         self, submission: praw.models.Submission, query: Query, since: float | None
@@ -157,6 +163,26 @@ def _said(exc: prawcore.ResponseException) -> str:
     except ValueError:
         said = (response.text or "").strip()[:80]
     return f": {said}" if said else ""
+
+
+def _json_error(exc: prawcore.BadJSON) -> Exception:
+    try:
+        json.loads(exc.response.text)
+    except json.JSONDecodeError as error:
+        return error
+    return exc
+
+
+def _redirect_reason(exc: prawcore.Redirect) -> str:
+    """Reddit answers a search in a subreddit that does not exist (or was banned) with a 302
+    to its subreddit search."""
+    where = exc.path or "elsewhere"
+    if where.startswith("/subreddits/search"):
+        return (
+            "Reddit redirected the search to /subreddits/search (302): a subreddit in "
+            "REDDIT_SUBREDDITS does not exist or was banned"
+        )
+    return f"Reddit redirected the search to {where[:80]} (302)"
 
 
 def _thread_reason(exc: prawcore.PrawcoreException) -> str:

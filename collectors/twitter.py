@@ -19,6 +19,7 @@ from collectors.base import (
     SourceBadResponse,
     SourceSpec,
     SourceUnavailable,
+    malformed,
     with_retries,
 )
 from collectors.query import Query
@@ -112,7 +113,7 @@ class TwitterCollector:
         except tweepy.HTTPException as exc:
             raise SourceBadResponse(f"X answered {exc.response.status_code}{_said(exc)}") from exc
         except (ValueError, KeyError, TypeError) as exc:
-            raise SourceBadResponse("X sent a malformed response") from exc
+            raise SourceBadResponse(malformed("X", exc)) from exc
         except requests.RequestException as exc:
             raise SourceUnavailable(f"X unreachable: {type(exc).__name__}") from exc
 

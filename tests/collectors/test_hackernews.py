@@ -70,7 +70,7 @@ def test_429_past_the_retries_and_5xx_fail_clearly(hn, retry) -> None:
 
 def test_malformed_body_is_a_clear_error(hn, retry) -> None:
     hn.fail_next("/api/v1", 200, body={"hits": [{"title": "no id"}]})
-    with pytest.raises(SourceBadResponse, match="malformed"):
+    with pytest.raises(SourceBadResponse, match="not in the documented shape .*without objectID"):
         HackerNewsCollector(hn.url, retry).collect(parse_query("acme"), 10)
 
 

@@ -81,7 +81,7 @@ def test_5xx_past_the_retries_fails(x_standin, retry) -> None:
 
 def test_malformed_body_is_a_clear_error(x_standin, retry) -> None:
     x_standin.fail_next("/2/tweets", 200, body=b"<html>not json</html>")
-    with pytest.raises(SourceBadResponse, match="malformed"):
+    with pytest.raises(SourceBadResponse, match="not JSON .*'<html>not json</html>'"):
         collector(x_standin, retry).collect(parse_query("acme"), 10)
 
 
