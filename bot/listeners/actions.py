@@ -18,7 +18,8 @@ from bot.views.summary import MORE_ACTION, WATCH_ACTION, more_posts
 from collectors.query import QueryError, parse_query
 from collectors.registry import source_names
 from sentibot.config.settings import Settings
-from sentibot.monitoring import alert_checks, analysis
+from sentibot.monitoring import alert_checks, analysis, quotas
+from sentibot.monitoring.quotas import Quotas
 from sentibot.storage import alerts as alert_store
 from sentibot.storage import jobs as job_store
 from sentibot.storage import watches as watch_store
@@ -33,12 +34,13 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
             ack()
             value = (body.get("actions") or [{}])[0].get("value") or ""
             team_id = (body.get("team") or {}).get("id") or ""
+            channel_id = _channel(body)
             user_id = (body.get("user") or {}).get("id") or "someone"
             if not value.isdigit():
                 return
             with sessions.begin() as session:
                 outcome = alert_checks.act_on(
-                    session, int(value), team_id, action, user_id, utcnow()
+                    session, int(value), team_id, channel_id, action, user_id, utcnow()
                 )
             if outcome is None:
                 respond(
@@ -74,7 +76,8 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
         if value.isdigit():
             with sessions() as session:
                 job = job_store.get_job(session, int(value))
-                if job is not None and job.team_id == team_id:  # never another workspace's
+                # Only the report whose message holds the button: never another channel's.
+                if job is not None and (job.team_id, job.channel_id) == (team_id, _channel(body)):
                     text = more_posts(analysis.job_report(session, job).posts)
         respond(response_type="ephemeral", replace_original=False, text=text)
 
@@ -105,13 +108,24 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
             return
         sources = source_names()
         with sessions.begin() as session:
+            refusal = quotas.watch_refusal(
+                session,
+                Quotas.from_settings(settings),
+                team_id,
+                channel_id,
+                topic,
+                max(DEFAULT_EVERY_S, settings.quota_min_every_s),
+            )
+            if refusal:
+                respond(response_type="ephemeral", replace_original=False, text=refusal)
+                return
             _, created = watch_store.upsert_watch(
                 session,
                 team_id=team_id,
                 channel_id=channel_id,
                 topic=topic,
                 sources=sources,
-                every_s=DEFAULT_EVERY_S,
+                every_s=max(DEFAULT_EVERY_S, settings.quota_min_every_s),
                 model=settings.sentiment_model,
                 user_id=(body.get("user") or {}).get("id"),
                 now=utcnow(),
@@ -121,3 +135,12 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
             replace_original=False,
             text=views.watch_started(topic, sources, DEFAULT_EVERY_S, created),
         )
+
+
+def _channel(body: dict) -> str:
+    """The channel the button was pressed in (the message's channel)."""
+    return (
+        (body.get("channel") or {}).get("id")
+        or (body.get("container") or {}).get("channel_id")
+        or ""
+    )

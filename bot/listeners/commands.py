@@ -17,7 +17,8 @@ from bot.views.mrkdwn import escape, quote_inline
 from collectors.registry import display_name, source_names
 from sentibot.config.settings import Settings
 from sentibot.logs import bind
-from sentibot.monitoring import overview
+from sentibot.monitoring import overview, quotas
+from sentibot.monitoring.quotas import Quotas
 from sentibot.monitoring.schedules import next_occurrence
 from sentibot.storage import alerts as alert_store
 from sentibot.storage import digests as digest_store
@@ -63,6 +64,11 @@ def manage_watches(
     team_id, channel_id, now = command["team_id"], command["channel_id"], utcnow()
     with sessions.begin() as session:
         if isinstance(cmd, grammar.Watch):
+            refusal = quotas.watch_refusal(
+                session, Quotas.from_settings(settings), team_id, channel_id, cmd.topic, cmd.every_s
+            )
+            if refusal:
+                return refusal
             _, created = watch_store.upsert_watch(
                 session,
                 team_id=team_id,
@@ -95,21 +101,35 @@ def manage_schedules(
     user_id = command.get("user_id")
     with sessions.begin() as session:
         if isinstance(cmd, grammar.Alert):
+            limits = Quotas.from_settings(settings)
             watch = _watch(session, team_id, channel_id, cmd.topic)
             created = watch is None
             if watch is None:  # an alert needs posts: watch the topic, often enough for the window
+                every_s = max(
+                    limits.min_every_s,
+                    min(grammar.DEFAULT_EVERY_S, max(60, cmd.window_s // 4)),
+                )
+                refusal = quotas.watch_refusal(
+                    session, limits, team_id, channel_id, cmd.topic, every_s
+                ) or quotas.alert_refusal(session, limits, team_id, channel_id)
+                if refusal:
+                    return refusal
                 watch, _ = watch_store.upsert_watch(
                     session,
                     team_id=team_id,
                     channel_id=channel_id,
                     topic=cmd.topic,
                     sources=source_names(),
-                    every_s=min(grammar.DEFAULT_EVERY_S, max(60, cmd.window_s // 4)),
+                    every_s=every_s,
                     model=settings.sentiment_model,
                     user_id=user_id,
                     now=now,
                 )
-            alert_store.add_rule(
+            elif not alert_store.has_rule(session, watch.id, cmd.metric, cmd.op):
+                refusal = quotas.alert_refusal(session, limits, team_id, channel_id)
+                if refusal:
+                    return refusal
+            _, new_rule = alert_store.set_rule(
                 session,
                 watch,
                 user_id=user_id,
@@ -122,7 +142,7 @@ def manage_schedules(
                 min_posts=cmd.min_posts,
             )
             return alert_views.alert_rule_added(
-                cmd.topic, cmd.metric, cmd.op, cmd.threshold, cmd.window_s, created
+                cmd.topic, cmd.metric, cmd.op, cmd.threshold, cmd.window_s, created, not new_rule
             )
         if isinstance(cmd, grammar.Alerts):
             rules = overview.channel_rules(session, team_id, channel_id)
@@ -179,6 +199,16 @@ def start_analysis(
 ) -> str:
     """Store the Job (the outbox) before anything else, then hand it to the broker."""
     with sessions.begin() as session:
+        refusal = quotas.analysis_refusal(
+            session,
+            Quotas.from_settings(settings),
+            command["team_id"],
+            command.get("user_id"),
+            cmd.limit,
+            utcnow(),
+        )
+        if refusal:
+            return refusal
         job = job_store.create_job(
             session,
             team_id=command["team_id"],

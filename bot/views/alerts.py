@@ -86,11 +86,18 @@ def resolved_reply(metric: str, value: float | None, by: str | None = None) -> s
 
 
 def alert_rule_added(
-    topic: str, metric: str, op: str, threshold: float, window_s: int, created_watch: bool
+    topic: str,
+    metric: str,
+    op: str,
+    threshold: float,
+    window_s: int,
+    created_watch: bool,
+    updated: bool = False,
 ) -> str:
     extra = " I started watching it in this channel too." if created_watch else ""
+    lead = "Updated: I'll now alert" if updated else "I'll alert"
     return (
-        f"I'll alert this channel when “{quote_inline(topic)}” has "
+        f"{lead} this channel when “{quote_inline(topic)}” has "
         f"`{escape(describe(metric, op, threshold))}` over {window_s // 60} min.{extra}"
     )
 

@@ -72,6 +72,17 @@ class Settings(BaseSettings):
     # Most posts fetched per source in one scheduled watch run.
     watch_post_limit: int = 100
 
+    # Quotas (sentibot/monitoring/quotas.py): set high enough that a real team does not meet
+    # them, low enough that one person cannot take the service (or the X allowance) for all.
+    quota_watches_per_channel: int = 25
+    quota_watches_per_workspace: int = 200
+    # The shortest `--every` a watch may have (the grammar allows down to 60 s).
+    quota_min_every_s: int = 60
+    quota_analyses_per_user_per_minute: int = 5
+    # The largest `--limit` an analysis may ask for (posts per source).
+    quota_max_limit: int = 500
+    quota_alert_rules_per_channel: int = 25
+
     @property
     def data_dir(self) -> Path:
         return self.sentibot_data_dir

@@ -130,11 +130,18 @@ def _outcome(rule: AlertRule, action: AlertAction, report: AlertReport) -> Outco
 
 
 def act_on(
-    session: Session, rule_id: int, team_id: str, action: str, user_id: str, now: datetime
+    session: Session,
+    rule_id: int,
+    team_id: str,
+    channel_id: str,
+    action: str,
+    user_id: str,
+    now: datetime,
 ) -> Outcome | None:
-    """A person pressed Snooze 4h or Resolve on the alert message (its team only)."""
+    """A person pressed Snooze 4h or Resolve on the alert message: only a rule of the channel
+    the button was pressed in (and so of its workspace) is touched."""
     rule = alert_store.lock_rule(session, rule_id)
-    if rule is None or rule.team_id != team_id:
+    if rule is None or (rule.team_id, rule.channel_id) != (team_id, channel_id):
         return None
     watch = watch_store.get_watch(session, rule.watch_id)
     if watch is None:

@@ -35,6 +35,37 @@ def add_rule(
     return rule
 
 
+def has_rule(session: Session, watch_id: int, metric: str, op: str) -> bool:
+    return (
+        session.scalar(
+            select(AlertRule.id).where(
+                AlertRule.watch_id == watch_id, AlertRule.metric == metric, AlertRule.op == op
+            )
+        )
+        is not None
+    )
+
+
+def set_rule(
+    session: Session, watch: Watch, *, user_id: str | None, now: datetime, **fields: object
+) -> tuple[AlertRule, bool]:
+    """The watch's rule on (metric, op), created or given the new settings: the same command
+    sent twice is one rule, not two. True when created."""
+    rule = session.scalar(
+        select(AlertRule).where(
+            AlertRule.watch_id == watch.id,
+            AlertRule.metric == fields["metric"],
+            AlertRule.op == fields["op"],
+        )
+    )
+    if rule is None:
+        return add_rule(session, watch, user_id=user_id, now=now, **fields), True
+    for name, value in fields.items():
+        setattr(rule, name, value)
+    rule.next_eval_at = now
+    return rule, False
+
+
 def channel_rules(session: Session, team_id: str, channel_id: str) -> list[AlertRule]:
     return list(
         session.scalars(

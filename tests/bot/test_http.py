@@ -333,14 +333,16 @@ def test_alert_alerts_mute_and_digest_commands(bot: Bot, sessions) -> None:
     assert "secret" not in bot.post(command("alerts")).json()["text"]  # T2's stays in T2
 
 
-def _button(bot: Bot, action_id: str, value: str, team: str = "T1", key: str = "b") -> dict:
+def _button(
+    bot: Bot, action_id: str, value: str, team: str = "T1", key: str = "b", channel: str = "C1"
+) -> dict:
     import json as jsonlib
 
     payload = {
         "type": "block_actions",
         "team": {"id": team, "domain": "t"},
         "user": {"id": "U7", "team_id": team},
-        "channel": {"id": "C1", "name": "brand"},
+        "channel": {"id": channel, "name": "brand"},
         "api_app_id": "A1",
         "token": "legacy",
         "trigger_id": "1.2",
@@ -425,7 +427,7 @@ def test_resolve_on_a_deleted_alert_message_is_not_a_500(bot: Bot, sessions) -> 
         w, _ = watch_store.upsert_watch(
             s,
             team_id="T1",
-            channel_id="C9",
+            channel_id="C1",
             topic="acme",
             sources=["hn"],
             every_s=300,
@@ -458,3 +460,57 @@ def test_a_payload_that_is_json_but_not_an_object_is_a_400(bot: Bot) -> None:
     # Found by the fuzz test: Bolt parsed it and failed on `0.get`.
     for payload in ("0", "[]", '"x"'):
         assert bot.post({"payload": payload}).status_code == 400
+
+
+def test_quotas_refuse_with_the_limit_and_the_setting_to_change(bot: Bot, settings, sessions):
+    from sentibot.storage.models import AlertRule, Watch
+
+    settings.quota_watches_per_channel = 3
+    settings.quota_analyses_per_user_per_minute = 2
+    settings.quota_min_every_s = 300
+    for i in range(3):
+        assert "Watching" in bot.post(command(f"watch topic{i}")).json()["text"]
+    refused = bot.post(command("watch topic3")).json()
+    assert refused["response_type"] == "ephemeral"
+    assert "already has 3 watches" in refused["text"]
+    assert "QUOTA_WATCHES_PER_CHANNEL" in refused["text"]
+    # Changing an existing watch is not a new one.
+    assert "Updated the watch" in bot.post(command("watch topic0 --every 30m")).json()["text"]
+    fast = bot.post(command("watch topic1 --every 1m")).json()["text"]
+    assert "at most every 5 min" in fast
+    assert "QUOTA_MIN_EVERY_S" in fast
+    big = bot.post(command("analyze acme --limit 900")).json()["text"]
+    assert "at most 500 posts" in big
+    assert "QUOTA_MAX_LIMIT" in big
+    for _ in range(2):
+        assert "Analyzing" in bot.post(command("analyze acme")).json()["text"]
+    burst = bot.post(command("analyze acme")).json()["text"]
+    assert "2 analyses in the last minute" in burst
+    with sessions() as s:
+        assert len(list(s.scalars(select(Watch)))) == 3
+        assert len(jobs(sessions)) == 2
+        assert list(s.scalars(select(AlertRule))) == []
+
+
+def test_the_same_alert_command_twice_is_one_rule(bot: Bot, sessions) -> None:
+    from sentibot.storage.models import AlertRule
+
+    first = bot.post(command("alert acme when negative > 40%")).json()["text"]
+    assert first.startswith("I'll alert this channel")
+    for _ in range(3):
+        again = bot.post(command("alert acme when negative > 30%")).json()["text"]
+        assert again.startswith("Updated: I'll now alert this channel")
+    other = bot.post(command("alert acme when volume > 100")).json()["text"]
+    assert other.startswith("I'll alert")
+    with sessions() as s:
+        rules = sorted((r.metric, r.op, r.threshold) for r in s.scalars(select(AlertRule)))
+    assert rules == [("negative", ">", 0.3), ("volume", ">", 100.0)]
+
+
+def test_a_button_pressed_in_another_channel_acts_on_nothing(bot: Bot, sessions) -> None:
+    from tests.factories import make_job
+
+    with sessions.begin() as s:
+        job_id = make_job(s, channel_id="C1").id
+    other = _button(bot, "more_posts", str(job_id), channel="C2", key="elsewhere")
+    assert other["text"] == "That report is gone."

@@ -96,9 +96,11 @@ def test_mute_and_snooze_silence_a_rule(sessions) -> None:
     with sessions.begin() as s:
         assert alert_checks.evaluate(s, rule_id, T0).action == "fire"
     with sessions.begin() as s:
-        other_team = alert_checks.act_on(s, rule_id, "T2", "snooze", "U9", T0)
+        other_team = alert_checks.act_on(s, rule_id, "T2", "C1", "snooze", "U9", T0)
         assert other_team is None  # a button from another workspace does nothing
-        snoozed = alert_checks.act_on(s, rule_id, "T1", "snooze", "U9", T0)
+        other_channel = alert_checks.act_on(s, rule_id, "T1", "C2", "snooze", "U9", T0)
+        assert other_channel is None  # nor one pressed in another channel of the same one
+        snoozed = alert_checks.act_on(s, rule_id, "T1", "C1", "snooze", "U9", T0)
         assert "Snoozed for 4 h" in str(render_alert(snoozed.report)[1])
     with sessions.begin() as s:
         add_posts(s, w, ["acme is the worst, disgusting"] * 5, T0 + timedelta(minutes=5))
@@ -114,11 +116,13 @@ def test_the_resolve_button_ends_a_firing(sessions) -> None:
     with sessions.begin() as s:
         alert_checks.evaluate(s, rule_id, T0)
     with sessions.begin() as s:
-        done = alert_checks.act_on(s, rule_id, "T1", "resolve", "U9", T0 + timedelta(minutes=1))
+        done = alert_checks.act_on(
+            s, rule_id, "T1", "C1", "resolve", "U9", T0 + timedelta(minutes=1)
+        )
     assert done.action == "resolve"
     with sessions.begin() as s:  # resolved, and the cooldown keeps it quiet though still bad
         assert alert_checks.evaluate(s, rule_id, T0 + timedelta(minutes=2)) is None
-        assert alert_checks.act_on(s, rule_id, "T1", "resolve", "U9", T0) is None
+        assert alert_checks.act_on(s, rule_id, "T1", "C1", "resolve", "U9", T0) is None
 
 
 def test_one_evaluator_per_rule_however_many_dispatchers(sessions) -> None:
