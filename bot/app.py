@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.install import multi_workspace, oauth_settings
-from bot.listeners import actions, commands, errors, home
+from bot.listeners import actions, commands, errors, home, lifecycle
 from bot.slack_client import make_web_client
 from sentibot.config.settings import Settings
 from sentibot.storage.session import sessionmaker_for
@@ -48,7 +48,10 @@ def create_app(
     commands.register(app, settings=settings, sessions=sessions, enqueue=enqueue)
     actions.register(app, settings=settings, sessions=sessions)
     home.register(app, settings=settings, sessions=sessions)
-    if oauth is not None:
-        app.enable_token_revocation_listeners()  # an uninstall deletes the workspace's tokens
+    lifecycle.register(
+        app,
+        sessions=sessions,
+        installation_store=oauth.installation_store if oauth is not None else None,
+    )
     errors.register(app)
     return app

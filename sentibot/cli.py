@@ -40,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--loglevel", default="info")
 
     sub.add_parser("migrate", help="bring the database to the newest Alembic revision")
+    sub.add_parser("new-secret-key", help="print a new key for SENTIBOT_SECRET_KEYS")
+    sub.add_parser(
+        "reencrypt", help="re-encrypt stored Slack tokens with the first SENTIBOT_SECRET_KEYS key"
+    )
 
     p = sub.add_parser("analyze", help="run one analysis in-process and print the summary")
     p.add_argument("topic")
@@ -150,6 +154,26 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_secret_key(args: argparse.Namespace) -> int:
+    from sentibot.secrets import new_key
+
+    print(new_key())
+    return 0
+
+
+def _reencrypt(args: argparse.Namespace) -> int:
+    from sentibot.secrets import cipher_for
+    from sentibot.storage.session import make_engine
+    from sentibot.storage.slack_tokens import rewrite_tokens
+
+    settings = get_settings()
+    cipher = cipher_for(settings)
+    with make_engine(settings.effective_database_url).begin() as connection:
+        changed = rewrite_tokens(connection, cipher.rotate)
+    print(f"{changed} rows re-encrypted with the newest key")
+    return 0
+
+
 def _analyze(args: argparse.Namespace) -> int:
     from bot.grammar import parse_duration
     from bot.views.summary import breakdown_line, source_line
@@ -212,6 +236,8 @@ COMMANDS = {
     "worker": _worker,
     "beat": _beat,
     "migrate": _migrate,
+    "new-secret-key": _new_secret_key,
+    "reencrypt": _reencrypt,
     "analyze": _analyze,
     "train": _train,
     "demo": _demo,

@@ -24,7 +24,7 @@ from sentibot.storage import alerts as alert_store
 from sentibot.storage import digests as digest_store
 from sentibot.storage import jobs as job_store
 from sentibot.storage import watches as watch_store
-from sentibot.storage import x_usage
+from sentibot.storage import workspaces, x_usage
 from sentibot.storage.models import Watch, utcnow
 from sentibot.storage.workspaces import ensure_workspace
 
@@ -45,6 +45,10 @@ def register(
         if isinstance(parsed, Help):
             ack(response_type="ephemeral", text=help_text())
             return
+        with sessions.begin() as session:
+            if workspaces.is_paused(session, command["team_id"]):
+                # Someone can use the command, so the app is installed again.
+                workspaces.resume(session, command["team_id"])
         if isinstance(parsed, Analyze):
             text = start_analysis(parsed, command, settings, sessions, enqueue)
         elif isinstance(parsed, grammar.Alert | grammar.Alerts | grammar.Mute | grammar.Digest):

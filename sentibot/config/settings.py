@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # Multi-workspace installs through Slack's OAuth flow (see bot/install.py).
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
+    # Fernet keys, newest first, that encrypt installed workspaces' tokens (sentibot/secrets.py).
+    sentibot_secret_keys: SecretStr | None = None
     slack_scopes: str = (
         "commands,chat:write,chat:write.public,files:write,channels:history,groups:history"
     )

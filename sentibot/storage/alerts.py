@@ -13,7 +13,7 @@ from sentibot.storage.models import (
     AlertRule,
     Watch,
 )
-from sentibot.storage.statements import compare_and_set
+from sentibot.storage.statements import compare_and_set, fair_due
 
 
 def add_rule(
@@ -109,10 +109,13 @@ def claim_due_rules(
     """Rules due for evaluation, each claimed by moving its next evaluation `every` ahead with
     a compare-and-set: one evaluator per rule per period, however many dispatchers run."""
     due = session.execute(
-        select(AlertRule.id, AlertRule.next_eval_at)
-        .where(AlertRule.next_eval_at <= now)
-        .order_by(AlertRule.next_eval_at)
-        .limit(limit)
+        fair_due(
+            [AlertRule.id, AlertRule.next_eval_at],
+            AlertRule.team_id,
+            AlertRule.next_eval_at,
+            now,
+            limit,
+        )
     ).all()
     return [
         rule_id

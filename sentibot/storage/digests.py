@@ -11,7 +11,7 @@ from sentibot.storage.models import (
     Digest,
     DigestRun,
 )
-from sentibot.storage.statements import compare_and_set, dialect_insert
+from sentibot.storage.statements import compare_and_set, dialect_insert, fair_due
 
 
 def team_digests(session: Session, team_id: str) -> list[Digest]:
@@ -56,14 +56,8 @@ def remove_digest(session: Session, team_id: str, channel_id: str) -> bool:
 
 
 def due_digests(session: Session, now: datetime, limit: int = 100) -> list[Digest]:
-    return list(
-        session.scalars(
-            select(Digest)
-            .where(Digest.next_due_at <= now)
-            .order_by(Digest.next_due_at)
-            .limit(limit)
-        )
-    )
+    ids = session.scalars(fair_due([Digest.id], Digest.team_id, Digest.next_due_at, now, limit))
+    return [session.get(Digest, digest_id) for digest_id in ids]
 
 
 def move_digest(session: Session, digest: Digest, old_due: datetime, new_due: datetime) -> bool:

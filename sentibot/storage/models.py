@@ -62,6 +62,9 @@ class Workspace(Base):
     team_id: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the app is uninstalled (or its tokens revoked): nothing of the workspace runs,
+    # and nothing is deleted, until a reinstall clears it.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class JobState(StrEnum):

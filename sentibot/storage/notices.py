@@ -11,6 +11,7 @@ from sentibot.storage.models import (
     Notice,
     utcnow,
 )
+from sentibot.storage.statements import paused_teams
 
 
 def add_notice(session: Session, team_id: str, channel_id: str, kind: str, text: str) -> Notice:
@@ -45,6 +46,7 @@ def unsent_notices(session: Session, older_than: datetime, limit: int = 100) -> 
         session.scalars(
             select(Notice.id)
             .where(Notice.sent_at.is_(None), Notice.created_at < older_than)
+            .where(Notice.team_id.not_in(paused_teams()))
             .where((Notice.claimed_at.is_(None)) | (Notice.claimed_at < older_than))
             .order_by(Notice.id)
             .limit(limit)

@@ -1,10 +1,15 @@
-"""Dialect-aware statements every table family uses: insert-or-ignore and compare-and-set."""
+"""Statements every table family uses: insert-or-ignore, compare-and-set, and the fair order
+in which due work is claimed."""
 
 from __future__ import annotations
 
-from sqlalchemy import Insert, Table, update
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Insert, Select, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from sentibot.storage.models import Workspace
 
 
 def dialect_insert(session: Session, table: Table) -> Insert:
@@ -26,3 +31,28 @@ def compare_and_set(
         update(model).where(model.id == row_id, column == expected).values(**values)
     )
     return done.rowcount == 1
+
+
+def fair_due(
+    columns: list[InstrumentedAttribute],
+    team: InstrumentedAttribute,
+    due: InstrumentedAttribute,
+    now: datetime,
+    limit: int,
+) -> Select:
+    """Rows due at `now`, in turns: every workspace's most overdue row before any workspace's
+    second, so one workspace with thousands never delays another's one. Workspaces paused by
+    an uninstall are left out."""
+    turn = func.row_number().over(partition_by=team, order_by=due).label("turn")
+    ranked = (
+        select(*{c.key: c for c in [*columns, due]}.values(), turn)
+        .where(due <= now, team.not_in(paused_teams()))
+        .subquery("ranked")
+    )
+    picked: list[ColumnElement] = [ranked.c[c.key] for c in columns]
+    return select(*picked).order_by(ranked.c.turn, ranked.c[due.key]).limit(limit)
+
+
+def paused_teams() -> Select:
+    """The workspaces an uninstall paused (a subquery for `team_id.not_in(...)`)."""
+    return select(Workspace.team_id).where(Workspace.paused_at.is_not(None))

@@ -15,7 +15,7 @@ from sentibot.storage.models import (
     Watch,
     WatchPost,
 )
-from sentibot.storage.statements import compare_and_set, dialect_insert
+from sentibot.storage.statements import compare_and_set, dialect_insert, fair_due
 from sentibot.storage.workspaces import ensure_workspace
 
 # Ids per IN (…) list: well under PostgreSQL's 65,535 bind parameters per statement.
@@ -119,10 +119,13 @@ def claim_due_watches(session: Session, now: datetime, limit: int = 100) -> list
     run, and a watch overdue by many intervals (an outage) runs once, not once per interval.
     """
     due = session.execute(
-        select(Watch.id, Watch.next_run_at, Watch.interval_s)
-        .where(Watch.next_run_at <= now)
-        .order_by(Watch.next_run_at)
-        .limit(limit)
+        fair_due(
+            [Watch.id, Watch.next_run_at, Watch.interval_s],
+            Watch.team_id,
+            Watch.next_run_at,
+            now,
+            limit,
+        )
     ).all()
     return [
         watch_id

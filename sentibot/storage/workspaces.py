@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from sentibot.storage.models import (
@@ -16,3 +19,24 @@ def ensure_workspace(session: Session, team_id: str, name: str | None = None) ->
         team_id=team_id, name=name, created_at=utcnow()
     )
     session.execute(stmt.on_conflict_do_nothing(index_elements=["team_id"]))
+
+
+def pause(session: Session, team_id: str, now: datetime) -> None:
+    """The app was uninstalled (or its tokens revoked): nothing of the workspace runs (no
+    collection, no X spending, no alerts, digests or retries); its data is kept."""
+    ensure_workspace(session, team_id)
+    session.execute(
+        update(Workspace)
+        .where(Workspace.team_id == team_id, Workspace.paused_at.is_(None))
+        .values(paused_at=now)
+    )
+
+
+def resume(session: Session, team_id: str, name: str | None = None) -> None:
+    ensure_workspace(session, team_id, name)
+    session.execute(update(Workspace).where(Workspace.team_id == team_id).values(paused_at=None))
+
+
+def is_paused(session: Session, team_id: str) -> bool:
+    workspace = session.query(Workspace).filter_by(team_id=team_id).one_or_none()
+    return workspace is not None and workspace.paused_at is not None

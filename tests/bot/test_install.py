@@ -19,6 +19,9 @@ from bot.serve import create_http_app
 from devtools.slack_standin import SlackStandIn
 from devtools.stack import SIGNING_SECRET, signed_headers
 from sentibot.config.settings import MissingSetting, Settings
+from sentibot.secrets import new_key
+
+KEY = new_key()
 
 
 @dataclass
@@ -36,6 +39,7 @@ def app(settings: Settings, sessions) -> Iterator[Installed]:
         settings.slack_client_id = slack.client_id
         settings.slack_client_secret = slack.client_secret  # type: ignore[assignment]
         settings.slack_authorize_url = slack.url + "/oauth/v2/authorize"
+        settings.sentibot_secret_keys = KEY  # type: ignore[assignment]
         enqueued: list[int] = []
         bolt = create_app(settings, sessions=sessions, enqueue=enqueued.append)
         server = make_server("127.0.0.1", 0, create_http_app(settings, bolt), threaded=True)
@@ -114,3 +118,62 @@ def test_a_forged_state_is_refused(app: Installed) -> None:
     assert resp.status_code in (400, 401, 403)
     with pytest.raises(MissingSetting):
         bot_token(app.settings, "T9")
+
+
+def test_the_database_holds_no_plaintext_token(app: Installed, sessions) -> None:
+    from sqlalchemy import text
+
+    install(app, "T9")
+    token = bot_token(app.settings, "T9")  # decrypted for use
+    with sessions() as s:
+        stored = [
+            *s.execute(text("SELECT bot_token FROM slack_bots")).scalars(),
+            *s.execute(text("SELECT bot_token FROM slack_installations")).scalars(),
+        ]
+    assert len(stored) == 2
+    assert all(v.startswith("fernet:") and token not in v for v in stored)
+
+
+def _event(app: Installed, team: str, event: dict) -> requests.Response:
+    import json
+
+    body = json.dumps(
+        {
+            "token": "legacy",
+            "team_id": team,
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": f"Ev{event['type']}",
+            "event_time": 1,
+            "event": event,
+        }
+    )
+    headers = {**signed_headers(body, SIGNING_SECRET), "Content-Type": "application/json"}
+    return requests.post(app.url + "/slack/events", data=body, headers=headers, timeout=10)
+
+
+def test_an_uninstall_pauses_the_workspace_and_a_reinstall_resumes_it(
+    app: Installed, sessions
+) -> None:
+    from datetime import timedelta
+
+    from sentibot.storage import watches as watch_store
+    from sentibot.storage.models import utcnow
+
+    install(app, "T9")
+    install(app, "T8")
+    assert "Watching" in command(app, "T9", "watch acme").json()["text"]
+    assert "Watching" in command(app, "T8", "watch gizmo").json()["text"]
+    assert _event(app, "T9", {"type": "app_uninstalled"}).status_code == 200
+    with pytest.raises(MissingSetting):
+        bot_token(app.settings, "T9")  # its token is gone
+    later = utcnow() + timedelta(hours=1)
+    with sessions.begin() as s:  # the dispatcher claims nothing of the paused workspace
+        claimed = watch_store.claim_due_watches(s, later)
+        topics = [watch_store.get_watch(s, i).topic for i in claimed]
+    assert topics == ["gizmo"]
+    install(app, "T9")  # reinstalled: everything runs again, nothing was lost
+    with sessions.begin() as s:
+        claimed = watch_store.claim_due_watches(s, later + timedelta(hours=1))
+        topics = sorted(watch_store.get_watch(s, i).topic for i in claimed)
+    assert topics == ["acme", "gizmo"]

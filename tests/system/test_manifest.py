@@ -8,6 +8,7 @@ import yaml
 
 from bot.install import oauth_settings
 from sentibot.config.settings import Settings
+from sentibot.secrets import new_key
 
 MANIFEST = Path(__file__).resolve().parents[2] / "slack-app-manifest.yml"
 
@@ -25,7 +26,11 @@ def test_manifest_matches_the_code(tmp_path: Path) -> None:
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     # The scopes an OAuth install asks for are the ones the manifest grants.
     asked = Settings(
-        _env_file=None, slack_client_id="1.2", slack_client_secret="s", sentibot_data_dir=tmp_path
+        _env_file=None,
+        slack_client_id="1.2",
+        slack_client_secret="s",
+        sentibot_secret_keys=new_key(),
+        sentibot_data_dir=tmp_path,
     )
     assert set(oauth_settings(asked).scopes) == scopes
     assert manifest["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")

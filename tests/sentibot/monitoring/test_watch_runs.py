@@ -328,3 +328,14 @@ def test_links_are_written_in_chunks_of_bounded_size(sessions, monkeypatch) -> N
     run_watch(sessions, wid, src, T0 + timedelta(minutes=15))
     with sessions() as s:
         assert watch_store.watch_post_counts(s, [wid], T0 - timedelta(days=1)) == {wid: 40}
+
+
+def test_a_busy_workspace_never_delays_a_quiet_ones_watch(sessions) -> None:
+    with sessions.begin() as s:
+        for i in range(300):  # due first, one minute apart
+            make_watch(s, team="TBUSY", topic=f"t{i}", every=60, now=T0 - timedelta(minutes=10))
+        quiet = make_watch(s, team="TQUIET", topic="acme", every=60, now=T0)
+    with sessions.begin() as s:  # one tick claims 100: the quiet workspace's watch is among them
+        claimed = watch_store.claim_due_watches(s, T0 + timedelta(seconds=1), limit=100)
+    assert len(claimed) == 100
+    assert quiet in claimed

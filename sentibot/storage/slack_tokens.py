@@ -1,0 +1,36 @@
+"""The token columns of slack-sdk's installation tables, rewritten in place: encrypting them
+(migration 0008) or moving them to the newest key (`sentibot reencrypt`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, column, select, table, update
+
+TOKEN_COLUMNS = {
+    "slack_installations": ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token"),
+    "slack_bots": ("bot_token", "bot_refresh_token"),
+}
+
+
+def rewrite_tokens(connection: Connection, transform: Callable[[str | None], str | None]) -> int:
+    """Apply `transform` to every stored token; the number of rows changed."""
+    changed = 0
+    for name, names in TOKEN_COLUMNS.items():
+        tokens = table(name, column("id"), *(column(n) for n in names))
+        for row in connection.execute(select(tokens)).mappings().all():
+            values = {n: transform(row[n]) for n in names}
+            if any(values[n] != row[n] for n in names):
+                connection.execute(update(tokens).where(tokens.c.id == row["id"]).values(values))
+                changed += 1
+    return changed
+
+
+def plaintext_tokens(connection: Connection) -> int:
+    """Stored tokens not encrypted (the prefix is sentibot.secrets.PREFIX)."""
+    found = 0
+    for name, names in TOKEN_COLUMNS.items():
+        tokens = table(name, *(column(n) for n in names))
+        for row in connection.execute(select(tokens)).all():
+            found += sum(1 for v in row if v is not None and not v.startswith("fernet:"))
+    return found
