@@ -20,6 +20,8 @@ MAX_EXPANSIONS = 8
 
 _TOKEN = re.compile(r'-?"[^"]*"?|\S+')
 _LANG = re.compile(r"^[a-z]{2,3}$")
+# Characters some source's search syntax gives a meaning the grammar does not define.
+_OPERATOR = re.compile(r"[:()\[\]{}*~^\\]")
 
 
 class QueryError(ValueError):
@@ -33,6 +35,13 @@ class Term:
 
     def quoted(self) -> str:
         return f'"{self.text}"' if self.phrase else self.text
+
+    def searched(self) -> str:
+        """The term as a source searches it: a word that a source would read as an operator
+        (`from:x`, `url:`, `subreddit:`, parentheses, AND/NOT) is searched as a phrase."""
+        if self.phrase or _OPERATOR.search(self.text) or self.text in ("AND", "NOT", "OR"):
+            return '"' + self.text.replace('"', "") + '"'
+        return self.text
 
     def pattern(self) -> re.Pattern[str]:
         words = r"\s+".join(re.escape(w) for w in self.text.split())
@@ -67,7 +76,7 @@ class Query:
     def to_x(self) -> str:
         """X API v2 search operators; retweets left out (they repeat the original's text)."""
         parts = [_or_group(g) for g in self.groups]
-        parts += [f"-{t.quoted()}" for t in self.exclude]
+        parts += [f"-{t.searched()}" for t in self.exclude]
         if self.lang:
             parts.append(f"lang:{self.lang}")
         parts.append("-is:retweet")
@@ -76,21 +85,21 @@ class Query:
     def to_reddit(self) -> str:
         """Reddit search syntax (AND by space, OR, NOT). Reddit has no language filter."""
         parts = [_or_group(g) for g in self.groups]
-        parts += [f"NOT {t.quoted()}" for t in self.exclude]
+        parts += [f"NOT {t.searched()}" for t in self.exclude]
         return " ".join(parts)
 
     def to_algolia(self) -> list[str]:
         """Algolia (Hacker News) has no OR: one AND query per combination, at most
         MAX_EXPANSIONS; results are filtered with `matches` afterwards."""
         combos = itertools.islice(itertools.product(*self.groups), MAX_EXPANSIONS)
-        excl = [f"-{t.quoted()}" for t in self.exclude]
-        return [" ".join([*(t.quoted() for t in combo), *excl]) for combo in combos]
+        excl = [f"-{t.searched()}" for t in self.exclude]
+        return [" ".join([*(t.searched() for t in combo), *excl]) for combo in combos]
 
 
 def _or_group(group: tuple[Term, ...]) -> str:
     if len(group) == 1:
-        return group[0].quoted()
-    return "(" + " OR ".join(t.quoted() for t in group) + ")"
+        return group[0].searched()
+    return "(" + " OR ".join(t.searched() for t in group) + ")"
 
 
 def parse_query(text: str) -> Query:

@@ -57,7 +57,10 @@ class FeedCollector:
         newest = cursor
         errors: list[str] = []
         for template in self.feeds:
-            url = template.replace("{topic}", quote(query.groups[0][0].text.replace(" ", "")))
+            # The whole topic word encoded: a topic never reaches another path on the host.
+            url = template.replace(
+                "{topic}", quote(query.groups[0][0].text.replace(" ", ""), safe="")
+            )
             try:
                 parsed = with_retries(lambda u=url: self._fetch(u), self.retry)
             except SourceError as exc:

@@ -23,14 +23,16 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # No server-side prepared statements: psycopg prepares a query after 5 runs, and a generic
     # plan made while a table was small (a seq scan) stays in use as it grows; planning each
     # statement stored posts 3.5x faster (bench/ingest.py). It also suits PgBouncer.
+    # hide_parameters: an error's log line never carries bound values (response_url, tokens).
     return create_engine(
         url,
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=10,

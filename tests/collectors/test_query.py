@@ -84,3 +84,17 @@ def test_any_text_parses_or_gives_a_query_error(text: str) -> None:
     q.matches(text)
     q.to_x()
     q.to_reddit()
+
+
+def test_operators_the_grammar_does_not_define_are_searched_as_words() -> None:
+    q = parse_query("from:elonmusk url:acme.com (acme) AND NOT subreddit:x")
+    x = q.to_x()
+    assert x.startswith('"from:elonmusk" "url:acme.com" "(acme)" "AND" "NOT" "subreddit:x"')
+    assert " from:" not in " " + x.split(" -is:retweet")[0].replace('"from:', "")
+    assert q.to_reddit() == '"from:elonmusk" "url:acme.com" "(acme)" "AND" "NOT" "subreddit:x"'
+    assert q.to_algolia() == ['"from:elonmusk" "url:acme.com" "(acme)" "AND" "NOT" "subreddit:x"']
+    # What the grammar defines still works, and the topic reads as typed.
+    assert (
+        parse_query("acme OR gizmo -ad lang:en").to_x() == "(acme OR gizmo) -ad lang:en -is:retweet"
+    )
+    assert q.canonical() == "from:elonmusk url:acme.com (acme) AND NOT subreddit:x"

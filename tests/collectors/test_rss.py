@@ -87,3 +87,26 @@ def test_a_failed_feed_is_named_in_a_partial_report_without_its_secrets(feeds, r
     assert batch.partial.startswith("1 of 2 feeds failed: ")
     assert "/rss/news answered 404" in batch.partial
     assert "hunter2" not in batch.partial
+
+
+def test_a_topic_never_reaches_another_path_of_the_feeds_host(feeds, retry) -> None:
+    c = FeedCollector([feeds.url + "/atom/{topic}?access_token=s3cret"], retry)
+    with pytest.raises(SourceUnavailable) as failed:  # no feed of that name: a 404, and
+        c.collect(parse_query("../../../admin/x"), 10)
+    assert "s3cret" not in failed.value.reason  # its reason keeps the token to itself
+    (asked,) = feeds.requests_to("/atom/")
+    assert asked.path == "/atom/..%2F..%2F..%2Fadmin%2Fx"
+    assert not feeds.requests_to("/admin")
+
+
+def test_a_failing_feed_is_named_without_its_secrets(feeds, retry, caplog) -> None:
+    c = FeedCollector(
+        [feeds.feed_url("rss", "news"), "http://user:pw@" + feeds.url[7:] + "/gone?token=s3cret"],
+        retry,
+    )
+    batch = c.collect(parse_query("acme"), 10)
+    assert "s3cret" not in batch.partial
+    assert "pw" not in batch.partial
+    assert "/gone" in batch.partial
+    assert "s3cret" not in caplog.text
+    assert "user:pw" not in caplog.text

@@ -72,3 +72,17 @@ def test_timestamps_come_back_timezone_aware(sessions) -> None:
     with sessions() as s:
         job = job_store.get_job(s, job_id)
         assert job.created_at.tzinfo is not None
+
+
+def test_a_database_error_never_carries_the_values_bound_to_it(sessions) -> None:
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from sentibot.storage.models import Job
+
+    secret = "https://hooks.slack.com/commands/T1/secret-response-url"
+    with pytest.raises(IntegrityError) as failed, sessions.begin() as s:
+        s.add(Job(team_id="T-none", topic="acme", channel_id="C1", response_url=secret))
+        s.flush()  # no such workspace: a foreign key error
+    assert secret not in str(failed.value)
+    assert "hidden due to hide_parameters" in str(failed.value)
