@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from sqlalchemy import text
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from sentibot.config.settings import Settings
 from sentibot.metrics import render as render_metrics
@@ -19,9 +21,15 @@ from sentibot.metrics import timed
 log = logging.getLogger(__name__)
 
 
+# Slack's requests are small (a slash command is a few hundred bytes; a big interactive payload
+# tens of KB): anything larger is refused from its headers, before its body is read.
+MAX_BODY_BYTES = 1024 * 1024
+
+
 def create_http_app(settings: Settings, bolt_app: App) -> Flask:
     handler = SlackRequestHandler(bolt_app)
     flask_app = Flask("sentibot")
+    flask_app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
     @flask_app.post("/slack/events")
     def slack_events() -> Any:
@@ -36,6 +44,11 @@ def create_http_app(settings: Settings, bolt_app: App) -> Flask:
 
     @flask_app.get("/metrics")
     def metrics() -> Any:
+        # Served only with METRICS_TOKEN set, to a scraper that sends it as a bearer token.
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not token or not hmac.compare_digest(given.encode(), token.encode()):
+            return {"ok": False, "error": "not found"}, 404
         return render_metrics(settings), 200, {"Content-Type": CONTENT_TYPE_LATEST}
 
     @flask_app.get("/slack/install")
@@ -45,6 +58,18 @@ def create_http_app(settings: Settings, bolt_app: App) -> Flask:
     @flask_app.get("/slack/oauth_redirect")
     def slack_oauth_redirect() -> Any:
         return handler.handle(request)
+
+    @flask_app.before_request
+    def refuse_large_bodies() -> Any:
+        # Bolt reads the raw body itself: refuse by the declared length before anyone reads it
+        # (a chunked body with no length is cut at MAX_CONTENT_LENGTH by Werkzeug's stream).
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            return {"ok": False, "error": "request too large"}, 413
+        return None
+
+    @flask_app.errorhandler(RequestEntityTooLarge)
+    def too_large(_: RequestEntityTooLarge) -> Any:
+        return {"ok": False, "error": "request too large"}, 413
 
     @flask_app.get("/healthz")
     def healthz() -> Any:

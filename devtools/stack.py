@@ -31,6 +31,7 @@ from sentibot.storage.migrate import upgrade
 SIGNING_SECRET = "standin-signing-secret"
 BOT_TOKEN = "xoxb-standin"
 TEAM_ID = "T0STANDIN"
+METRICS_TOKEN = "standin-metrics-token"
 # Every variable Settings reads: the stack's processes get only the ones it sets.
 SENTIBOT_VARS = [name.upper() for name in Settings.model_fields]
 
@@ -98,6 +99,7 @@ class ServiceStack:
             SENTIBOT_DATA_DIR=str(self.data_dir),
             SENTIBOT_BROKER_PREFIX=self.broker_prefix,
             HN_API_URL=self.hn.url,
+            METRICS_TOKEN=METRICS_TOKEN,
             PYTHONUNBUFFERED="1",
         )
         if self.redis_url:
@@ -167,7 +169,7 @@ class ServiceStack:
         *,
         command: str = "/sentiment",
         channel: str = "C0GENERAL",
-        user: str = "U0DEMO",
+        user: str | None = None,
         team_id: str = TEAM_ID,
         secret: str = SIGNING_SECRET,
         timestamp: int | None = None,
@@ -181,7 +183,7 @@ class ServiceStack:
                 "team_domain": "standin",
                 "channel_id": channel,
                 "channel_name": "general",
-                "user_id": user,
+                "user_id": user or "U" + channel[1:],  # someone of that channel
                 "user_name": "demo",
                 "command": command,
                 "text": text,

@@ -3,14 +3,18 @@
 Two kinds:
 - measured in the bot's processes: request (ack) latency, a histogram. `sentibot serve` runs
   several gunicorn workers, so it sets PROMETHEUS_MULTIPROC_DIR and a scrape sums them all;
-- read at scrape time from what every process shares (the database and the broker): jobs by
-  state, analysis durations over the last hour, queue depth, posts collected and scored per
-  source, watches, firing alerts. These are right however many workers run, on any machine.
+- read from what every process shares (the database and the broker): jobs by state, analysis
+  durations over the last hour, queue depth, posts collected and scored per source, watches,
+  firing alerts. These are right however many workers run, on any machine; they are read at
+  most once a minute per process (SHARED_STATE_TTL_S) and served from that in between.
+
+Served only with METRICS_TOKEN set, to a scraper that sends it (bot/serve.py).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -130,11 +134,29 @@ class SharedStateCollector(Collector):
         return depth
 
 
+# The shared-state figures count whole tables: read them at most this often per process, so a
+# scrape every few seconds (or a flood of them) costs one count a minute.
+SHARED_STATE_TTL_S = 60.0
+_shared: dict[str, tuple[float, bytes]] = {}
+_shared_lock = threading.Lock()
+
+
 def render(settings: Settings) -> bytes:
     registry = CollectorRegistry()
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(REQUEST_SECONDS)
-    registry.register(SharedStateCollector(settings))
-    return generate_latest(registry)
+    return generate_latest(registry) + _shared_state(settings)
+
+
+def _shared_state(settings: Settings) -> bytes:
+    key = settings.effective_database_url
+    with _shared_lock:
+        cached = _shared.get(key)
+        if cached is None or time.monotonic() - cached[0] > SHARED_STATE_TTL_S:
+            registry = CollectorRegistry()
+            registry.register(SharedStateCollector(settings))
+            cached = (time.monotonic(), generate_latest(registry))
+            _shared[key] = cached
+    return cached[1]

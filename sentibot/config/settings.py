@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # X bills per post read: most X posts one workspace may read per UTC day (0: no X reads).
     x_daily_post_cap: int = 10_000
 
+    # GET /metrics answers only a scraper that sends this as a bearer token (unset: no metrics).
+    metrics_token: SecretStr | None = None
+
     sentiment_model: str = "vader"
     # Log lines: one JSON object each (with job/watch/rule ids), or key=value text.
     log_format: Literal["json", "text"] = "json"

@@ -514,3 +514,49 @@ def test_a_button_pressed_in_another_channel_acts_on_nothing(bot: Bot, sessions)
         job_id = make_job(s, channel_id="C1").id
     other = _button(bot, "more_posts", str(job_id), channel="C2", key="elsewhere")
     assert other["text"] == "That report is gone."
+
+
+def _send_huge(url: str, chunked: bool) -> int:
+    """POST 100 MB, with a declared length or chunked; the status the server answered."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    chunk = b"a" * (1024 * 1024)
+    conn.putrequest("POST", "/slack/events")
+    conn.putheader("Content-Type", "application/x-www-form-urlencoded")
+    if chunked:
+        conn.putheader("Transfer-Encoding", "chunked")
+    else:
+        conn.putheader("Content-Length", str(100 * len(chunk)))
+    conn.endheaders()
+    try:
+        for _ in range(100):
+            conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+        if chunked:
+            conn.send(b"0\r\n\r\n")
+    except OSError:
+        pass  # the server answered and closed before the client finished sending
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def test_a_huge_body_is_refused_before_it_is_read(bot: Bot, sessions) -> None:
+    # The memory side is measured on gunicorn (tests/system/test_end_to_end.py).
+    assert _send_huge(bot.url, chunked=False) == 413
+    assert _send_huge(bot.url, chunked=True) in (401, 413)  # never read whole, never run
+    assert jobs(sessions) == []
+
+
+def test_metrics_need_the_scrapers_token(bot: Bot, settings) -> None:
+    assert requests.get(bot.url + "/metrics", timeout=10).status_code == 404
+    from pydantic import SecretStr
+
+    settings.metrics_token = SecretStr("s3cret")
+    assert requests.get(bot.url + "/metrics", timeout=10).status_code == 404
+    scraper = {"Authorization": "Bearer s3cret"}
+    shown = requests.get(bot.url + "/metrics", headers=scraper, timeout=10)
+    assert shown.status_code == 200
+    assert "sentibot_watches" in shown.text

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from devtools.slack_standin import Message
-from devtools.stack import SIGNING_SECRET, TEAM_ID, ServiceStack
+from devtools.stack import METRICS_TOKEN, SIGNING_SECRET, TEAM_ID, ServiceStack
 from sentibot.embedded import drop_broker_keys
 from sentibot.storage.models import Job, Post, Score
 from sentibot.storage.session import make_engine, make_sessionmaker
@@ -451,7 +451,11 @@ def test_metrics_count_requests_jobs_posts_and_queues(stack: ServiceStack) -> No
     channel = _channel()
     stack.command("analyze gadget --sources x", channel=channel)
     _finished_job(stack, channel)
-    text = requests.get(stack.bot_url + "/metrics", timeout=10).text
+    assert requests.get(stack.bot_url + "/metrics", timeout=10).status_code == 404
+    wrong = {"Authorization": "Bearer guess"}
+    assert requests.get(stack.bot_url + "/metrics", headers=wrong, timeout=10).status_code == 404
+    scraper = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    text = requests.get(stack.bot_url + "/metrics", headers=scraper, timeout=10).text
     samples = {
         line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
         for line in text.splitlines()
@@ -552,3 +556,37 @@ def test_a_digest_for_a_channel_the_bot_left_is_dropped_once(stack: ServiceStack
     run = _poll(settled, what="the digest run settled")
     assert run.message_ts is None
     assert stack.slack.messages_in(channel) == []
+
+
+def _peak_rss_kb(pid: int) -> int:
+    """The peak resident memory of `pid` and its children (gunicorn's workers), in kB."""
+    import subprocess
+
+    pids = [
+        pid,
+        *map(
+            int,
+            subprocess.run(
+                ["pgrep", "-P", str(pid)], capture_output=True, text=True
+            ).stdout.split(),
+        ),
+    ]
+    total = 0
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1])
+    return total
+
+
+def test_a_100_mb_body_is_refused_without_the_bot_growing(stack: ServiceStack) -> None:
+    from tests.bot.test_http import _send_huge
+
+    bot_pid = stack.processes["bot"].pid
+    stack.command("help")  # the worker's first-request costs come first
+    before = _peak_rss_kb(bot_pid)
+    assert _send_huge(stack.bot_url, chunked=False) == 413
+    assert _send_huge(stack.bot_url, chunked=True) in (401, 413)  # never read, never run
+    grown = _peak_rss_kb(bot_pid) - before
+    assert grown < 10 * 1024, f"the bot grew by {grown} kB"
+    assert stack.command("help").status_code == 200  # and it still serves

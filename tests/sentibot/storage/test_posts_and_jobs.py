@@ -81,8 +81,9 @@ def test_a_database_error_never_carries_the_values_bound_to_it(sessions) -> None
     from sentibot.storage.models import Job
 
     secret = "https://hooks.slack.com/commands/T1/secret-response-url"
-    with pytest.raises(IntegrityError) as failed, sessions.begin() as s:
+    with sessions() as s:
         s.add(Job(team_id="T-none", topic="acme", channel_id="C1", response_url=secret))
-        s.flush()  # no such workspace: a foreign key error
+        with pytest.raises(IntegrityError) as failed:
+            s.flush()  # no such workspace: a foreign key error
     assert secret not in str(failed.value)
     assert "hidden due to hide_parameters" in str(failed.value)
