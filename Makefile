@@ -31,7 +31,8 @@ compose-check:
 	command -v docker-compose >/dev/null || { command -v apt-get >/dev/null && \
 		{ [ "$$(id -u)" = 0 ] && apt-get install -y -q docker-compose || \
 		  sudo apt-get install -y -q docker-compose; }; }
-	docker-compose -f docker-compose.yml config -q
+	POSTGRES_PASSWORD=check FLOWER_BASIC_AUTH=check:check \
+		docker-compose -f docker-compose.yml config -q
 
 DATA ?= ../shared/data/tweeteval-sentiment
 
