@@ -52,6 +52,8 @@ class SlackStandIn(StandIn):
         self.shared_files: list[SharedFile] = []
         self.home_views: dict[str, dict] = {}
         self.not_member: set[str] = set()
+        # users.conversations: the channels each user is in (tests set them).
+        self.members: dict[str, set[str]] = {}
         self.app_token = "xapp-standin"
         # The OAuth app: its credentials, and codes handed out when someone "approves" an install.
         self.client_id = "111.222"
@@ -146,7 +148,8 @@ class SlackStandIn(StandIn):
             "app_id": "ASENTIBOT",
             "authed_user": {"id": "UINSTALLER"},
             "scope": (
-                "commands,chat:write,chat:write.public,files:write,channels:history,groups:history"
+                "commands,chat:write,chat:write.public,files:write,channels:history,groups:history,"
+                "channels:read,groups:read"
             ),
             "token_type": "bot",
             "access_token": token,
@@ -185,6 +188,19 @@ class SlackStandIn(StandIn):
     @staticmethod
     def _json(value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
+
+    def _users_conversations(self, params: dict, team_id: str) -> dict:
+        """One page per call of `limit` channels, with Slack's cursor."""
+        channels = sorted(self.members.get(str(params.get("user", "")), set()))
+        start = int(params.get("cursor") or 0)
+        limit = int(params.get("limit") or 100)
+        page = channels[start : start + limit]
+        more = start + limit < len(channels)
+        return {
+            "ok": True,
+            "channels": [{"id": c, "is_member": True} for c in page],
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _conversations_history(self, params: dict, team_id: str) -> dict:
         """Newest first, from `oldest`; metadata only with include_all_metadata, as Slack."""

@@ -1,4 +1,5 @@
-"""The App Home tab, published whenever a user opens it."""
+"""The App Home tab, published whenever a user opens it: the workspace's watches, alerts and
+digests in the channels the viewer is a member of, never those of channels they cannot see."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.views.home import home_view
@@ -25,12 +27,18 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
             return
         team_id = body.get("team_id") or (body.get("authorizations") or [{}])[0].get("team_id")
         now = utcnow()
+        # Only what the viewer may see: objects of the channels they are in.
+        visible = member_channels(client, event["user"])
         with sessions() as session:
-            found = watch_store.team_watches(session, team_id)
+            found = [
+                w for w in watch_store.team_watches(session, team_id) if w.channel_id in visible
+            ]
             lines = overview.watch_statuses(session, found, now)
             used = x_usage.x_read_today(session, team_id, now)
-            alerts = overview.team_rules(session, team_id)
-            digests = overview.team_digests(session, team_id)
+            alerts = [r for r in overview.team_rules(session, team_id) if r.channel_id in visible]
+            digests = [
+                d for d in overview.team_digests(session, team_id) if d.channel_id in visible
+            ]
         view = home_view(
             lines,
             used,
@@ -40,3 +48,29 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
             digests,
         )
         client.views_publish(user_id=event["user"], view=view)
+
+
+# Channels read per App Home view: 5 pages of 200 (users.conversations, Tier 3).
+_MAX_PAGES = 5
+
+
+def member_channels(client: WebClient, user_id: str) -> set[str]:
+    """The conversations `user_id` is a member of; none if Slack will not say (no scope)."""
+    channels: set[str] = set()
+    cursor = None
+    try:
+        for _ in range(_MAX_PAGES):
+            page = client.users_conversations(
+                user=user_id,
+                types="public_channel,private_channel,mpim,im",
+                exclude_archived=True,
+                limit=200,
+                cursor=cursor,
+            )
+            channels.update(c["id"] for c in page.get("channels") or [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+    except SlackApiError as exc:
+        log.warning("cannot list %s's channels (%s): App Home shows none", user_id, exc)
+    return channels

@@ -38,7 +38,7 @@ def home_view(
         {"type": "divider"},
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": f"*Watches in this workspace* ({len(watches)})"},
+            "text": {"type": "mrkdwn", "text": f"*Watches in your channels* ({len(watches)})"},
         },
     ]
     if not watches:

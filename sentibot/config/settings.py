@@ -30,7 +30,8 @@ class Settings(BaseSettings):
     # Fernet keys, newest first, that encrypt installed workspaces' tokens (sentibot/secrets.py).
     sentibot_secret_keys: SecretStr | None = None
     slack_scopes: str = (
-        "commands,chat:write,chat:write.public,files:write,channels:history,groups:history"
+        "commands,chat:write,chat:write.public,files:write,channels:history,groups:history,"
+        "channels:read,groups:read"
     )
     # Where the "Add to Slack" link sends people (tests point it at the stand-in).
     slack_authorize_url: str = "https://slack.com/oauth/v2/authorize"

@@ -274,19 +274,22 @@ def _event(bot: Bot, event: dict, team: str = "T1") -> requests.Response:
     return requests.post(bot.url + "/slack/events", data=body, headers=headers, timeout=10)
 
 
-def test_app_home_lists_the_workspaces_watches_and_no_others(bot: Bot) -> None:
+def test_app_home_lists_the_viewers_channels_watches_and_no_others(bot: Bot) -> None:
     bot.post(command("watch acme --every 1h"))
     bot.post({**command("watch <!channel> widget"), "channel_id": "C2"})
     bot.post(command("watch secretproject", team="T2"))
     bot.post(command("alert acme when negative > 40%"))
     bot.post(command("alert secretproject when volume > 3x", team="T2"))
     bot.post(command("digest weekly fri 16:30 America/New_York"))
+    bot.post({**command("watch private-launch"), "channel_id": "GPRIVATE"})
+    bot.slack.members["U5"] = {"C1", "C2"}  # not in GPRIVATE
     resp = _event(bot, {"type": "app_home_opened", "user": "U5", "channel": "D1", "tab": "home"})
     assert resp.status_code == 200
     view = bot.slack.wait_for(lambda s: s.home_views.get("U5"), timeout=10)
     assert view["type"] == "home"
     body = json.dumps(view["blocks"], ensure_ascii=False)
-    assert "Watches in this workspace* (2)" in body
+    assert "private-launch" not in body  # a channel U5 is not in
+    assert "Watches in your channels* (2)" in body
     assert "*“acme”* in <#C1> · every 1h" in body
     assert "&lt;!channel&gt; widget" in body
     assert "<!channel>" not in body
@@ -560,3 +563,11 @@ def test_metrics_need_the_scrapers_token(bot: Bot, settings) -> None:
     shown = requests.get(bot.url + "/metrics", headers=scraper, timeout=10)
     assert shown.status_code == 200
     assert "sentibot_watches" in shown.text
+
+
+def test_app_home_without_the_channel_list_shows_nothing_private(bot: Bot) -> None:
+    bot.post({**command("watch private-launch"), "channel_id": "GPRIVATE"})
+    bot.slack.fail_next("users.conversations", 200, body={"ok": False, "error": "missing_scope"})
+    _event(bot, {"type": "app_home_opened", "user": "U6", "channel": "D1", "tab": "home"})
+    view = bot.slack.wait_for(lambda s: s.home_views.get("U6"), timeout=10)
+    assert "private-launch" not in json.dumps(view["blocks"])
