@@ -452,6 +452,12 @@ def test_resolve_on_a_deleted_alert_message_is_not_a_500(bot: Bot, sessions) -> 
         )
         rule.state, rule.fired_at, rule.message_ts = AlertState.FIRING, utcnow(), "999.000001"
         rule_id = rule.id
+    # The same button pressed in another channel (a forged payload naming this rule) does
+    # nothing to it.
+    elsewhere = _button(bot, "alert_resolve", str(rule_id), key="forged", channel="C2")
+    assert elsewhere["text"] == "That alert is no longer firing."
+    with sessions() as s:
+        assert s.get(AlertRule, rule_id).state == AlertState.FIRING
     # The alert's message (ts 999.000001) was deleted: the stand-in never saw it.
     answer = _button(bot, "alert_resolve", str(rule_id), key="resolve")
     assert "The alert is resolved; its message could not be updated." in answer["text"]
