@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -145,3 +146,27 @@ def with_retries(call: Callable[[], T], policy: RetryPolicy) -> T:
                 raise
             policy.sleep(policy.backoff_s * 2 ** (attempt - 1))
     raise AssertionError("unreachable")
+
+
+# Independent calls within one source (one per feed, one per Algolia alternative) run this many
+# at a time: side by side, yet gentle with one host.
+CALLS_AT_ONCE = 4
+Item = TypeVar("Item")
+
+
+def side_by_side(
+    items: Sequence[Item], call: Callable[[Item], T], workers: int = CALLS_AT_ONCE
+) -> list[T | SourceError]:
+    """`call` on every item, a few at a time; results (or the SourceError each raised) in the
+    items' order."""
+    if len(items) <= 1:
+        return [_caught(call, item) for item in items]
+    with ThreadPoolExecutor(min(workers, len(items)), thread_name_prefix="call") as pool:
+        return list(pool.map(lambda item: _caught(call, item), items))
+
+
+def _caught(call: Callable[[Item], T], item: Item) -> T | SourceError:
+    try:
+        return call(item)
+    except SourceError as exc:
+        return exc

@@ -13,10 +13,12 @@ from collectors.base import (
     RateLimited,
     RetryPolicy,
     SourceBadResponse,
+    SourceError,
     SourceSpec,
     SourceUnavailable,
     malformed,
     newer,
+    side_by_side,
     with_retries,
 )
 from collectors.boundary import html_to_text
@@ -42,24 +44,36 @@ class HackerNewsCollector:
         self.timeout_s = timeout_s
 
     def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
+        """One search per OR alternative (Algolia has no OR), side by side."""
         posts: dict[str, Post] = {}
         newest = cursor
-        for text in query.to_algolia():
-            page = 0
-            while len(posts) < limit:
-                body = with_retries(lambda p=page, t=text: self._page(t, p, cursor), self.retry)
-                hits, pages = _hits(body)
-                for hit in hits:
-                    post = _to_post(hit)
-                    if post is None or not query.matches(post.text):
-                        continue
-                    posts.setdefault(post.external_id, post)
-                    newest = newer(newest, int(hit["created_at_i"]))
-                page += 1
-                if page >= pages or not hits:
-                    break
+        for found in side_by_side(
+            query.to_algolia(), lambda text: self._search(query, text, limit, cursor)
+        ):
+            if isinstance(found, SourceError):
+                raise found
+            for post, created in found:
+                posts.setdefault(post.external_id, post)
+                newest = newer(newest, created)
         ordered = sorted(posts.values(), key=lambda p: p.created_at or datetime.min, reverse=True)
         return Batch(ordered[:limit], newest)
+
+    def _search(
+        self, query: Query, text: str, limit: int, cursor: str | None
+    ) -> list[tuple[Post, int]]:
+        found: list[tuple[Post, int]] = []
+        page = 0
+        while len(found) < limit:
+            body = with_retries(lambda p=page: self._page(text, p, cursor), self.retry)
+            hits, pages = _hits(body)
+            for hit in hits:
+                post = _to_post(hit)
+                if post is not None and query.matches(post.text):
+                    found.append((post, int(hit["created_at_i"])))
+            page += 1
+            if page >= pages or not hits:
+                break
+        return found
 
     def _page(self, text: str, page: int, cursor: str | None) -> Any:
         params: dict[str, Any] = {

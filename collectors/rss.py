@@ -25,6 +25,7 @@ from collectors.base import (
     SourceSpec,
     SourceUnavailable,
     newer,
+    side_by_side,
     with_retries,
 )
 from collectors.boundary import html_to_text
@@ -56,16 +57,14 @@ class FeedCollector:
         posts: dict[str, Post] = {}
         newest = cursor
         errors: list[str] = []
-        for template in self.feeds:
-            # The whole topic word encoded: a topic never reaches another path on the host.
-            url = template.replace(
-                "{topic}", quote(query.groups[0][0].text.replace(" ", ""), safe="")
-            )
-            try:
-                parsed = with_retries(lambda u=url: self._fetch(u), self.retry)
-            except SourceError as exc:
-                log.warning("feed %s failed: %s", _shown(url), exc.reason)
-                errors.append(exc.reason)
+        # The whole topic word encoded: a topic never reaches another path on the host.
+        word = quote(query.groups[0][0].text.replace(" ", ""), safe="")
+        urls = [template.replace("{topic}", word) for template in self.feeds]
+        fetched = side_by_side(urls, lambda u: with_retries(lambda: self._fetch(u), self.retry))
+        for url, parsed in zip(urls, fetched, strict=True):
+            if isinstance(parsed, SourceError):
+                log.warning("feed %s failed: %s", _shown(url), parsed.reason)
+                errors.append(parsed.reason)
                 continue
             lang = (parsed.feed.get("language") or "")[:2] or None
             for entry in parsed.entries:

@@ -58,6 +58,8 @@ class StandIn:
         self.calls: list[Request] = []
         self._faults: deque[Fault] = deque()
         self._delays: list[list] = []
+        # Seconds every request waits before it is answered (a distant API; bench/ sets it).
+        self.latency = 0.0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -158,6 +160,8 @@ class StandIn:
                     slow[2] -= 1
                     delay, after = slow[1], slow[3]
                     break
+        if self.latency:
+            time.sleep(self.latency)
         if delay and not after:
             time.sleep(delay)
         response = self._answer(request)

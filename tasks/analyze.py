@@ -15,7 +15,7 @@ from bot.views import progress
 from bot.views.chart import render_chart
 from bot.views.summary import render_failure, render_summary
 from collectors.query import parse_query
-from collectors.registry import build_collectors
+from collectors.registry import SourceReport, build_collectors
 from collectors.registry import collect as collect_posts
 from scoring.base import UnknownModel, get_scorer
 from sentibot.config.settings import MissingSetting, get_settings
@@ -112,7 +112,14 @@ def _collect(job_id: int) -> None:
     collectors = x_budgeted(
         build_collectors(settings, sources), reserved, settings.x_daily_post_cap
     )
-    collection = collect_posts(parse_query(topic), collectors, limit)
+    done: dict[str, SourceReport] = {}
+
+    def finished(name: str, report: SourceReport) -> None:
+        done[name] = report
+        if report.status != "skipped":  # each source shown as it finishes
+            _progress(job_id, progress.collecting(topic, sources, done))
+
+    collection = collect_posts(parse_query(topic), collectors, limit, on_report=finished)
     with sessions().begin() as session:
         if reserved:
             x_usage.settle_x_reads(session, team_id, reserved, collection.billed.get(X, 0), now)

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.views.mrkdwn import quote_inline
-from collectors.registry import display_name
+from collectors.registry import SourceReport, display_name
 
 
-def collecting(topic: str, sources: Sequence[str]) -> tuple[str, list[dict]]:
-    names = ", ".join(display_name(s) for s in sources)
+def collecting(
+    topic: str, sources: Sequence[str], done: Mapping[str, SourceReport] | None = None
+) -> tuple[str, list[dict]]:
+    """Each source as it finishes: `X ✓ 300 · Reddit … · Hacker News ✗`."""
     topic_q = quote_inline(topic)
-    return _message(f":hourglass_flowing_sand: Analyzing “{topic_q}”: collecting from {names}…")
+    if not done:
+        names = ", ".join(display_name(s) for s in sources)
+        return _message(f":hourglass_flowing_sand: Analyzing “{topic_q}”: collecting from {names}…")
+    states = " · ".join(f"{display_name(s)} {_state(done.get(s))}" for s in sources)
+    return _message(f":hourglass_flowing_sand: Analyzing “{topic_q}”: {states}")
+
+
+def _state(report: SourceReport | None) -> str:
+    if report is None:
+        return "…"
+    if report.status == "ok":
+        return f"✓ {report.count}"
+    return "✗" if report.status == "failed" else "–"
 
 
 def scoring(topic: str, posts: int) -> tuple[str, list[dict]]:

@@ -49,3 +49,34 @@ def test_a_failed_source_keeps_its_cursor_and_others_advance() -> None:
     assert out.cursors == {"hn": "42"}  # rss keeps "7" by not appearing
     assert out.reports["rss"].status == "failed"
     assert (good.cursors, bad.cursors) == (["1"], ["7"])
+
+
+class Slow:
+    """A source that waits on the network for `seconds`, recording when it did."""
+
+    def __init__(self, name: str, seconds: float) -> None:
+        self.name, self.seconds = name, seconds
+        self.span: tuple[float, float] | None = None
+
+    def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
+        import time
+
+        started = time.monotonic()
+        time.sleep(self.seconds)
+        self.span = (started, time.monotonic())
+        from collectors.base import Post
+
+        return Batch([Post(self.name, "1", f"acme from {self.name}")], "1")
+
+
+def test_sources_are_read_side_by_side_and_reported_as_they_finish() -> None:
+    slow, fast = Slow("x", 0.6), Slow("hn", 0.2)
+    heard: list[str] = []
+    result = collect(
+        parse_query("acme"), {"x": slow, "hn": fast}, 10, on_report=lambda n, r: heard.append(n)
+    )
+    assert slow.span[0] < fast.span[1]
+    assert fast.span[0] < slow.span[1]
+    assert heard == ["hn", "x"]  # the faster one is heard first
+    assert [p.source for p in result.posts] == ["x", "hn"]  # yet kept in the sources' order
+    assert result.reports["x"].count == 1

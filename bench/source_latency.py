@@ -1,0 +1,96 @@
+"""An analysis across slow sources: command to final report beside the sources' call chains.
+
+    .venv/bin/python bench/source_latency.py [--latency 0.6] [--runs 5] [--sources x,reddit]
+
+Starts the service stack (stand-ins, gunicorn bot, a Celery worker), makes every call to the X
+and Reddit stand-ins answer `--latency` seconds late, sends `/sentiment analyze acme --sources
+…` `--runs` times, and prints the median time from the command to the final report, beside
+the sum of the sources' call chains (what reading them one after another costs) and the
+longest chain (the floor when they are read side by side).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from devtools.stack import ServiceStack  # noqa: E402
+from sentibot.embedded import drop_broker_keys  # noqa: E402
+from sentibot.storage.models import Job  # noqa: E402
+from sentibot.storage.session import sessionmaker_for  # noqa: E402
+
+
+def redis_url() -> str | None:
+    import redis
+
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping()
+    except redis.RedisError:
+        return None
+    return "redis://127.0.0.1:6379/0"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=float, default=0.6)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sources", default="x,reddit")
+    args = parser.parse_args()
+    prefix = f"sentibot-bench-{uuid.uuid4().hex[:8]}:"
+    url = redis_url()
+    with ServiceStack(
+        data_dir=Path(tempfile.mkdtemp()), redis_url=url, broker_prefix=prefix
+    ) as stack:
+        standins = {"x": stack.x, "reddit": stack.reddit, "hn": stack.hn}
+        sessions = sessionmaker_for(stack.effective_database_url)
+        stack.command("analyze warmup --sources hn", channel="CWARM")
+        stack.slack.wait_for(lambda s: s.messages_in("CWARM") and _done(sessions, "CWARM"), 60)
+        totals, chains_sum, chains_max = [], [], []
+        for run in range(args.runs):
+            for standin in standins.values():
+                standin.latency = args.latency
+                standin.calls.clear()
+            channel = f"CLAT{run:03d}"
+            started = time.monotonic()
+            stack.command(f"analyze acme --sources {args.sources}", channel=channel)
+            while not _done(sessions, channel):
+                time.sleep(0.02)
+            totals.append(time.monotonic() - started)
+            chains = {
+                name: len(standins[name].calls) * args.latency
+                for name in args.sources.split(",")
+                if name in standins
+            }
+            chains_sum.append(sum(chains.values()))
+            chains_max.append(max(chains.values()))
+            for standin in standins.values():
+                standin.latency = 0.0
+    if url:
+        drop_broker_keys(url, prefix)
+    print(
+        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
+    print(f"sources {args.sources}, every call {args.latency} s late, {args.runs} runs")
+    print(f"command to final report, median: {statistics.median(totals):.2f} s")
+    print(f"sources one after another (sum of chains): {statistics.median(chains_sum):.2f} s")
+    print(f"slowest source's chain (the floor side by side): {statistics.median(chains_max):.2f} s")
+
+
+def _done(sessions, channel: str) -> bool:
+    from sqlalchemy import select
+
+    with sessions() as s:
+        job = s.scalars(select(Job).where(Job.channel_id == channel)).first()
+        return job is not None and job.state in ("done", "failed")
+
+
+if __name__ == "__main__":
+    main()
