@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import praw
 import prawcore
@@ -15,10 +17,12 @@ from collectors.base import (
     RetryPolicy,
     SourceAuthError,
     SourceBadResponse,
+    SourceError,
     SourceSpec,
     SourceUnavailable,
     malformed,
     newer,
+    side_by_side,
     with_retries,
 )
 from collectors.query import Query
@@ -79,15 +83,21 @@ class RedditCollector:
                 submissions.append(submission)
                 newest = newer(newest, created)
             missed: list[str] = []
-            for submission in submissions[: self.comment_posts]:
-                if len(posts) >= limit:
-                    break  # enough already: no more comment pages
-                try:
-                    comments = self._matching_comments(submission, query, since)
-                except _THREAD_GONE as exc:
+            # Enough already: no comment pages. Otherwise the pages side by side (they are
+            # independent GETs on one session; praw's rate limiter still reads every answer).
+            wanted = submissions[: self.comment_posts] if len(posts) < limit else []
+            pages = side_by_side(
+                wanted,
+                lambda submission: self._comments_or_gone(submission, query, since),
+                workers=max(1, self.comment_posts),
+            )
+            for submission, comments in zip(wanted, pages, strict=True):
+                if isinstance(comments, _Gone):
                     # A thread gone private, quarantined or removed costs that thread only.
-                    missed.append(f"comments of {submission.id}: {_thread_reason(exc)}")
+                    missed.append(f"comments of {submission.id}: {comments.reason}")
                     continue
+                if isinstance(comments, SourceError):
+                    raise comments
                 for comment in comments:
                     if len(posts) >= limit:
                         break
@@ -129,6 +139,14 @@ class RedditCollector:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SourceBadResponse(malformed("Reddit", exc)) from exc
 
+    def _comments_or_gone(
+        self, submission: praw.models.Submission, query: Query, since: float | None
+    ) -> list[Post] | _Gone:
+        try:
+            return self._matching_comments(submission, query, since)
+        except _THREAD_GONE as exc:
+            return _Gone(_thread_reason(exc))
+
     def _matching_comments(
         self, submission: praw.models.Submission, query: Query, since: float | None
     ) -> list[Post]:
@@ -141,6 +159,11 @@ class RedditCollector:
             if query.matches(body):
                 found.append(_comment_to_post(comment))
         return found
+
+
+@dataclass(frozen=True)
+class _Gone:
+    reason: str
 
 
 # Answers for one comment page that say the thread is gone or closed, not that sentibot is.
@@ -224,8 +247,17 @@ def _to_post(submission: praw.models.Submission) -> Post:
 def _build(settings: Settings, retry: RetryPolicy | None) -> RedditCollector:
     client_id = settings.require("reddit_client_id", "the Reddit source")
     secret = settings.require("reddit_client_secret", "the Reddit source")
-    reddit = make_reddit(client_id, secret, settings.reddit_user_agent, settings.reddit_api_url)
+    reddit = _shared_reddit(client_id, secret, settings.reddit_user_agent, settings.reddit_api_url)
     return RedditCollector(reddit, subreddits=settings.reddit_subreddits, retry=retry)
+
+
+@lru_cache(maxsize=4)
+def _shared_reddit(
+    client_id: str, client_secret: str, user_agent: str, api_url: str | None
+) -> praw.Reddit:
+    """One client per worker process: its app token (an hour long) and praw's view of the
+    rate limit carry from one collection to the next, instead of a token request each time."""
+    return make_reddit(client_id, client_secret, user_agent, api_url)
 
 
 SOURCE = SourceSpec(

@@ -6,9 +6,11 @@ other module.
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import logging
 import pkgutil
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -122,8 +124,17 @@ def collect(
                 on_report(name, results[name][0])
     if waiting:
         with ThreadPoolExecutor(len(waiting), thread_name_prefix="source") as pool:
+            # Each thread runs in a copy of this context: its log lines keep the task's ids.
             futures = {
-                pool.submit(_one, name, c, query, limit, (cursors or {}).get(name)): name
+                pool.submit(
+                    contextvars.copy_context().run,
+                    _one,
+                    name,
+                    c,
+                    query,
+                    limit,
+                    (cursors or {}).get(name),
+                ): name
                 for name, c in waiting.items()
             }
             for future in as_completed(futures):
@@ -146,11 +157,13 @@ def collect(
 def _one(
     name: str, collector: Collector, query: Query, limit: int, cursor: str | None
 ) -> tuple[SourceReport, Batch | None]:
+    started = time.monotonic()
     try:
         batch = collector.collect(query, limit, cursor)
     except SourceError as exc:
         log.warning("source %s failed for %r: %s", name, query.canonical(), exc.reason)
         return SourceReport("failed", reason=exc.reason), None
+    log.info("source %s: %s posts in %.2f s", name, len(batch.posts), time.monotonic() - started)
     now = datetime.now(UTC)
     kept = [c for c in (clean_post(p, now) for p in batch.posts) if c is not None]
     if len(kept) < len(batch.posts):
