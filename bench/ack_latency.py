@@ -1,10 +1,12 @@
-"""Slash-command acknowledgement latency through the production path.
+"""Slash-command acknowledgement latency through the production path, beside its floor.
 
-`sentibot serve` (gunicorn, gthread) receives signed `/sentiment analyze` requests over HTTP;
-each one stores a Job row and enqueues its id on Redis before the bot answers. Reports p50,
-p95, p99 and max per setting of Bolt's `process_before_response`.
+`sentibot serve` (gunicorn, gthread, one worker process) receives signed `/sentiment analyze`
+requests over HTTP; each one checks the person's quota, stores a Job row and enqueues its id
+on Redis before the bot answers. The floor is a bare Bolt app whose listener only acks, on the
+same server settings (bench/bare_bolt.py). Reports p50, p95, p99 and max of each.
 
     .venv/bin/python bench/ack_latency.py [--requests 500] [--concurrency 1,8]
+        [--also-without-process-before-response]
 
 Uses REDIS_URL and DATABASE_URL when set, else the embedded redis-server and a SQLite file.
 No worker runs, so the numbers are the bot's own.
@@ -16,12 +18,16 @@ import argparse
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from devtools.stack import ServiceStack
+import requests
+
+from devtools.stack import SIGNING_SECRET, ServiceStack, free_port
 from sentibot.embedded import drop_broker_keys, redis_client_url
 
 
@@ -55,18 +61,57 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def bare_floor(n: int, levels: list[int]) -> list[tuple[int, list[float]]]:
+    """The same requests against a Bolt app that only acks, on the same gunicorn settings."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("bare_bolt.py")), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(url + "/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        bare = ServiceStack(data_dir=Path(tempfile.mkdtemp()), start_worker_process=False)
+        bare.bot_url = url
+        with bare.slack:  # only for the response_url each command carries
+            assert bare.command("analyze warm", secret=SIGNING_SECRET).status_code == 200
+            return [(conc, measure(bare, n, conc)) for conc in levels]
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--concurrency", default="1,8")
+    parser.add_argument("--also-without-process-before-response", action="store_true")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     print(f"machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}")
     print(f"database: {os.environ.get('DATABASE_URL') or 'SQLite file (embedded default)'}")
     print(f"broker: {os.environ.get('REDIS_URL') or 'embedded redis-server (unix socket)'}")
     columns = ("conc", "n", "p50", "p95", "p99", "max")
-    print(f"{'process_before_response':>24} " + " ".join(f"{c:>8}" for c in columns) + "  (ms)")
-    for before in (True, False):
+    print(f"{'server':>34} " + " ".join(f"{c:>8}" for c in columns) + "  (ms)")
+
+    def row(name: str, conc: int, ms: list[float]) -> None:
+        print(
+            f"{name:>34} {conc:>8} {len(ms):>8} {statistics.median(ms):8.1f} "
+            f"{percentile(ms, 95):8.1f} {percentile(ms, 99):8.1f} {max(ms):8.1f}"
+        )
+
+    for conc, ms in bare_floor(args.requests, levels):
+        row("bare Bolt app (the floor)", conc, ms)
+    for before in (True, False) if args.also_without_process_before_response else (True,):
         with tempfile.TemporaryDirectory(prefix="sentibot-bench-") as tmp:
             stack = ServiceStack(
                 data_dir=Path(tmp),
@@ -74,14 +119,18 @@ def main() -> None:
                 redis_url=os.environ.get("REDIS_URL"),
                 broker_prefix=f"sentibot-bench-{os.getpid()}:",
                 start_worker_process=False,
-                extra_env={"SLACK_PROCESS_BEFORE_RESPONSE": str(before).lower()},
+                extra_env={
+                    "SLACK_PROCESS_BEFORE_RESPONSE": str(before).lower(),
+                    # One person sends them all: the quota is checked, never met.
+                    "QUOTA_ANALYSES_PER_USER_PER_MINUTE": "1000000",
+                },
             )
             with stack:
                 for conc in levels:
-                    ms = measure(stack, args.requests, conc)
-                    print(
-                        f"{before!s:>24} {conc:>8} {len(ms):>8} {statistics.median(ms):8.1f} "
-                        f"{percentile(ms, 95):8.1f} {percentile(ms, 99):8.1f} {max(ms):8.1f}"
+                    row(
+                        f"sentibot, process_before_response={before}".lower(),
+                        conc,
+                        measure(stack, args.requests, conc),
                     )
                 # No worker ran: remove the benchmark's messages from the broker.
                 drop_broker_keys(redis_client_url(stack.settings()), stack.broker_prefix)

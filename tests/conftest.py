@@ -106,6 +106,9 @@ SLACK_TABLES = ("slack_installations", "slack_bots", "slack_oauth_states")
 @pytest.fixture
 def database_url(migrated_url: str) -> Iterator[str]:
     """A migrated database, emptied before each test."""
+    from sentibot.storage.workspaces import forget_active
+
+    forget_active()  # this process's memory of the workspace rows emptied here
     engine = make_engine(migrated_url)
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):

@@ -45,10 +45,10 @@ def register(
         if isinstance(parsed, Help):
             ack(response_type="ephemeral", text=help_text())
             return
-        with sessions.begin() as session:
-            if workspaces.is_paused(session, command["team_id"]):
-                # Someone can use the command, so the app is installed again.
-                workspaces.resume(session, command["team_id"])
+        if not workspaces.recently_active(command["team_id"]):
+            with sessions.begin() as session:
+                # Someone can use the command, so the app is installed (again).
+                workspaces.note_active(session, command["team_id"])
         if isinstance(parsed, Analyze):
             text = start_analysis(parsed, command, settings, sessions, enqueue)
         elif isinstance(parsed, grammar.Alert | grammar.Alerts | grammar.Mute | grammar.Digest):
@@ -202,18 +202,12 @@ def start_analysis(
     enqueue: Enqueue,
 ) -> str:
     """Store the Job (the outbox) before anything else, then hand it to the broker."""
+    limits = Quotas.from_settings(settings)
+    refusal = quotas.limit_refusal(limits, cmd.limit)
+    if refusal:
+        return refusal
     with sessions.begin() as session:
-        refusal = quotas.analysis_refusal(
-            session,
-            Quotas.from_settings(settings),
-            command["team_id"],
-            command.get("user_id"),
-            cmd.limit,
-            utcnow(),
-        )
-        if refusal:
-            return refusal
-        job = job_store.create_job(
+        job_id = job_store.admit_job(
             session,
             team_id=command["team_id"],
             topic=cmd.topic,
@@ -224,8 +218,10 @@ def start_analysis(
             post_limit=cmd.limit or settings.analyze_limit,
             model=settings.sentiment_model,
             window_s=cmd.since_s,
+            per_user_per_minute=limits.analyses_per_user_per_minute,
         )
-        job_id = job.id
+    if job_id is None:
+        return quotas.rate_refusal(limits)
     with bind(job_id=job_id, team_id=command["team_id"]):
         try:
             enqueue(job_id)

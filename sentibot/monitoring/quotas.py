@@ -4,13 +4,12 @@ refusal to show the person: what the limit is, and which setting changes it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sentibot.config.settings import Settings
-from sentibot.storage.models import AlertRule, Job, Watch
+from sentibot.storage.models import AlertRule, Watch
 
 
 @dataclass(frozen=True)
@@ -83,36 +82,24 @@ def watch_refusal(
     return None
 
 
-def analysis_refusal(
-    session: Session,
-    quotas: Quotas,
-    team_id: str,
-    user_id: str | None,
-    limit: int | None,
-    now: datetime,
-) -> str | None:
+def limit_refusal(quotas: Quotas, limit: int | None) -> str | None:
     if limit is not None and limit > quotas.max_limit:
         return (
             f"`--limit` may be at most {quotas.max_limit} posts per source; "
             + _RAISE.format("QUOTA_MAX_LIMIT")
             + "."
         )
-    if user_id is None:
-        return None
-    recent = _count(
-        session,
-        select(func.count(Job.id)).where(
-            Job.team_id == team_id,
-            Job.user_id == user_id,
-            Job.created_at > now - timedelta(minutes=1),
-        ),
-    )
-    if recent >= quotas.analyses_per_user_per_minute:
-        return (
-            f"You have started {recent} analyses in the last minute, the most allowed; try "
-            "again in a minute (" + _RAISE.format("QUOTA_ANALYSES_PER_USER_PER_MINUTE") + ")."
-        )
     return None
+
+
+def rate_refusal(quotas: Quotas) -> str:
+    """What a person hears when storage.jobs.admit_job refused their analysis."""
+    return (
+        f"You have started {quotas.analyses_per_user_per_minute} analyses in the last minute, "
+        "the most allowed; try again in a minute ("
+        + _RAISE.format("QUOTA_ANALYSES_PER_USER_PER_MINUTE")
+        + ")."
+    )
 
 
 def alert_refusal(session: Session, quotas: Quotas, team_id: str, channel_id: str) -> str | None:

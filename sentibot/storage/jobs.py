@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from scoring.base import Sentiment
@@ -15,6 +15,7 @@ from sentibot.storage.models import (
     UNFINISHED,
     Job,
     JobPost,
+    JobStage,
     JobState,
     Post,
     Score,
@@ -36,8 +37,10 @@ def create_job(
     post_limit: int,
     model: str,
     window_s: int = 86_400,
+    workspace_known: bool = False,
 ) -> Job:
-    ensure_workspace(session, team_id)
+    if not workspace_known:
+        ensure_workspace(session, team_id)
     now = utcnow()
     job = Job(
         team_id=team_id,
@@ -56,6 +59,61 @@ def create_job(
     session.add(job)
     session.flush()
     return job
+
+
+def admit_job(
+    session: Session,
+    *,
+    team_id: str,
+    topic: str,
+    sources: Sequence[str],
+    channel_id: str,
+    user_id: str | None,
+    response_url: str | None,
+    post_limit: int,
+    model: str,
+    window_s: int,
+    per_user_per_minute: int,
+) -> int | None:
+    """Store a job unless its user already started `per_user_per_minute` in the last minute:
+    the count and the insert are one statement (one round trip, and two commands racing each
+    other cannot both squeeze under the limit). The job's id, or None when refused. The
+    workspace row must exist."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "team_id": team_id,
+        "kind": "analyze",
+        "topic": topic,
+        "sources": list(sources),
+        "channel_id": channel_id,
+        "user_id": user_id,
+        "response_url": response_url,
+        "post_limit": post_limit,
+        "model": model,
+        "window_s": window_s,
+        "state": JobState.QUEUED,
+        "stage": JobStage.COLLECT,
+        "attempts": 0,
+        "source_reports": {},
+        "created_at": now,
+        "updated_at": now,
+    }
+    columns = Job.__table__.c
+    row = select(*(literal(v, type_=columns[k].type).label(k) for k, v in values.items()))
+    if user_id is not None:
+        recent = (
+            select(func.count())
+            .select_from(Job)
+            .where(
+                Job.team_id == team_id,
+                Job.user_id == user_id,
+                Job.created_at > now - timedelta(minutes=1),
+            )
+            .scalar_subquery()
+        )
+        row = row.where(recent < per_user_per_minute)
+    stmt = insert(Job).from_select(list(values), row).returning(Job.id)
+    return session.execute(stmt).scalar()
 
 
 def get_job(session: Session, job_id: int) -> Job | None:

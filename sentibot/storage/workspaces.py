@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime
 
 from sqlalchemy import update
@@ -40,3 +42,33 @@ def resume(session: Session, team_id: str, name: str | None = None) -> None:
 def is_paused(session: Session, team_id: str) -> bool:
     workspace = session.query(Workspace).filter_by(team_id=team_id).one_or_none()
     return workspace is not None and workspace.paused_at is not None
+
+
+# Workspaces this process has seen active lately: a command from one of them needs no database
+# round trip to make sure its row exists and resume it (once a minute per process at most).
+ACTIVE_TTL_S = 60.0
+_active: dict[str, float] = {}
+_active_lock = threading.Lock()
+
+
+def recently_active(team_id: str) -> bool:
+    with _active_lock:
+        return _active.get(team_id, 0.0) > time.monotonic()
+
+
+def note_active(session: Session, team_id: str) -> None:
+    """A command came from `team_id`, so it is installed: its row exists and is not paused."""
+    if recently_active(team_id):
+        return
+    if is_paused(session, team_id):
+        resume(session, team_id)
+    else:
+        ensure_workspace(session, team_id)
+    with _active_lock:
+        _active[team_id] = time.monotonic() + ACTIVE_TTL_S
+
+
+def forget_active() -> None:
+    """For tests that empty the database under a running process."""
+    with _active_lock:
+        _active.clear()
