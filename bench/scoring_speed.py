@@ -51,11 +51,10 @@ def run_case(case: str, texts: list[str]) -> dict[str, float]:
 
         fn = get_scorer("vader").score
     elif case.startswith("transformer"):
-        from scoring.transformer import TransformerScorer, load_default
+        from scoring.transformer import default_scorer
 
         precision = case.partition("-")[2] or "auto"
-        scorer = TransformerScorer(*load_default(), precision=precision)
-        fn = scorer.score
+        fn = default_scorer(precision).score  # as a scoring worker loads it
     elif case.startswith("hf-pipeline"):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 

@@ -24,6 +24,7 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "minilm-tweeteval.safetensors"
 MAX_LEN = 64
+PAD_TO = 16
 
 _MENTION = re.compile(r"(?<!\w)@\w+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
@@ -73,13 +74,15 @@ def quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
-def load_base(path: Path | None = None) -> tuple[object, nn.Module]:
+def load_base(
+    path: Path | None = None, dtype: torch.dtype = torch.float32
+) -> tuple[object, nn.Module]:
     from transformers import AutoModel, AutoTokenizer
 
     quiet_transformers()
     path = path or base_model_path()
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    encoder = AutoModel.from_pretrained(path, local_files_only=True)
+    encoder = AutoModel.from_pretrained(path, local_files_only=True, dtype=dtype)
     return tokenizer, encoder
 
 
@@ -93,17 +96,21 @@ def trainable_names(net: SentimentNet, frozen_layers: int) -> list[str]:
     ]
 
 
-def load_default(weights: Path = WEIGHTS) -> tuple[object, SentimentNet]:
+def load_default(
+    weights: Path = WEIGHTS, dtype: torch.dtype = torch.float32
+) -> tuple[object, SentimentNet]:
+    """The tokenizer and the network, its weights in `dtype` from the start (loading bfloat16
+    weights as such never holds an fp32 copy: half the memory)."""
     if not weights.exists():
         raise UnknownModel(
             f"sentibot's transformer weights are missing ({weights}); "
             "rebuild them with `sentibot train PATH/TO/tweeteval-sentiment`"
         )
-    tokenizer, encoder = load_base()
-    net = SentimentNet(encoder)
+    tokenizer, encoder = load_base(dtype=dtype)
+    net = SentimentNet(encoder).to(dtype)
     with safe_open(str(weights), framework="pt") as f:
         frozen = int((f.metadata() or {}).get("frozen_layers", "0"))
-        state = {k: f.get_tensor(k).float() for k in f.keys()}  # noqa: SIM118 (not a dict)
+        state = {k: f.get_tensor(k).to(dtype) for k in f.keys()}  # noqa: SIM118 (not a dict)
     missing = set(trainable_names(net, frozen)) | {"logit_bias"}
     missing -= set(state)
     if missing:
@@ -164,6 +171,10 @@ class TransformerScorer:
             net = net.to(torch.bfloat16)
         self.net = net
         self._traced = self._freeze(tokenizer, net) if isinstance(net, SentimentNet) else None
+        if self._traced is not None:
+            # The frozen graph holds its own copy of the weights: keep only the logit offsets
+            # of the eager network, not a second copy of everything.
+            self.net = _Offsets(net.logit_bias.float().clone())
         # Rows: the model's labels; columns: negative, neutral, positive.
         self.label_map = label_map
         self.batch_size = batch_size
@@ -185,7 +196,14 @@ class TransformerScorer:
 
     def _probabilities(self, batch: list[str]) -> torch.Tensor:
         enc = self.tokenizer(
-            batch, padding=True, truncation=True, max_length=self.max_len, return_tensors="pt"
+            batch,
+            padding=True,
+            truncation=True,
+            max_length=self.max_len,
+            return_tensors="pt",
+            # Few distinct shapes: oneDNN keeps a compiled kernel per shape it meets, so
+            # lengths padded to a multiple of 16 cost ~160 MB less memory (and run faster).
+            pad_to_multiple_of=PAD_TO,
         )
         logits = self._logits(enc)
         probs = torch.softmax(logits, dim=-1)
@@ -194,9 +212,11 @@ class TransformerScorer:
         return probs
 
     def _logits(self, enc: dict) -> torch.Tensor:
+        if self._traced is not None:
+            logits = self._traced(enc["input_ids"], enc["attention_mask"])
+            return logits.float() + self.net.logit_bias
         if isinstance(self.net, SentimentNet):
-            forward = self._traced or self.net
-            logits = forward(enc["input_ids"], enc["attention_mask"])
+            logits = self.net(enc["input_ids"], enc["attention_mask"])
             return logits.float() + self.net.logit_bias.float()
         return self.net(**enc).logits.float()
 
@@ -216,6 +236,14 @@ class TransformerScorer:
             return None
 
 
+class _Offsets(nn.Module):
+    """What a traced scorer keeps of its eager network: the per-class logit offsets."""
+
+    def __init__(self, logit_bias: torch.Tensor) -> None:
+        super().__init__()
+        self.logit_bias = logit_bias
+
+
 def _sentiment(p: Sequence[float]) -> Sentiment:
     neg, neu, pos = p
     return Sentiment(
@@ -228,7 +256,8 @@ def _sentiment(p: Sequence[float]) -> Sentiment:
 
 
 def default_scorer(precision: str = "auto") -> TransformerScorer:
-    tokenizer, net = load_default()
+    dtype = torch.bfloat16 if resolve_precision(precision) == "bf16" else torch.float32
+    tokenizer, net = load_default(dtype=dtype)
     return TransformerScorer(tokenizer, net, "transformer", precision=precision)
 
 

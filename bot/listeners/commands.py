@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from functools import lru_cache
 
 from slack_bolt import Ack, App
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import grammar
@@ -194,6 +196,15 @@ def _watch(session: Session, team_id: str, channel_id: str, topic: str) -> Watch
     )
 
 
+@lru_cache(maxsize=4)
+def _autocommit_engine(engine: Engine) -> Engine:
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _autocommit(sessions: sessionmaker[Session]) -> Engine:
+    return _autocommit_engine(sessions.kw["bind"])
+
+
 def start_analysis(
     cmd: Analyze,
     command: dict,
@@ -206,7 +217,8 @@ def start_analysis(
     refusal = quotas.limit_refusal(limits, cmd.limit)
     if refusal:
         return refusal
-    with sessions.begin() as session:
+    # One statement, so it commits on its own: no BEGIN and COMMIT round trips around it.
+    with sessions(bind=_autocommit(sessions)) as session:
         job_id = job_store.admit_job(
             session,
             team_id=command["team_id"],
