@@ -15,7 +15,7 @@ from bot.views import progress
 from bot.views.chart import render_chart
 from bot.views.summary import render_failure, render_summary
 from collectors.query import parse_query
-from collectors.registry import SourceReport, build_collectors
+from collectors.registry import build_collectors
 from collectors.registry import collect as collect_posts
 from scoring.base import UnknownModel, get_scorer
 from sentibot.config.settings import MissingSetting, get_settings
@@ -95,39 +95,72 @@ def collect(job_id: int) -> None:
 
 
 def _collect(job_id: int) -> None:
+    """Fan out: each source not yet reported gets its own task on the collect queue, so the
+    sources of one analysis spread over every collect worker and are read side by side. The
+    last one in sends the job on to scoring."""
+    with sessions().begin() as session:
+        job = job_store.get_job(session, job_id)
+        if job is None or job.state not in UNFINISHED or job.stage not in _COLLECTING:
+            return
+        job_store.advance_job(session, job, stage=JobStage.COLLECT)
+        topic, sources = job.topic, list(job.sources)
+        missing = [s for s in sources if s not in (job.source_reports or {})]
+    _progress(job_id, progress.collecting(topic, sources))
+    if not missing:  # every source reported (the last one in was lost on its way): move on
+        with sessions().begin() as session:
+            job = job_store.get_job(session, job_id)
+            job_store.advance_job(session, job, stage=JobStage.SCORE)
+        enqueue_stage(job_id, JobStage.SCORE)
+        return
+    log.info("job %s: collecting from %s", job_id, ", ".join(missing))
+    for source in missing:
+        app.send_task("sentibot.collect_source", args=[job_id, source], retry=False)
+
+
+# A job is collecting while its stage is still collect (a re-sent fan-out finds it so).
+_COLLECTING = (JobStage.COLLECT,)
+
+
+@app.task(name="sentibot.collect_source", **RETRY)
+def collect_source(job_id: int, source: str) -> None:
+    with heartbeat(job_id):
+        _collect_source(job_id, source)
+
+
+def _collect_source(job_id: int, source: str) -> None:
     settings, now = get_settings(), utcnow()
     with sessions().begin() as session:
         job = job_store.get_job(session, job_id)
-        if job is None or job.state not in UNFINISHED:
-            return
-        job_store.advance_job(session, job, stage=JobStage.COLLECT)
+        if (
+            job is None
+            or job.state not in UNFINISHED
+            or job.stage not in _COLLECTING
+            or source in (job.source_reports or {})
+        ):
+            return  # done already (a re-sent fan-out, a redelivered message)
         topic, sources, limit, team_id = job.topic, list(job.sources), job.post_limit, job.team_id
         reserved = 0
-        if X in sources:
+        if source == X:
             reserved = x_usage.reserve_x_reads(
                 session, team_id, limit, settings.x_daily_post_cap, now
             )
-    _progress(job_id, progress.collecting(topic, sources))
-    # No transaction is open while the sources are searched (seconds, on the network).
+    # No transaction is open while the source is searched (seconds, on the network).
     collectors = x_budgeted(
-        build_collectors(settings, sources), reserved, settings.x_daily_post_cap
+        build_collectors(settings, [source]), reserved, settings.x_daily_post_cap
     )
-    done: dict[str, SourceReport] = {}
-
-    def finished(name: str, report: SourceReport) -> None:
-        done[name] = report
-        if report.status != "skipped":  # each source shown as it finishes
-            _progress(job_id, progress.collecting(topic, sources, done))
-
-    collection = collect_posts(parse_query(topic), collectors, limit, on_report=finished)
+    collection = collect_posts(parse_query(topic), collectors, limit)
     with sessions().begin() as session:
         if reserved:
             x_usage.settle_x_reads(session, team_id, reserved, collection.billed.get(X, 0), now)
-        job = job_store.get_job(session, job_id)
-        n = analysis.store_collection(session, job, collection.posts, collection.reports)
-        job_store.advance_job(session, job, stage=JobStage.SCORE)
-    log.info("job %s: collected %s posts", job_id, n)
-    _progress(job_id, progress.scoring(topic, n))
+        outcome = analysis.store_source(session, job_id, source, collection)
+    log.info("job %s: %s gave %s posts", job_id, source, collection.reports[source].count)
+    if outcome is None:
+        return
+    if not outcome.complete:
+        _progress(job_id, progress.collecting(topic, sources, outcome.reports))
+        return
+    log.info("job %s: collected %s posts", job_id, outcome.posts)
+    _progress(job_id, progress.scoring(topic, outcome.posts))
     enqueue_stage(job_id, JobStage.SCORE)
 
 

@@ -54,6 +54,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_queues": [Queue(name) for name in QUEUES],
         "task_routes": {
             "sentibot.collect": {"queue": "collect"},
+            "sentibot.collect_source": {"queue": "collect"},
             "sentibot.score": {"queue": "score"},
             "sentibot.notify": {"queue": "notify"},
             "sentibot.collect_watch": {"queue": "collect"},
@@ -75,6 +76,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 # The id each task's log lines carry (its first argument).
 LOG_FIELD = {
     "sentibot.collect": "job_id",
+    "sentibot.collect_source": "job_id",
     "sentibot.score": "job_id",
     "sentibot.notify": "job_id",
     "sentibot.collect_watch": "watch_id",

@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from collectors.base import Collector, Post, SourceSkipped
 from collectors.query import parse_query
-from collectors.registry import SourceReport, collect
+from collectors.registry import Collection, SourceReport, collect
 from scoring.aggregate import Breakdown, ScoredText, Summary, breakdown, summarize
 from scoring.base import Scorer
 from sentibot.storage import jobs as job_store
 from sentibot.storage import posts as post_store
-from sentibot.storage.models import Job
+from sentibot.storage.models import Job, JobStage, utcnow
 
 SCORE_BATCH = 256
 
@@ -31,6 +31,38 @@ def store_collection(
     job_store.link_job_posts(session, job.id, ids)
     job_store.set_source_reports(job, {name: r.as_dict() for name, r in reports.items()})
     return len(ids)
+
+
+@dataclass(frozen=True)
+class SourceStored:
+    reports: dict[str, SourceReport]
+    complete: bool  # every source of the job has reported: it moved on to scoring
+    posts: int  # posts linked to the job so far
+
+
+def store_source(
+    session: Session, job_id: int, source: str, collection: Collection
+) -> SourceStored | None:
+    """One source's part of an analysis: its posts stored and linked, its report merged into
+    the job's; the call that completes the set moves the job on to scoring. None when the
+    source had reported already (a duplicate task) or the job moved on."""
+    job = job_store.lock_job(session, job_id)
+    if job is None or source in (job.source_reports or {}) or job.stage != JobStage.COLLECT:
+        return None
+    ids = post_store.store_posts(session, collection.posts)
+    job_store.link_job_posts(session, job.id, ids)
+    reports = {**(job.source_reports or {}), source: collection.reports[source].as_dict()}
+    job_store.set_source_reports(job, reports)
+    complete = all(s in reports for s in job.sources)
+    if complete:
+        job_store.advance_job(session, job, stage=JobStage.SCORE)
+    else:
+        job.updated_at = utcnow()
+    return SourceStored(
+        {name: SourceReport.from_dict(r) for name, r in reports.items()},
+        complete,
+        job_store.job_post_count(session, job.id),
+    )
 
 
 def score_job_posts(session: Session, job: Job, scorer: Scorer, batch: int = SCORE_BATCH) -> int:

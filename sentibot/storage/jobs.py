@@ -133,6 +133,20 @@ def get_job(session: Session, job_id: int) -> Job | None:
     return session.get(Job, job_id)
 
 
+def lock_job(session: Session, job_id: int) -> Job | None:
+    """The job, locked for this transaction: an UPDATE first takes the row lock on PostgreSQL
+    and the write lock on SQLite, so concurrent callers merge their parts one after another."""
+    session.execute(update(Job).where(Job.id == job_id).values(updated_at=Job.updated_at))
+    return session.get(Job, job_id, populate_existing=True)
+
+
+def job_post_count(session: Session, job_id: int) -> int:
+    return int(
+        session.scalar(select(func.count()).select_from(JobPost).where(JobPost.job_id == job_id))
+        or 0
+    )
+
+
 def jobs_for_team(session: Session, team_id: str) -> list[Job]:
     return list(session.scalars(select(Job).where(Job.team_id == team_id).order_by(Job.id)))
 

@@ -487,7 +487,8 @@ def test_log_lines_are_json_carry_the_job_id_and_never_a_token(stack: ServiceSta
         for d in docs
         if d.get("logger", "").split(".")[0] in packages and d.get("job_id") == job.id
     ]
-    assert {d["task"] for d in ours} >= {"sentibot.collect", "sentibot.score", "sentibot.notify"}
+    stages = {"sentibot.collect", "sentibot.collect_source", "sentibot.score", "sentibot.notify"}
+    assert {d["task"] for d in ours} >= stages
     # Every line a stage task of this job logged carries its id.
     for d in docs:
         if f"job {job.id}:" in d.get("msg", ""):
