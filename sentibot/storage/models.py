@@ -88,7 +88,11 @@ class Job(Base):
     """A user's request, written before it is acknowledged (the outbox the sweeper reads)."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_state_updated", "state", "updated_at"),)
+    __table_args__ = (
+        Index("ix_jobs_state_updated", "state", "updated_at"),
+        # A person's analyses of the last minute (the quota), however long the team's history.
+        Index("ix_jobs_team_user_created", "team_id", "user_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32), ForeignKey("workspaces.team_id"), index=True)
