@@ -37,6 +37,7 @@ compose-check:
 DATA ?= ../shared/data/tweeteval-sentiment
 
 bench: install
+	$(BIN)/python bench/goals.py $(DATA)
 	$(BIN)/python bench/ack_latency.py
 	$(BIN)/python bench/scoring_accuracy.py $(DATA)
 	$(BIN)/python bench/scoring_speed.py $(DATA)

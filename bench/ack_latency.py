@@ -15,6 +15,7 @@ No worker runs, so the numbers are the bot's own.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -95,7 +96,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--concurrency", default="1,8")
     parser.add_argument("--also-without-process-before-response", action="store_true")
+    parser.add_argument("--json", action="store_true", help="one JSON line (bench/goals.py)")
     args = parser.parse_args()
+    found: dict[str, dict[int, float]] = {"bare": {}, "sentibot": {}}
     levels = [int(c) for c in args.concurrency.split(",")]
     print(f"machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}")
     print(f"database: {os.environ.get('DATABASE_URL') or 'SQLite file (embedded default)'}")
@@ -110,6 +113,7 @@ def main() -> None:
         )
 
     for conc, ms in bare_floor(args.requests, levels):
+        found["bare"][conc] = percentile(ms, 99)
         row("bare Bolt app (the floor)", conc, ms)
     for before in (True, False) if args.also_without_process_before_response else (True,):
         with tempfile.TemporaryDirectory(prefix="sentibot-bench-") as tmp:
@@ -127,13 +131,14 @@ def main() -> None:
             )
             with stack:
                 for conc in levels:
-                    row(
-                        f"sentibot, process_before_response={before}".lower(),
-                        conc,
-                        measure(stack, args.requests, conc),
-                    )
+                    ms = measure(stack, args.requests, conc)
+                    if before:
+                        found["sentibot"][conc] = percentile(ms, 99)
+                    row(f"sentibot, process_before_response={before}".lower(), conc, ms)
                 # No worker ran: remove the benchmark's messages from the broker.
                 drop_broker_keys(redis_client_url(stack.settings()), stack.broker_prefix)
+    if args.json:
+        print(json.dumps({"p99_ms": found}))
 
 
 if __name__ == "__main__":

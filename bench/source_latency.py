@@ -13,6 +13,7 @@ its `source … in N s` log line): the floor when sources are read side by side.
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import statistics
 import sys
@@ -44,6 +45,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.6)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sources", default="x,reddit")
+    parser.add_argument("--json", action="store_true", help="one JSON line (bench/goals.py)")
     args = parser.parse_args()
     prefix = f"sentibot-bench-{uuid.uuid4().hex[:8]}:"
     url = redis_url()
@@ -75,6 +77,14 @@ def main() -> None:
                 standin.latency = 0.0
     if url:
         drop_broker_keys(url, prefix)
+    if args.json:
+        summary = {
+            "total_s": statistics.median(totals),
+            "sum_s": statistics.median(sums),
+            "floor_s": statistics.median(slowest),
+        }
+        print(json.dumps(summary))
+        return
     print(
         f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
     )
@@ -88,7 +98,6 @@ def main() -> None:
 
 def _source_seconds(stack: ServiceStack, sessions, channel: str) -> dict[str, float]:
     """Each source's own time for the channel's job, from the worker's JSON log lines."""
-    import json
     import re
 
     from sqlalchemy import select
