@@ -119,6 +119,32 @@ def load_default(
     return tokenizer, net
 
 
+def load_lean(
+    weights: Path = WEIGHTS, dtype: torch.dtype = torch.float32
+) -> tuple[object, SentimentNet]:
+    """The same network for inference only, without `transformers` (scoring/lean_bert.py):
+    what a scoring worker loads."""
+    from scoring.lean_bert import LeanTokenizer, load_encoder
+
+    if not weights.exists():
+        raise UnknownModel(
+            f"sentibot's transformer weights are missing ({weights}); "
+            "rebuild them with `sentibot train PATH/TO/tweeteval-sentiment`"
+        )
+    path = base_model_path()
+    net = SentimentNet(load_encoder(path, dtype)).to(dtype)
+    with safe_open(str(weights), framework="pt") as f:
+        frozen = int((f.metadata() or {}).get("frozen_layers", "0"))
+        state = {k: f.get_tensor(k).to(dtype) for k in f.keys()}  # noqa: SIM118 (not a dict)
+    missing = (set(trainable_names(net, frozen)) | {"logit_bias"}) - set(state)
+    if missing:
+        raise UnknownModel(f"{weights} lacks {sorted(missing)[:3]}…; rebuild it")
+    unknown = net.load_state_dict(state, strict=False).unexpected_keys
+    if unknown:
+        raise UnknownModel(f"{weights} has weights this network lacks: {unknown[:3]}…")
+    return LeanTokenizer(path), net
+
+
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
 
@@ -170,10 +196,9 @@ class TransformerScorer:
         elif self.precision == "bf16":
             net = net.to(torch.bfloat16)
         self.net = net
-        self._traced = self._freeze(tokenizer, net) if isinstance(net, SentimentNet) else None
+        self._traced = self._trace(tokenizer, net) if isinstance(net, SentimentNet) else None
         if self._traced is not None:
-            # The frozen graph holds its own copy of the weights: keep only the logit offsets
-            # of the eager network, not a second copy of everything.
+            # The traced graph holds the weights: keep only the eager network's logit offsets.
             self.net = _Offsets(net.logit_bias.float().clone())
         # Rows: the model's labels; columns: negative, neutral, positive.
         self.label_map = label_map
@@ -220,18 +245,19 @@ class TransformerScorer:
             return logits.float() + self.net.logit_bias.float()
         return self.net(**enc).logits.float()
 
-    def _freeze(self, tokenizer: object, net: SentimentNet) -> torch.jit.ScriptModule | None:
-        """A traced, frozen copy lets oneDNN fuse ops (~12% faster); eager if tracing fails."""
+    def _trace(self, tokenizer: object, net: SentimentNet) -> torch.jit.ScriptModule | None:
+        """A traced copy runs the graph without Python in between (about 1.5x eager here);
+        eager if tracing fails. Not `torch.jit.freeze`: freezing lets oneDNN keep prepacked
+        copies of the weights, ~70 MB more for no speed on this model (bench/scoring_speed.py)."""
         if self.precision == "int8":
             return None
         example = tokenizer(["a warm up", "tracing example"], padding=True, return_tensors="pt")
         try:
             with torch.inference_mode(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                traced = torch.jit.trace(
+                return torch.jit.trace(
                     net, (example["input_ids"], example["attention_mask"]), strict=False
                 )
-                return torch.jit.freeze(traced)
         except Exception:  # noqa: BLE001 - any tracing failure leaves the eager module in use
             return None
 
@@ -257,7 +283,7 @@ def _sentiment(p: Sequence[float]) -> Sentiment:
 
 def default_scorer(precision: str = "auto") -> TransformerScorer:
     dtype = torch.bfloat16 if resolve_precision(precision) == "bf16" else torch.float32
-    tokenizer, net = load_default(dtype=dtype)
+    tokenizer, net = load_lean(dtype=dtype)
     return TransformerScorer(tokenizer, net, "transformer", precision=precision)
 
 
