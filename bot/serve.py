@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hmac
 import logging
 from collections.abc import Callable
@@ -126,7 +127,11 @@ def serve_http(
 
         def load(self) -> Flask:
             # Built in each worker process after the fork: no shared sockets or pools.
-            return create_http_app(settings, build_app())
+            app = create_http_app(settings, build_app())
+            # Everything loaded so far lives as long as the process: leave it out of the
+            # garbage collector's full passes, which otherwise stall a request now and then.
+            gc.freeze()
+            return app
 
     Server().run()
 
