@@ -56,6 +56,8 @@ class StandIn:
 
     def __init__(self) -> None:
         self.calls: list[Request] = []
+        # Paths as requests arrive, before any delay (`calls` records them once answered).
+        self.arrived: list[str] = []
         self._faults: deque[Fault] = deque()
         self._delays: list[list] = []
         # Seconds every request waits before it is answered (a distant API; bench/ sets it).
@@ -155,6 +157,7 @@ class StandIn:
     def _dispatch(self, request: Request) -> Response:
         delay, after = 0.0, False
         with self._lock:
+            self.arrived.append(request.path)
             for slow in self._delays:
                 if slow[0] in request.path and slow[2] > 0:
                     slow[2] -= 1

@@ -30,13 +30,25 @@ def _beat(job_id: int, worker: str) -> None:
         job_store.beat(session, job_id, worker, utcnow())
 
 
+class Hold:
+    """A stage's hold on its job; `keep()` leaves the heartbeat in place when the stage ends
+    (other tasks of the same stage still run: if they die, the job goes silent)."""
+
+    def __init__(self) -> None:
+        self.kept = False
+
+    def keep(self) -> None:
+        self.kept = True
+
+
 @contextmanager
-def heartbeat(job_id: int, every_s: float = HEARTBEAT_EVERY_S) -> Iterator[None]:
+def heartbeat(job_id: int, every_s: float = HEARTBEAT_EVERY_S) -> Iterator[Hold]:
     """Hold job `job_id`'s stage for the body: beat at once, then every `every_s` seconds from
-    a thread, and let go at the end (a failing body lets go too)."""
+    a thread, and let go at the end (a failing body lets go too) unless the body kept it."""
     worker = worker_name()
     _beat(job_id, worker)
     stop = threading.Event()
+    hold = Hold()
 
     def keep_beating() -> None:
         while not stop.wait(every_s):
@@ -48,12 +60,13 @@ def heartbeat(job_id: int, every_s: float = HEARTBEAT_EVERY_S) -> Iterator[None]
     thread = threading.Thread(target=keep_beating, name=f"heartbeat-{job_id}", daemon=True)
     thread.start()
     try:
-        yield
+        yield hold
     finally:
         stop.set()
         thread.join(timeout=every_s)
-        try:
-            with sessions().begin() as session:
-                job_store.release(session, job_id, worker)
-        except Exception:
-            log.warning("job %s: heartbeat not released", job_id, exc_info=True)
+        if not hold.kept:
+            try:
+                with sessions().begin() as session:
+                    job_store.release(session, job_id, worker)
+            except Exception:
+                log.warning("job %s: heartbeat not released", job_id, exc_info=True)

@@ -56,6 +56,7 @@ def store_source(
     complete = all(s in reports for s in job.sources)
     if complete:
         job_store.advance_job(session, job, stage=JobStage.SCORE)
+        job.worker, job.heartbeat_at = None, None  # collecting is over, whoever held it
     else:
         job.updated_at = utcnow()
     return SourceStored(

@@ -96,3 +96,32 @@ def test_a_broker_that_lost_its_queues_loses_no_request(beating_stack: ServiceSt
     assert job.attempts == 1
     assert job.updated_at - job.created_at >= QUEUED_STALE_AFTER
     assert len(stack.slack.messages_in(channel)) == 1
+
+
+def test_a_source_task_killed_mid_search_is_sent_again_and_the_others_kept(
+    beating_stack: ServiceStack,
+) -> None:
+    """An analysis's sources are separate tasks: the worker dies while X's task waits on X,
+    after Hacker News reported. On a real clock the X task is sent again, alone, and the
+    report carries both sources once."""
+    stack, channel = beating_stack, "CSRC" + uuid.uuid4().hex[:6].upper()
+    stack.x.slow_next("/2/tweets", 60.0)  # X's first search hangs past the kill
+    stack.command("analyze widget --sources x,hn", channel=channel)
+    _wait(lambda: "hn" in (_job(stack, channel).source_reports or {}), 60, "Hacker News")
+    _wait(lambda: any("/2/tweets" in p for p in stack.x.arrived), 30, "X's task to ask X")
+    stack.stop_process("worker", kill=True)
+    hn_searches = len(stack.hn.requests_to("/api/v1"))
+    started = time.monotonic()
+    stack.start_worker()
+    job = _wait(
+        lambda: (j := _job(stack, channel)).state in ("done", "failed") and j, 120, "recovery"
+    )
+    waited = time.monotonic() - started
+    assert job.state == "done", job.error
+    assert waited < 120
+    assert job.source_reports["x"]["status"] == "ok"
+    assert job.source_reports["x"]["count"] > 0
+    assert len(stack.hn.requests_to("/api/v1")) == hn_searches  # HN was not asked again
+    stack.slack.wait_for(lambda s: False, timeout=2.0)
+    (message,) = stack.slack.messages_in(channel)
+    assert "widget" in message.text
