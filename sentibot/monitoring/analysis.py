@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from collectors.base import Collector, Post, SourceSkipped
+from collectors.base import Collector, SourceSkipped
 from collectors.query import parse_query
 from collectors.registry import Collection, SourceReport, collect
 from scoring.aggregate import Breakdown, ScoredText, Summary, breakdown, summarize
@@ -21,16 +21,6 @@ from sentibot.storage import posts as post_store
 from sentibot.storage.models import Job, JobStage, utcnow
 
 SCORE_BATCH = 256
-
-
-def store_collection(
-    session: Session, job: Job, posts: Sequence[Post], reports: Mapping[str, SourceReport]
-) -> int:
-    """Store posts once per (source, external id), link them to the job, record each source."""
-    ids = post_store.store_posts(session, posts)
-    job_store.link_job_posts(session, job.id, ids)
-    job_store.set_source_reports(job, {name: r.as_dict() for name, r in reports.items()})
-    return len(ids)
 
 
 @dataclass(frozen=True)

@@ -23,43 +23,6 @@ from sentibot.storage.models import (
     utcnow,
 )
 from sentibot.storage.statements import dialect_insert
-from sentibot.storage.workspaces import ensure_workspace
-
-
-def create_job(
-    session: Session,
-    *,
-    team_id: str,
-    topic: str,
-    sources: Sequence[str],
-    channel_id: str,
-    user_id: str | None,
-    response_url: str | None,
-    post_limit: int,
-    model: str,
-    window_s: int = 86_400,
-    workspace_known: bool = False,
-) -> Job:
-    if not workspace_known:
-        ensure_workspace(session, team_id)
-    now = utcnow()
-    job = Job(
-        team_id=team_id,
-        kind="analyze",
-        topic=topic,
-        sources=list(sources),
-        channel_id=channel_id,
-        user_id=user_id,
-        response_url=response_url,
-        post_limit=post_limit,
-        model=model,
-        window_s=window_s,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(job)
-    session.flush()
-    return job
 
 
 def admit_job(
@@ -79,7 +42,7 @@ def admit_job(
     """Store a job unless its user already started `per_user_per_minute` in the last minute:
     the count and the insert are one statement (one round trip, and two commands racing each
     other cannot both squeeze under the limit). The job's id, or None when refused. The
-    workspace row must exist."""
+    workspace row must exist (bot.listeners.commands makes sure of it once a minute)."""
     now = utcnow()
     values: dict[str, Any] = {
         "team_id": team_id,

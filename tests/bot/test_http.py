@@ -368,7 +368,7 @@ def _button(
 
 def test_show_more_posts_lists_the_next_posts_to_its_workspace_only(bot: Bot, sessions) -> None:
     from collectors.base import Post
-    from collectors.registry import SourceReport
+    from collectors.registry import Collection, SourceReport
     from scoring import get_scorer
     from sentibot.monitoring import analysis
     from tests.factories import make_job
@@ -380,7 +380,8 @@ def test_show_more_posts_lists_the_next_posts_to_its_workspace_only(bot: Bot, se
             Post("x", str(i), t, url=f"https://x.com/u/status/{i}", engagement=i)
             for i, t in enumerate(texts)
         ]
-        analysis.store_collection(s, job, posts, {"x": SourceReport("ok", len(posts))})
+        part = Collection(posts, {"x": SourceReport("ok", len(posts))})
+        analysis.store_source(s, job.id, "x", part)
         analysis.score_job_posts(s, job, get_scorer("vader"))
         job_id = job.id
     shown = _button(bot, "more_posts", str(job_id))

@@ -1,7 +1,7 @@
 """The analysis steps as plain functions on a real database, no broker."""
 
 from collectors.base import Post
-from collectors.registry import SourceReport
+from collectors.registry import Collection, SourceReport
 from scoring import get_scorer
 from sentibot.monitoring import analysis
 from tests.factories import make_job
@@ -18,7 +18,11 @@ def test_collect_score_and_report_a_job(sessions) -> None:
     reports = {"x": SourceReport("ok", 3), "reddit": SourceReport("ok", 1)}
     with sessions.begin() as s:
         job = make_job(s, sources=["x", "reddit"])
-        assert analysis.store_collection(s, job, POSTS, reports) == 3
+        for source in ("x", "reddit"):  # one part per source, as the collect tasks store them
+            part = Collection([p for p in POSTS if p.source == source], {source: reports[source]})
+            stored = analysis.store_source(s, job.id, source, part)
+        assert stored.complete
+        assert stored.posts == 3
         assert analysis.score_job_posts(s, job, get_scorer("vader"), batch=2) == 3
         assert analysis.score_job_posts(s, job, get_scorer("vader")) == 0  # nothing twice
         report = analysis.job_report(s, job)
@@ -50,7 +54,7 @@ def test_the_report_covers_its_window_and_compares_with_the_one_before(sessions)
             Post("x", "o2", "acme is horrible", created_at=now - timedelta(hours=11)),
             Post("x", "z1", "acme ancient", created_at=now - timedelta(hours=13)),  # neither
         ]
-        analysis.store_collection(s, job, posts, {"x": SourceReport("ok", 6)})
+        analysis.store_source(s, job.id, "x", Collection(posts, {"x": SourceReport("ok", 6)}))
         analysis.score_job_posts(s, job, get_scorer("vader"))
         report = analysis.job_report(s, job)
     assert report.summary.count == 3
