@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot.delivery import Undeliverable
 from bot.views.digest import digest_charts, render_digest
 from sentibot.monitoring import digests
 from sentibot.storage import digests as digest_store
 from sentibot.storage.models import DigestRun, utcnow
 from tasks.celery_app import app
-from tasks.runtime import MAX_SENDS, RETRY_DB, delivery, publish_once, sessions
+from tasks.runtime import MAX_SENDS, RETRY_DB, delivery, publish_once, publish_or_drop, sessions
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +33,9 @@ def send_digest(run_id: int) -> None:
         _give_up(run_id, team_id, channel)
         return
     text, blocks = render_digest(content)
-    ts: str | None
-    try:
-        ts = publish_once(
-            team_id, f"digest-run:{run_id}", channel=channel, text=text, blocks=blocks
-        ).ts
-    except Undeliverable as exc:
-        log.warning("digest run %s dropped: %s", run_id, exc.error)
-        ts = None
-    # Otherwise a failure is retried: the run stays claimed until stale, then re-sent.
+    # A failure other than Slack refusing for good is retried: the run stays claimed until
+    # stale, then re-sent.
+    ts = publish_or_drop(team_id, f"digest-run:{run_id}", channel=channel, text=text, blocks=blocks)
     with sessions().begin() as session:
         run = session.get(DigestRun, run_id)
         run.sent_at, run.message_ts = utcnow(), ts

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot.delivery import Undeliverable
 from sentibot.storage import notices as notice_store
 from sentibot.storage.models import Notice, utcnow
 from tasks.celery_app import app
-from tasks.runtime import MAX_SENDS, RETRY_DB, publish_once, sessions
+from tasks.runtime import MAX_SENDS, RETRY_DB, publish_or_drop, sessions
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +33,7 @@ def send_notice(notice_id: int) -> None:
             return
         channel, text, team_id = notice.channel_id, notice.text, notice.team_id
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    ts: str | None
-    try:
-        ts = publish_once(
-            team_id, f"notice:{notice_id}", channel=channel, text=text, blocks=blocks
-        ).ts
-    except Undeliverable as exc:
-        log.warning("notice %s dropped: %s", notice_id, exc.error)
-        ts = None
+    ts = publish_or_drop(team_id, f"notice:{notice_id}", channel=channel, text=text, blocks=blocks)
     with sessions().begin() as session:
         notice = session.get(Notice, notice_id)
         notice.sent_at, notice.message_ts = utcnow(), ts

@@ -4,6 +4,7 @@ lazily, once per worker process."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from functools import lru_cache
 
@@ -12,7 +13,7 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.delivery import Delivery, Posted
+from bot.delivery import Delivery, Posted, Undeliverable
 from bot.install import bot_token
 from bot.pacing import ChannelPacer
 from bot.slack_client import make_web_client
@@ -21,6 +22,8 @@ from sentibot.embedded import redis_client_url
 from sentibot.storage import deliveries
 from sentibot.storage.models import utcnow
 from sentibot.storage.session import sessionmaker_for
+
+log = logging.getLogger(__name__)
 
 # Database hiccups are worth a retry, with backoff, a few times.
 RETRY_DB = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
@@ -97,3 +100,16 @@ def publish_once(
     )
     end_post(key, posted)
     return posted
+
+
+def publish_or_drop(
+    team_id: str, key: str, *, channel: str, text: str, blocks: list[dict]
+) -> str | None:
+    """`publish_once`'s ts, or None (logged) when Slack will never take the message (the bot
+    left the channel, the app was removed): the caller marks it sent and moves on. Any other
+    failure propagates, for a retry."""
+    try:
+        return publish_once(team_id, key, channel=channel, text=text, blocks=blocks).ts
+    except Undeliverable as exc:
+        log.warning("message %s to %s dropped: %s", key, channel, exc.error)
+        return None
