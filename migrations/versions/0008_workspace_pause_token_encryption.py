@@ -16,7 +16,12 @@ from alembic import op
 from sentibot.config.settings import Settings
 from sentibot.secrets import Cipher
 from sentibot.storage.models import UTCDateTime
-from sentibot.storage.slack_tokens import TOKEN_COLUMNS, plaintext_tokens, rewrite_tokens
+from sentibot.storage.slack_tokens import (
+    TOKEN_COLUMNS,
+    encrypted_tokens,
+    plaintext_tokens,
+    rewrite_tokens,
+)
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -42,7 +47,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     connection = op.get_bind()
-    if plaintext_tokens(connection) != _stored_tokens(connection):
+    if encrypted_tokens(connection):
         keys = _keys()
         if not keys:
             raise RuntimeError("set SENTIBOT_SECRET_KEYS to decrypt the stored tokens first")
@@ -61,14 +66,6 @@ def _retype_tokens(old: sa.types.TypeEngine, new: sa.types.TypeEngine) -> None:
     for name, columns in TOKEN_COLUMNS.items():
         for column in columns:
             op.alter_column(name, column, existing_type=old, type_=new)
-
-
-def _stored_tokens(connection: sa.Connection) -> int:
-    count = 0
-    for name, columns in TOKEN_COLUMNS.items():
-        rows = connection.execute(sa.select(sa.table(name, *(sa.column(c) for c in columns))))
-        count += sum(1 for row in rows for v in row if v is not None)
-    return count
 
 
 def _keys() -> str:

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import Connection, column, select, table, update
+
+from sentibot.secrets import PREFIX
 
 TOKEN_COLUMNS = {
     "slack_installations": ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token"),
@@ -27,10 +29,16 @@ def rewrite_tokens(connection: Connection, transform: Callable[[str | None], str
 
 
 def plaintext_tokens(connection: Connection) -> int:
-    """Stored tokens not encrypted (the prefix is sentibot.secrets.PREFIX)."""
-    found = 0
+    """Stored tokens not encrypted (without sentibot.secrets.PREFIX)."""
+    return sum(1 for v in _stored(connection) if not v.startswith(PREFIX))
+
+
+def encrypted_tokens(connection: Connection) -> int:
+    return sum(1 for v in _stored(connection) if v.startswith(PREFIX))
+
+
+def _stored(connection: Connection) -> Iterator[str]:
     for name, names in TOKEN_COLUMNS.items():
         tokens = table(name, *(column(n) for n in names))
         for row in connection.execute(select(tokens)).all():
-            found += sum(1 for v in row if v is not None and not v.startswith("fernet:"))
-    return found
+            yield from (v for v in row if v is not None)
