@@ -28,7 +28,7 @@ from pathlib import Path
 
 import requests
 
-from devtools.stack import SIGNING_SECRET, ServiceStack, free_port
+from devtools.stack import SIGNING_SECRET, ServiceStack, cpu_model, free_port
 from sentibot.embedded import drop_broker_keys, redis_client_url
 
 
@@ -50,16 +50,6 @@ def measure(stack: ServiceStack, n: int, concurrency: int) -> list[float]:
         one(-i - 1)
     with ThreadPoolExecutor(concurrency) as pool:
         return list(pool.map(one, range(n)))
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def bare_floor(n: int, levels: list[int]) -> list[tuple[int, list[float]]]:

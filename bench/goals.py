@@ -16,14 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from devtools.stack import cpu_model
+
 HERE = Path(__file__).resolve().parent
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def run(script: str, *args: str) -> dict:

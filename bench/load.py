@@ -27,20 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from devtools.stack import ServiceStack  # noqa: E402
+from devtools.stack import ServiceStack, local_redis_url  # noqa: E402
 from sentibot.embedded import drop_broker_keys  # noqa: E402
 from sentibot.storage.models import UNFINISHED, Job  # noqa: E402
 from sentibot.storage.session import sessionmaker_for  # noqa: E402
-
-
-def redis_url() -> str | None:
-    import redis
-
-    try:
-        redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping()
-    except redis.RedisError:
-        return None
-    return "redis://127.0.0.1:6379/0"
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -116,7 +106,7 @@ def main() -> int:
         ensure_database(args.postgres_url)
         downgrade(args.postgres_url)
         database_url = args.postgres_url
-    broker = redis_url()
+    broker = local_redis_url()
     prefix = f"sentibot-load-{uuid.uuid4().hex[:6]}:"
     stack = ServiceStack(
         data_dir=data_dir,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -82,16 +81,6 @@ def run_case(case: str, texts: list[str]) -> dict[str, float]:
     }
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("data_dir", type=Path)
@@ -105,6 +94,8 @@ def main() -> int:
         print(json.dumps(run_case(args.one, texts)))
         return 0
     print(f"command: {' '.join(sys.argv)}")
+    from devtools.stack import cpu_model  # here, not in a case's process: its RSS is measured
+
     print(f"machine: {os.cpu_count()} cores, {cpu_model()}")
     print(f"{len(texts)} TweetEval validation tweets")
     results = {}

@@ -24,20 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from devtools.stack import ServiceStack  # noqa: E402
+from devtools.stack import ServiceStack, local_redis_url  # noqa: E402
 from sentibot.embedded import drop_broker_keys  # noqa: E402
 from sentibot.storage.models import Job  # noqa: E402
 from sentibot.storage.session import sessionmaker_for  # noqa: E402
-
-
-def redis_url() -> str | None:
-    import redis
-
-    try:
-        redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping()
-    except redis.RedisError:
-        return None
-    return "redis://127.0.0.1:6379/0"
 
 
 def main() -> None:
@@ -48,7 +38,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="one JSON line (bench/goals.py)")
     args = parser.parse_args()
     prefix = f"sentibot-bench-{uuid.uuid4().hex[:8]}:"
-    url = redis_url()
+    url = local_redis_url()
     with ServiceStack(
         data_dir=Path(tempfile.mkdtemp()), redis_url=url, broker_prefix=prefix
     ) as stack:

@@ -36,6 +36,30 @@ METRICS_TOKEN = "standin-metrics-token"
 SENTIBOT_VARS = [name.upper() for name in Settings.model_fields]
 
 
+def local_redis_url() -> str | None:
+    """A Redis already answering on 127.0.0.1:6379, if one does (else the stack embeds one)."""
+    import redis
+
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping()
+    except redis.RedisError:
+        return None
+    return "redis://127.0.0.1:6379/0"
+
+
+def cpu_model() -> str:
+    """What benchmarks print as the machine."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
