@@ -17,7 +17,6 @@ from collectors.base import (
     RetryPolicy,
     SourceAuthError,
     SourceBadResponse,
-    SourceError,
     SourceSpec,
     SourceUnavailable,
     malformed,
@@ -96,8 +95,6 @@ class RedditCollector:
                     # A thread gone private, quarantined or removed costs that thread only.
                     missed.append(f"comments of {submission.id}: {comments.reason}")
                     continue
-                if isinstance(comments, SourceError):
-                    raise comments
                 for comment in comments:
                     if len(posts) >= limit:
                         break

@@ -124,16 +124,15 @@ _COLLECTING = (JobStage.COLLECT,)
 @app.task(name="sentibot.collect_source", **RETRY)
 def collect_source(job_id: int, source: str) -> None:
     with heartbeat(job_id) as hold:
-        if _collect_source(job_id, source) == _OTHERS_RUNNING:
+        if _collect_source(job_id, source):
             # The job's other sources are still being read: their tasks beat; should they
             # die, the job falls silent and the sweeper sends what is missing.
             hold.keep()
 
 
-_OTHERS_RUNNING = "others running"
-
-
-def _collect_source(job_id: int, source: str) -> str | None:
+def _collect_source(job_id: int, source: str) -> bool:
+    """Read one source of the job and store its part; True while other sources are still
+    being read."""
     settings, now = get_settings(), utcnow()
     with sessions().begin() as session:
         job = job_store.get_job(session, job_id)
@@ -143,7 +142,7 @@ def _collect_source(job_id: int, source: str) -> str | None:
             or job.stage not in _COLLECTING
             or source in (job.source_reports or {})
         ):
-            return None  # done already (a re-sent fan-out, a redelivered message)
+            return False  # done already (a re-sent fan-out, a redelivered message)
         topic, sources, limit, team_id = job.topic, list(job.sources), job.post_limit, job.team_id
         reserved = 0
         if source == X:
@@ -161,14 +160,14 @@ def _collect_source(job_id: int, source: str) -> str | None:
         outcome = analysis.store_source(session, job_id, source, collection)
     log.info("job %s: %s gave %s posts", job_id, source, collection.reports[source].count)
     if outcome is None:
-        return None
+        return False
     if not outcome.complete:
         _progress(job_id, progress.collecting(topic, sources, outcome.reports))
-        return _OTHERS_RUNNING
+        return True
     log.info("job %s: collected %s posts", job_id, outcome.posts)
     _progress(job_id, progress.scoring(topic, outcome.posts))
     enqueue_stage(job_id, JobStage.SCORE)
-    return None
+    return False
 
 
 @app.task(name="sentibot.score", **RETRY)

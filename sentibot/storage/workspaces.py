@@ -35,13 +35,13 @@ def pause(session: Session, team_id: str, now: datetime) -> None:
 
 
 def resume(session: Session, team_id: str, name: str | None = None) -> None:
+    """The workspace's row exists and is not paused."""
     ensure_workspace(session, team_id, name)
-    session.execute(update(Workspace).where(Workspace.team_id == team_id).values(paused_at=None))
-
-
-def is_paused(session: Session, team_id: str) -> bool:
-    workspace = session.query(Workspace).filter_by(team_id=team_id).one_or_none()
-    return workspace is not None and workspace.paused_at is not None
+    session.execute(
+        update(Workspace)
+        .where(Workspace.team_id == team_id, Workspace.paused_at.is_not(None))
+        .values(paused_at=None)
+    )
 
 
 # Workspaces this process has seen active lately: a command from one of them needs no database
@@ -60,10 +60,7 @@ def note_active(session: Session, team_id: str) -> None:
     """A command came from `team_id`, so it is installed: its row exists and is not paused."""
     if recently_active(team_id):
         return
-    if is_paused(session, team_id):
-        resume(session, team_id)
-    else:
-        ensure_workspace(session, team_id)
+    resume(session, team_id)
     with _active_lock:
         _active[team_id] = time.monotonic() + ACTIVE_TTL_S
 
