@@ -101,22 +101,9 @@ def load_default(
 ) -> tuple[object, SentimentNet]:
     """The tokenizer and the network, its weights in `dtype` from the start (loading bfloat16
     weights as such never holds an fp32 copy: half the memory)."""
-    if not weights.exists():
-        raise UnknownModel(
-            f"sentibot's transformer weights are missing ({weights}); "
-            "rebuild them with `sentibot train PATH/TO/tweeteval-sentiment`"
-        )
+    _require(weights)
     tokenizer, encoder = load_base(dtype=dtype)
-    net = SentimentNet(encoder).to(dtype)
-    with safe_open(str(weights), framework="pt") as f:
-        frozen = int((f.metadata() or {}).get("frozen_layers", "0"))
-        state = {k: f.get_tensor(k).to(dtype) for k in f.keys()}  # noqa: SIM118 (not a dict)
-    missing = set(trainable_names(net, frozen)) | {"logit_bias"}
-    missing -= set(state)
-    if missing:
-        raise UnknownModel(f"{weights} lacks {sorted(missing)[:3]}…; rebuild it")
-    net.load_state_dict(state, strict=False)
-    return tokenizer, net
+    return tokenizer, _finetuned(SentimentNet(encoder).to(dtype), weights, dtype)
 
 
 def load_lean(
@@ -126,13 +113,22 @@ def load_lean(
     what a scoring worker loads."""
     from scoring.lean_bert import LeanTokenizer, load_encoder
 
+    _require(weights)
+    path = base_model_path()
+    net = _finetuned(SentimentNet(load_encoder(path, dtype)).to(dtype), weights, dtype)
+    return LeanTokenizer(path), net
+
+
+def _require(weights: Path) -> None:
     if not weights.exists():
         raise UnknownModel(
             f"sentibot's transformer weights are missing ({weights}); "
             "rebuild them with `sentibot train PATH/TO/tweeteval-sentiment`"
         )
-    path = base_model_path()
-    net = SentimentNet(load_encoder(path, dtype)).to(dtype)
+
+
+def _finetuned(net: SentimentNet, weights: Path, dtype: torch.dtype) -> SentimentNet:
+    """`net` with sentibot's fine-tuned layers, head and logit offsets from `weights`."""
     with safe_open(str(weights), framework="pt") as f:
         frozen = int((f.metadata() or {}).get("frozen_layers", "0"))
         state = {k: f.get_tensor(k).to(dtype) for k in f.keys()}  # noqa: SIM118 (not a dict)
@@ -142,7 +138,7 @@ def load_lean(
     unknown = net.load_state_dict(state, strict=False).unexpected_keys
     if unknown:
         raise UnknownModel(f"{weights} has weights this network lacks: {unknown[:3]}…")
-    return LeanTokenizer(path), net
+    return net
 
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
