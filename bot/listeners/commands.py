@@ -217,10 +217,11 @@ def start_analysis(
     refusal = quotas.limit_refusal(limits, cmd.limit)
     if refusal:
         return refusal
-    # One statement, so it commits on its own: no BEGIN and COMMIT round trips around it.
-    with sessions(bind=_autocommit(sessions)) as session:
+    # One statement, so it commits on its own: no BEGIN and COMMIT round trips around it,
+    # and on a bare connection: no ORM session to build for it.
+    with _autocommit(sessions).connect() as connection:
         job_id = job_store.admit_job(
-            session,
+            connection,
             team_id=command["team_id"],
             topic=cmd.topic,
             sources=cmd.sources,
@@ -240,7 +241,7 @@ def start_analysis(
         except Exception:  # the broker is down: the sweeper enqueues the stored job later
             log.warning("job stored but not enqueued; the sweeper will retry", exc_info=True)
         else:
-            log.info("job stored and enqueued")
+            log.info("job stored and handed to the broker")
     names = ", ".join(display_name(s) for s in cmd.sources)
     return (
         f"Analyzing “{quote_inline(cmd.topic)}” on {names}… "

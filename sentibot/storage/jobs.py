@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Insert, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from scoring.base import Sentiment
@@ -26,7 +26,7 @@ from sentibot.storage.statements import dialect_insert
 
 
 def admit_job(
-    session: Session,
+    session: Session | Connection,
     *,
     team_id: str,
     topic: str,
@@ -76,16 +76,18 @@ def _admit_statement() -> Insert:
         "post_limit", "model", "window_s", "state", "stage", "attempts", "source_reports",
         "created_at", "updated_at",
     ]  # fmt: skip
-    recent = (
-        select(func.count())
-        .select_from(Job)
+    # Counting stops at the limit: a busy person's minute costs the same as a quiet one's.
+    window = (
+        select(columns["id"])
         .where(
             Job.team_id == bindparam("team_id"),
             Job.user_id == bindparam("user_id"),
             Job.created_at > bindparam("since", type_=columns["created_at"].type),
         )
-        .scalar_subquery()
+        .limit(bindparam("limit"))
+        .subquery()
     )
+    recent = select(func.count()).select_from(window).scalar_subquery()
     row = select(*(bindparam(n, type_=columns[n].type).label(n) for n in names)).where(
         recent < bindparam("limit")
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import time
+from functools import lru_cache, partial
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Dialect, Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -30,14 +33,36 @@ def make_engine(url: str) -> Engine:
     # plan made while a table was small (a seq scan) stays in use as it grows; planning each
     # statement stored posts 3.5x faster (bench/ingest.py). It also suits PgBouncer.
     # hide_parameters: an error's log line never carries bound values (response_url, tokens).
-    return create_engine(
+    engine = create_engine(
         url,
         hide_parameters=True,
-        pool_pre_ping=True,
         pool_size=5,
         max_overflow=10,
         connect_args={"prepare_threshold": None},
     )
+    event.listen(engine, "checkin", _note_idle)
+    event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
+    return engine
+
+
+# A connection back from work less than this long ago is used as is; an older one is pinged
+# first (SQLAlchemy's pool_pre_ping pings every checkout: one more round trip on every ack).
+PING_IDLE_AFTER_S = 10.0
+
+
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Dialect, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_IDLE_AFTER_S:
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except Exception as exc:
+        # The pool drops this connection and checks out (or opens) another.
+        raise DisconnectionError("idle connection is gone") from exc
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

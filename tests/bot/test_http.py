@@ -18,7 +18,7 @@ from devtools.slack_standin import SlackStandIn
 from devtools.stack import SIGNING_SECRET, signed_headers
 from sentibot.storage.models import Job
 from tasks.celery_app import create_celery
-from tasks.enqueue import job_enqueuer
+from tasks.enqueue import JobEnqueuer, job_enqueuer
 from tests.conftest import redis_client
 
 
@@ -27,6 +27,7 @@ class Bot:
     url: str
     slack: SlackStandIn
     queue_length: callable  # type: ignore[valid-type]
+    enqueue: JobEnqueuer
 
     def post(
         self, form: dict[str, str], headers: dict[str, str] | None = None
@@ -55,11 +56,9 @@ def bot(settings, sessions, redis_url, broker_prefix) -> Iterator[Bot]:
     with SlackStandIn() as slack:
         settings.slack_api_url = slack.api_url
         celery = create_celery(settings)
+        enqueue = job_enqueuer(celery)
         app = create_app(
-            settings,
-            client=make_web_client(settings),
-            sessions=sessions,
-            enqueue=job_enqueuer(celery),
+            settings, client=make_web_client(settings), sessions=sessions, enqueue=enqueue
         )
         server = make_server("127.0.0.1", 0, create_http_app(settings, app), threaded=True)
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
@@ -69,6 +68,7 @@ def bot(settings, sessions, redis_url, broker_prefix) -> Iterator[Bot]:
                 f"http://127.0.0.1:{server.server_port}",
                 slack,
                 lambda q: r.llen(broker_prefix + q),
+                enqueue,
             )
         finally:
             server.shutdown()
@@ -115,6 +115,7 @@ def test_analyze_stores_a_job_and_enqueues_its_id(bot: Bot, sessions) -> None:
     )
     assert job.state == "queued"
     assert job.channel_id == "C1"
+    assert bot.enqueue.flush()  # sent just after the answer, by the bot's sending thread
     assert bot.queue_length("collect") == 1
 
 
@@ -168,11 +169,12 @@ def test_a_dead_broker_still_gets_an_ack_and_keeps_the_job(settings, sessions) -
         settings.slack_api_url = slack.api_url
         settings.redis_url = "redis://127.0.0.1:1/0"  # nothing listens there
         # The same Celery app as the workers': its sending fails fast.
-        app = create_app(settings, sessions=sessions, enqueue=job_enqueuer(create_celery(settings)))
+        enqueue = job_enqueuer(create_celery(settings))
+        app = create_app(settings, sessions=sessions, enqueue=enqueue)
         server = make_server("127.0.0.1", 0, create_http_app(settings, app), threaded=True)
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         try:
-            bot = Bot(f"http://127.0.0.1:{server.server_port}", slack, lambda q: 0)
+            bot = Bot(f"http://127.0.0.1:{server.server_port}", slack, lambda q: 0, enqueue)
             started = time.perf_counter()
             resp = bot.post(command("analyze acme"))
             assert time.perf_counter() - started < 3.0
@@ -180,6 +182,7 @@ def test_a_dead_broker_still_gets_an_ack_and_keeps_the_job(settings, sessions) -
             server.shutdown()
     assert resp.status_code == 200
     assert "acme" in json.loads(resp.text)["text"]
+    assert enqueue.flush()  # the sending thread tried, failed fast, and gave up
     (job,) = jobs(sessions)
     assert job.state == "queued"  # the sweeper will send it when the broker is back
 
