@@ -91,6 +91,8 @@ class Batch:
     # What could not be read while the rest was (a removed thread, one feed of several), with
     # the true reason; None when everything asked for was read.
     partial: str | None = None
+    # What the source says is left of its allowance ("2,980 of 10,000 requests left today").
+    quota: str | None = None
 
 
 class Collector(Protocol):

@@ -88,6 +88,25 @@ class Query:
         parts += [f"NOT {t.searched()}" for t in self.exclude]
         return " ".join(parts)
 
+    def alternatives(self) -> list[str]:
+        """One AND search per OR combination (at most MAX_EXPANSIONS), phrases quoted, no
+        exclusions: for searches whose OR and NOT differ or are undocumented (Bluesky, GitHub,
+        Stack Exchange). Results are filtered with `matches` afterwards."""
+        combos = itertools.islice(itertools.product(*self.groups), MAX_EXPANSIONS)
+        return [" ".join(t.searched() for t in combo) for combo in combos]
+
+    def to_news(self) -> str:
+        """News search syntax (quoted phrases, OR, -exclusions); language goes in the URL."""
+        parts = [_or_group(g) for g in self.groups]
+        parts += [f"-{t.searched()}" for t in self.exclude]
+        return " ".join(parts)
+
+    def hashtags(self) -> list[str]:
+        """The tags a hashtag timeline can be read for: each term of the first group, as one
+        word of letters, digits and underscores (Mastodon has no search without a token)."""
+        tags = [re.sub(r"[^\w]", "", t.text).lower() for t in self.groups[0]]
+        return list(dict.fromkeys(t for t in tags if t))
+
     def to_algolia(self) -> list[str]:
         """Algolia (Hacker News) has no OR: one AND query per combination, at most
         MAX_EXPANSIONS; results are filtered with `matches` afterwards."""

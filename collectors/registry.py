@@ -82,13 +82,24 @@ class SourceReport:
     status: str  # "ok" (reason: what was missed, if partial), "skipped" or "failed"
     count: int = 0
     reason: str | None = None
+    quota: str | None = None  # what the source said is left of its allowance
 
     def as_dict(self) -> dict[str, object]:
-        return {"status": self.status, "count": self.count, "reason": self.reason}
+        found: dict[str, object] = {"status": self.status, "count": self.count}
+        found["reason"] = self.reason
+        if self.quota:
+            found["quota"] = self.quota
+        return found
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> SourceReport:
-        return cls(str(data["status"]), int(data.get("count") or 0), data.get("reason"))  # type: ignore[arg-type]
+        quota = data.get("quota")
+        return cls(
+            str(data["status"]),
+            int(data.get("count") or 0),  # type: ignore[call-overload]
+            data.get("reason"),  # type: ignore[arg-type]
+            str(quota) if quota else None,
+        )
 
 
 @dataclass
@@ -173,5 +184,7 @@ def _one(
             len(batch.posts) - len(kept),
             len(batch.posts),
         )
-    report = SourceReport("ok", count=len(kept), reason=batch.partial)
-    return report, Batch(kept, batch.cursor, billed=batch.billed, partial=batch.partial)
+    report = SourceReport("ok", count=len(kept), reason=batch.partial, quota=batch.quota)
+    return report, Batch(
+        kept, batch.cursor, billed=batch.billed, partial=batch.partial, quota=batch.quota
+    )

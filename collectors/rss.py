@@ -44,7 +44,9 @@ class FeedCollector:
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
         timeout_s: float = 10.0,
+        source: str = "rss",
     ) -> None:
+        self.name = source
         self.feeds = list(feeds)
         self.retry = retry or RetryPolicy()
         self.session = session or requests.Session()
@@ -59,7 +61,8 @@ class FeedCollector:
         errors: list[str] = []
         # The whole topic word encoded: a topic never reaches another path on the host.
         word = quote(query.groups[0][0].text.replace(" ", ""), safe="")
-        urls = [template.replace("{topic}", word) for template in self.feeds]
+        searched = quote(query.to_news(), safe="")
+        urls = [t.replace("{topic}", word).replace("{query}", searched) for t in self.feeds]
         fetched = side_by_side(urls, lambda u: with_retries(lambda: self._fetch(u), self.retry))
         for url, parsed in zip(urls, fetched, strict=True):
             if isinstance(parsed, SourceError):
@@ -68,7 +71,7 @@ class FeedCollector:
                 continue
             lang = (parsed.feed.get("language") or "")[:2] or None
             for entry in parsed.entries:
-                post = _to_post(url, entry)
+                post = _to_post(self.name, url, entry)
                 if post is None or not query.matches(post.text, lang):
                     continue
                 stamp = post.created_at.timestamp() if post.created_at else None
@@ -112,7 +115,7 @@ def _shown(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
-def _to_post(feed_url: str, entry: feedparser.FeedParserDict) -> Post | None:
+def _to_post(source: str, feed_url: str, entry: feedparser.FeedParserDict) -> Post | None:
     title = html_to_text(entry.get("title"))
     summary = html_to_text(entry.get("summary"))
     text = "\n".join(t for t in (title, summary) if t)
@@ -123,7 +126,7 @@ def _to_post(feed_url: str, entry: feedparser.FeedParserDict) -> Post | None:
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     created = datetime.fromtimestamp(calendar.timegm(parsed), UTC) if parsed else None
     return Post(
-        source="rss",
+        source=source,
         external_id=hashlib.sha1(key.encode()).hexdigest(),
         text=text,
         author=entry.get("author"),

@@ -19,10 +19,16 @@ from urllib.parse import urlencode
 import requests
 from slack_sdk.signature import SignatureVerifier
 
+from devtools.bluesky_standin import BlueskyStandIn
 from devtools.corpus import Corpus, DemoCorpus
+from devtools.github_standin import GitHubStandIn
 from devtools.hn_standin import HackerNewsStandIn
+from devtools.http_standin import StandIn
+from devtools.mastodon_standin import MastodonStandIn
+from devtools.news_standin import NewsStandIn
 from devtools.reddit_standin import RedditStandIn
 from devtools.slack_standin import SlackStandIn
+from devtools.stackexchange_standin import StackExchangeStandIn
 from devtools.twitter_standin import TwitterStandIn
 from sentibot.config.settings import Settings
 from sentibot.embedded import start_redis_server, stop_redis_server
@@ -85,6 +91,11 @@ class ServiceStack:
     x_corpus: Corpus = field(default_factory=lambda: DemoCorpus("x"))
     reddit_corpus: Corpus = field(default_factory=lambda: DemoCorpus("reddit"))
     hn_corpus: Corpus = field(default_factory=lambda: DemoCorpus("hn"))
+    bluesky_corpus: Corpus = field(default_factory=lambda: DemoCorpus("bluesky"))
+    mastodon_corpus: Corpus = field(default_factory=lambda: DemoCorpus("mastodon"))
+    github_corpus: Corpus = field(default_factory=lambda: DemoCorpus("github"))
+    stackexchange_corpus: Corpus = field(default_factory=lambda: DemoCorpus("stackexchange"))
+    news_corpus: Corpus = field(default_factory=lambda: DemoCorpus("news"))
     configure_x: bool = True
     configure_reddit: bool = True
     worker_concurrency: int = 2
@@ -99,6 +110,11 @@ class ServiceStack:
         self.x = TwitterStandIn(self.x_corpus)
         self.reddit = RedditStandIn(self.reddit_corpus)
         self.hn = HackerNewsStandIn(self.hn_corpus)
+        self.bluesky = BlueskyStandIn(self.bluesky_corpus)
+        self.mastodon = MastodonStandIn(self.mastodon_corpus)
+        self.github = GitHubStandIn(self.github_corpus)
+        self.stackexchange = StackExchangeStandIn(self.stackexchange_corpus)
+        self.news = NewsStandIn(self.news_corpus)
         self.processes: dict[str, subprocess.Popen] = {}
         self.bot_url = ""
         self._own_redis = False
@@ -123,6 +139,13 @@ class ServiceStack:
             SENTIBOT_DATA_DIR=str(self.data_dir),
             SENTIBOT_BROKER_PREFIX=self.broker_prefix,
             HN_API_URL=self.hn.url,
+            BLUESKY_HANDLE=self.bluesky.handle,
+            BLUESKY_APP_PASSWORD=self.bluesky.app_password,
+            BLUESKY_API_URL=self.bluesky.url,
+            MASTODON_INSTANCES=self.mastodon.url,
+            GITHUB_API_URL=self.github.url,
+            STACKEXCHANGE_API_URL=self.stackexchange.url,
+            NEWS_SEARCH_URL=self.news.search_url,
             METRICS_TOKEN=METRICS_TOKEN,
             PYTHONUNBUFFERED="1",
         )
@@ -139,9 +162,13 @@ class ServiceStack:
         env.update(self.extra_env)
         return env
 
+    def standins(self) -> tuple[StandIn, ...]:
+        return (self.slack, self.x, self.reddit, self.hn, self.bluesky, self.mastodon,
+                self.github, self.stackexchange, self.news)  # fmt: skip
+
     def start(self) -> ServiceStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        for standin in (self.slack, self.x, self.reddit, self.hn):
+        for standin in self.standins():
             standin.start()
         if not self.redis_url:
             start_redis_server(self.data_dir)
@@ -243,7 +270,7 @@ class ServiceStack:
     def stop(self) -> None:
         for name in list(self.processes):
             self.stop_process(name)
-        for standin in (self.slack, self.x, self.reddit, self.hn):
+        for standin in self.standins():
             standin.stop()
         if self._own_redis:
             stop_redis_server(self.data_dir)

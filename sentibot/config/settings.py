@@ -62,6 +62,23 @@ class Settings(BaseSettings):
     # RSS/Atom feeds read for every topic, comma-separated; "{topic}" in a URL is replaced by
     # the topic's first word (e.g. a Mastodon tag feed: https://mastodon.social/tags/{topic}.rss).
     rss_feeds: str = ""
+    # Bluesky post search (app.bsky.feed.searchPosts) signed in with a free app password.
+    bluesky_handle: str | None = None
+    bluesky_app_password: SecretStr | None = None
+    bluesky_api_url: str = "https://bsky.social"
+    # Mastodon: hashtag timelines (and full-text search with a token) on these instances,
+    # comma-separated base URLs; keyless where the instance allows it.
+    mastodon_instances: str = "https://mastodon.social"
+    mastodon_access_token: SecretStr | None = None
+    # GitHub issue and pull request search; a token raises 10 searches a minute to 30.
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    # Stack Exchange questions and answers; keyless allows 300 requests a day per IP.
+    stackexchange_sites: str = "stackoverflow"
+    stackexchange_key: SecretStr | None = None
+    stackexchange_api_url: str = "https://api.stackexchange.com"
+    # News search as a feed: "{query}" is replaced by the encoded query (empty: no news source).
+    news_search_url: str = "https://news.google.com/rss/search?q={query}&hl=en-US&gl=US&ceid=US:en"
     # X bills per post read: most X posts one workspace may read per UTC day (0: no X reads).
     x_daily_post_cap: int = 10_000
 

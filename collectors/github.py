@@ -1,0 +1,206 @@
+"""GitHub issues and pull requests matching the query, through the REST search API
+(`/search/issues`, newest first). GITHUB_TOKEN is optional: GitHub allows 10 searches a minute
+without one and 30 with; GITHUB_API_URL points it at GitHub Enterprise (…/api/v3)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from collectors.base import (
+    Batch,
+    Post,
+    RateLimited,
+    RetryPolicy,
+    SourceAuthError,
+    SourceBadResponse,
+    SourceError,
+    SourceSpec,
+    SourceUnavailable,
+    malformed,
+    newer,
+    side_by_side,
+    with_retries,
+)
+from collectors.query import Query
+from sentibot.config.settings import Settings
+
+PAGE_SIZE = 100
+MAX_PAGES = 3
+
+
+class GitHubCollector:
+    name = "github"
+
+    def __init__(
+        self,
+        token: str | None = None,
+        api_url: str = "https://api.github.com",
+        retry: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self.session = session or requests.Session()
+        self.session.headers.update(
+            {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+        )
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+        self.token = token
+        self.timeout_s = timeout_s
+        self.quota: str | None = None
+
+    def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
+        """One search per OR alternative, side by side, created after the cursor (Unix time)."""
+        since = int(float(cursor)) if cursor else None
+        posts: dict[str, Post] = {}
+        newest = cursor
+        for found in side_by_side(
+            query.alternatives(), lambda text: self._search(query, text, limit, since)
+        ):
+            if isinstance(found, SourceError):
+                raise found
+            for post, created in found:
+                posts.setdefault(post.external_id, post)
+                newest = newer(newest, created)
+        ordered = sorted(posts.values(), key=lambda p: p.created_at or datetime.min, reverse=True)
+        return Batch(ordered[:limit], newest, quota=self.quota)
+
+    def _search(
+        self, query: Query, text: str, limit: int, since: int | None
+    ) -> list[tuple[Post, int]]:
+        searched = text
+        if since is not None:
+            stamp = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            searched += f" created:>{stamp}"
+        found: list[tuple[Post, int]] = []
+        page = 1
+        while len(found) < limit and page <= MAX_PAGES:
+            body = with_retries(lambda p=page: self._page(searched, p), self.retry)
+            items, total = _items(body)
+            for item in items:
+                post, created = _to_post(item)
+                if (since is None or created > since) and query.matches(post.text):
+                    found.append((post, created))
+            if page * PAGE_SIZE >= total or not items:
+                break
+            page += 1
+        return found
+
+    def _page(self, searched: str, page: int) -> Any:
+        params = {
+            "q": searched,
+            "sort": "created",
+            "order": "desc",
+            "per_page": PAGE_SIZE,
+            "page": page,
+        }
+        try:
+            response = self.session.get(
+                f"{self.api_url}/search/issues", params=params, timeout=self.timeout_s
+            )
+        except requests.RequestException as exc:
+            raise SourceUnavailable(f"GitHub unreachable: {type(exc).__name__}") from exc
+        left, limit = (
+            response.headers.get("x-ratelimit-remaining"),
+            response.headers.get("x-ratelimit-limit"),
+        )
+        if left is not None and limit is not None:
+            self.quota = f"{left} of {limit} searches left this minute"
+        if response.status_code == 401:
+            raise SourceAuthError(f"GitHub refused GITHUB_TOKEN ({_message(response)})")
+        if response.status_code in (403, 429) and (
+            left == "0" or "retry-after" in response.headers or response.status_code == 429
+        ):
+            raise RateLimited(
+                f"GitHub search rate limit reached ({response.status_code}: {_message(response)})",
+                _wait(response),
+            )
+        if response.status_code == 403:
+            raise SourceAuthError(
+                f"GitHub refused the search (403: {_message(response)}); check GITHUB_TOKEN"
+            )
+        if response.status_code >= 500:
+            raise SourceUnavailable(f"GitHub server error ({response.status_code})")
+        if response.status_code != 200:
+            raise SourceBadResponse(f"GitHub answered {response.status_code}: {_message(response)}")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise SourceBadResponse(malformed("GitHub", exc)) from exc
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("message", ""))[:120]
+    except (ValueError, AttributeError):
+        return response.text[:120]
+
+
+def _wait(response: requests.Response) -> float | None:
+    """Retry-After (secondary limits), else until x-ratelimit-reset (primary limit)."""
+    try:
+        if "retry-after" in response.headers:
+            return float(response.headers["retry-after"])
+        if "x-ratelimit-reset" in response.headers:
+            return max(0.0, float(response.headers["x-ratelimit-reset"]) - time.time())
+    except ValueError:
+        pass
+    return None
+
+
+def _items(body: Any) -> tuple[list[dict[str, Any]], int]:
+    try:
+        items = body["items"]
+        total = int(body.get("total_count", 0))
+        if not isinstance(items, list) or any(not isinstance(i, dict) for i in items):
+            raise TypeError("items is not a list of objects")
+        for item in items:
+            _created(item)
+            int(item["id"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SourceBadResponse(malformed("GitHub", exc)) from exc
+    return items, total
+
+
+def _created(item: dict[str, Any]) -> int:
+    return int(datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00")).timestamp())
+
+
+def _to_post(item: dict[str, Any]) -> tuple[Post, int]:
+    created = _created(item)
+    title, body = str(item.get("title") or ""), str(item.get("body") or "")
+    user = item.get("user") if isinstance(item.get("user"), dict) else {}
+    reactions = item.get("reactions") if isinstance(item.get("reactions"), dict) else {}
+    return (
+        Post(
+            source="github",
+            external_id=str(item["id"]),
+            text="\n".join(t for t in (title, body) if t.strip()),
+            author=user.get("login"),
+            url=item.get("html_url"),
+            created_at=datetime.fromtimestamp(created, UTC),
+            engagement=int(item.get("comments") or 0) + int(reactions.get("total_count") or 0),
+        ),
+        created,
+    )
+
+
+def _build(settings: Settings, retry: RetryPolicy | None) -> GitHubCollector:
+    token = settings.github_token.get_secret_value() if settings.github_token else None
+    return GitHubCollector(token, settings.github_api_url, retry)
+
+
+SOURCE = SourceSpec(
+    name="github",
+    display="GitHub",
+    build=_build,
+    aliases=("gh",),
+    order=60,
+    needs="nothing (GITHUB_TOKEN raises the search limit)",
+)
