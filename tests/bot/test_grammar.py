@@ -17,6 +17,7 @@ from bot.grammar import (
     parse,
     parse_duration,
 )
+from collectors.registry import source_names
 
 
 @pytest.mark.parametrize("text", ["", "help", "HELP", "  ", "--help"])
@@ -25,7 +26,8 @@ def test_help(text: str) -> None:
 
 
 def test_analyze_defaults_to_every_source() -> None:
-    assert parse("analyze acme") == Analyze(topic="acme", sources=("x", "reddit", "hn", "rss"))
+    assert parse("analyze acme") == Analyze(topic="acme", sources=source_names())
+    assert "mastodon" in source_names()
 
 
 def test_quoted_multi_word_topic_and_options() -> None:
@@ -38,7 +40,7 @@ def test_boolean_topics_keep_phrases_or_and_exclusions() -> None:
     cmd = parse("""analyze "acme  phone" -ad OR acmecorp -"giveaway deal" lang:EN""")
     assert cmd == Analyze(
         topic='"acme phone" OR acmecorp -ad -"giveaway deal" lang:en',
-        sources=("x", "reddit", "hn", "rss"),
+        sources=source_names(),
     )
 
 
@@ -55,7 +57,7 @@ def test_analyze_since() -> None:
 
 def test_watch_unwatch_list() -> None:
     assert parse("watch acme --every 30m --sources hn") == Watch("acme", ("hn",), 1800)
-    assert parse("watch acme") == Watch("acme", ("x", "reddit", "hn", "rss"), 900)
+    assert parse("watch acme") == Watch("acme", source_names(), 900)
     assert parse('unwatch "acme phone"') == Unwatch('"acme phone"')
     assert parse("list") == List()
 

@@ -15,7 +15,17 @@ from sentibot.config.settings import Settings
 
 
 def test_every_source_module_is_found_in_order() -> None:
-    assert source_names() == ("x", "reddit", "hn", "rss")
+    assert source_names() == (
+        "x",
+        "reddit",
+        "hn",
+        "rss",
+        "bluesky",
+        "mastodon",
+        "github",
+        "stackexchange",
+        "news",
+    )
     assert canonical_source(" Twitter ") == "x"
     assert canonical_source("hackernews") == "hn"
     assert canonical_source("myspace") is None
