@@ -155,7 +155,9 @@ class MastodonCollector:
         except MastodonNetworkError as exc:
             raise SourceUnavailable(f"Mastodon unreachable ({type(exc).__name__})") from exc
         except MastodonAPIError as exc:
-            if "authenticated" in str(exc).lower():
+            # An instance that shows timelines only to signed-in apps answers 422 (or 403).
+            status = exc.args[1] if len(exc.args) > 1 else None
+            if status in (403, 422) or any("authenticated" in str(a).lower() for a in exc.args):
                 raise SourceAuthError(_auth_reason(exc, self.access_token)) from exc
             raise SourceBadResponse(f"Mastodon refused the request ({_detail(exc)})") from exc
         except (MastodonError, ValueError, KeyError, TypeError) as exc:
@@ -186,7 +188,8 @@ def _id_order(status_id: str) -> tuple[int, str]:
 
 
 def _detail(exc: Exception) -> str:
-    return " ".join(str(a) for a in exc.args[1:3])[:120] or type(exc).__name__
+    """Mastodon.py's args: (summary, status, reason, the instance's error message)."""
+    return " ".join(str(a) for a in exc.args[1:4] if a)[:160] or type(exc).__name__
 
 
 def _auth_reason(exc: Exception, token: str | None) -> str:

@@ -36,6 +36,9 @@ class MastodonStandIn(StandIn):
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if given and given != self.token:
             return self._error(401, "The access token is invalid")
+        if request.path.rstrip("/") in ("/api/v1/instance", "/api/v2/instance"):
+            return Response(200, {"uri": self.origin, "domain": self.origin, "version": "4.2.1",
+                                  "title": "stand-in", "api_versions": {"mastodon": 2}})  # fmt: skip
         if request.path.startswith("/api/v1/timelines/tag/"):
             if self.require_token and not given:
                 return self._error(422, "This method requires an authenticated user")
