@@ -117,8 +117,10 @@ class StackExchangeCollector:
 
     def _page(self, site: str, text: str, page: int, since: int | None) -> Any:
         wait = _backoff_left(self.api_url, site)
-        if wait > 0:
+        if wait > self.retry.max_wait_s:
             raise RateLimited(f"Stack Exchange asked for a pause of {wait:.0f} s (backoff)", wait)
+        if wait > 0:
+            self.retry.sleep(wait)
         params: dict[str, Any] = {
             "q": text,
             "site": site,
