@@ -67,14 +67,36 @@ class BlueskyStandIn(StandIn):
     def _session(self) -> Response:
         n = next(self._tokens)
         now = int(time.time())
-        access = _jwt({"scope": "com.atproto.appPass", "sub": self.did, "iat": now,
-                       "exp": now + self.access_ttl_s, "n": n})  # fmt: skip
-        refresh = _jwt({"scope": "com.atproto.refresh", "sub": self.did, "iat": now,
-                        "exp": now + 90 * 86400, "n": n})  # fmt: skip
+        access = _jwt(
+            {
+                "scope": "com.atproto.appPass",
+                "sub": self.did,
+                "iat": now,
+                "exp": now + self.access_ttl_s,
+                "n": n,
+            }
+        )
+        refresh = _jwt(
+            {
+                "scope": "com.atproto.refresh",
+                "sub": self.did,
+                "iat": now,
+                "exp": now + 90 * 86400,
+                "n": n,
+            }
+        )
         self._access[access] = now + self.access_ttl_s
         self._refresh.add(refresh)
-        return Response(200, {"accessJwt": access, "refreshJwt": refresh, "handle": self.handle,
-                              "did": self.did, "active": True})  # fmt: skip
+        return Response(
+            200,
+            {
+                "accessJwt": access,
+                "refreshJwt": refresh,
+                "handle": self.handle,
+                "did": self.did,
+                "active": True,
+            },
+        )
 
     def _search(self, request: Request) -> Response:
         query = source_query(request.query.get("q", ""), "algolia")
@@ -103,13 +125,13 @@ class BlueskyStandIn(StandIn):
                 "handle": f"{p.author}.bsky.social",
                 "displayName": p.author,
                 "labels": [],
-            },  # fmt: skip
+            },
             "record": {
                 "$type": "app.bsky.feed.post",
                 "text": p.text,
                 "createdAt": _iso(p.created_at),
                 "langs": [p.lang],
-            },  # fmt: skip
+            },
             "replyCount": p.replies,
             "repostCount": 0,
             "likeCount": p.likes,

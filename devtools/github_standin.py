@@ -29,8 +29,9 @@ class GitHubStandIn(StandIn):
     def route(self, request: Request) -> Response:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if given and given != self.token:
-            return Response(401, {"message": "Bad credentials", "documentation_url": DOCS,
-                                  "status": "401"})  # fmt: skip
+            return Response(
+                401, {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}
+            )
         if request.path != "/search/issues":
             return Response(404, {"message": "Not Found", "documentation_url": DOCS})
         limit = self.per_minute[1 if given else 0]
@@ -41,8 +42,14 @@ class GitHubStandIn(StandIn):
             reset = int((self._window[0] if self._window else now) + 60)
             if used >= limit:
                 headers = self._headers(limit, 0, reset, used)
-                return Response(403, {"message": "API rate limit exceeded for 127.0.0.1.",
-                                      "documentation_url": DOCS}, headers)  # fmt: skip
+                return Response(
+                    403,
+                    {
+                        "message": "API rate limit exceeded for 127.0.0.1.",
+                        "documentation_url": DOCS,
+                    },
+                    headers,
+                )
             self._window.append(now)
         headers = self._headers(limit, limit - used - 1, reset, used + 1)
         text = request.query.get("q", "")
@@ -55,8 +62,15 @@ class GitHubStandIn(StandIn):
         per_page = min(int(request.query.get("per_page", 30)), 100)
         page = int(request.query.get("page", 1))
         items = found[(page - 1) * per_page : page * per_page]
-        return Response(200, {"total_count": len(found), "incomplete_results": False,
-                              "items": [self._item(p) for p in items]}, headers)  # fmt: skip
+        return Response(
+            200,
+            {
+                "total_count": len(found),
+                "incomplete_results": False,
+                "items": [self._item(p) for p in items],
+            },
+            headers,
+        )
 
     def _item(self, p: CorpusPost) -> dict[str, object]:
         number = int(p.id[-6:]) if p.id[-6:].isdigit() else abs(hash(p.id)) % 100000

@@ -37,8 +37,16 @@ class MastodonStandIn(StandIn):
         if given and given != self.token:
             return self._error(401, "The access token is invalid")
         if request.path.rstrip("/") in ("/api/v1/instance", "/api/v2/instance"):
-            return Response(200, {"uri": self.origin, "domain": self.origin, "version": "4.2.1",
-                                  "title": "stand-in", "api_versions": {"mastodon": 2}})  # fmt: skip
+            return Response(
+                200,
+                {
+                    "uri": self.origin,
+                    "domain": self.origin,
+                    "version": "4.2.1",
+                    "title": "stand-in",
+                    "api_versions": {"mastodon": 2},
+                },
+            )
         if request.path.startswith("/api/v1/timelines/tag/"):
             if self.require_token and not given:
                 return self._error(422, "This method requires an authenticated user")
@@ -47,8 +55,11 @@ class MastodonStandIn(StandIn):
                 query = parse_query(tag)
             except ValueError:
                 return Response(200, [], self._headers())
-            found = [p for p in self.corpus.search(query) if f"#{tag}" in p.text.lower()
-                     or query.matches(p.text)]  # fmt: skip
+            found = [
+                p
+                for p in self.corpus.search(query)
+                if f"#{tag}" in p.text.lower() or query.matches(p.text)
+            ]
             return self._page(request, found)
         if request.path == "/api/v2/search":
             if not given:
@@ -56,8 +67,9 @@ class MastodonStandIn(StandIn):
             query = source_query(request.query.get("q", ""), "algolia")
             found = self.corpus.search(query) if query else []
             page = self._page(request, found)
-            return Response(200, {"accounts": [], "statuses": page.body, "hashtags": []},
-                            page.headers)  # fmt: skip
+            return Response(
+                200, {"accounts": [], "statuses": page.body, "hashtags": []}, page.headers
+            )
         return self._error(404, "Record not found")
 
     def status_id(self, p: CorpusPost) -> int:
@@ -130,7 +142,7 @@ class MastodonStandIn(StandIn):
                 "avatar_static": "",
                 "header": "",
                 "header_static": "",
-            },  # fmt: skip
+            },
             "media_attachments": [],
             "mentions": [],
             "tags": [],

@@ -163,8 +163,17 @@ class ServiceStack:
         return env
 
     def standins(self) -> tuple[StandIn, ...]:
-        return (self.slack, self.x, self.reddit, self.hn, self.bluesky, self.mastodon,
-                self.github, self.stackexchange, self.news)  # fmt: skip
+        return (
+            self.slack,
+            self.x,
+            self.reddit,
+            self.hn,
+            self.bluesky,
+            self.mastodon,
+            self.github,
+            self.stackexchange,
+            self.news,
+        )
 
     def start(self) -> ServiceStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)

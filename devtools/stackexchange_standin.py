@@ -81,5 +81,6 @@ class StackExchangeStandIn(StandIn):
     @staticmethod
     def _error(status: int, name: str, message: str) -> Response:
         ids = {"bad_parameter": 400, "no_method": 404, "throttle_violation": 502}
-        return Response(status, {"error_id": ids.get(name, 500), "error_message": message,
-                                 "error_name": name})  # fmt: skip
+        return Response(
+            status, {"error_id": ids.get(name, 500), "error_message": message, "error_name": name}
+        )

@@ -33,7 +33,8 @@ def test_pages_newest_first_and_the_next_run_starts_after_the_newest(pds, retry)
     assert {c.query["sort"] for c in calls} == {"latest"}
     newest = batch.posts[0]
     assert newest.text == "acme post number 249"
-    assert newest.url and newest.url.startswith("https://bsky.app/profile/user")
+    assert newest.url
+    assert newest.url.startswith("https://bsky.app/profile/user")
     assert newest.lang == "en"
     assert batch.cursor == "2026-11-01T16:09:00.000000Z"
     again = collector(pds, retry).collect(parse_query("acme"), 250, batch.cursor)
@@ -57,8 +58,12 @@ def test_a_wrong_app_password_names_the_settings(pds, retry) -> None:
 
 def test_429_waits_as_told_then_reads(pds, retry, sleeps) -> None:
     collector(pds, retry).collect(parse_query("acme"), 5)  # signed in
-    pds.fail_next("searchPosts", 429, headers={"retry-after": "7"},
-                  body={"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"})  # fmt: skip
+    pds.fail_next(
+        "searchPosts",
+        429,
+        headers={"retry-after": "7"},
+        body={"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+    )
     batch = collector(pds, retry).collect(parse_query("acme"), 5)
     assert sleeps == [7.0]
     assert len(batch.posts) == 5
@@ -66,8 +71,12 @@ def test_429_waits_as_told_then_reads(pds, retry, sleeps) -> None:
 
 def test_a_long_rate_limit_fails_the_source_with_the_reason(pds, retry) -> None:
     collector(pds, retry).collect(parse_query("acme"), 5)
-    pds.fail_next("searchPosts", 429, headers={"retry-after": "900"},
-                  body={"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"})  # fmt: skip
+    pds.fail_next(
+        "searchPosts",
+        429,
+        headers={"retry-after": "900"},
+        body={"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+    )
     with pytest.raises(RateLimited) as caught:
         collector(pds, retry).collect(parse_query("acme"), 5)
     assert "429" in caught.value.reason

@@ -27,7 +27,8 @@ def test_pages_newest_first_and_the_cursor_adds_a_created_qualifier(github, retr
     assert {(p.query["sort"], p.query["order"]) for p in pages} == {("created", "desc")}
     newest = batch.posts[0]
     assert newest.text == "acme post number 249"
-    assert newest.url and newest.url.startswith("https://github.com/acme/app/issues/")
+    assert newest.url
+    assert newest.url.startswith("https://github.com/acme/app/issues/")
     assert batch.cursor == str(int(newest.created_at.timestamp()))
     assert batch.quota == "7 of 10 searches left this minute"
     again = GitHubCollector(None, github.url, retry).collect(parse_query("acme"), 250, batch.cursor)
@@ -46,7 +47,8 @@ def test_a_token_is_sent_and_raises_the_limit(github, retry) -> None:
 def test_a_bad_token_names_github_token(github, retry) -> None:
     with pytest.raises(SourceAuthError) as caught:
         GitHubCollector("ghp_wrong", github.url, retry).collect(parse_query("acme"), 10)
-    assert "GITHUB_TOKEN" in caught.value.reason and "Bad credentials" in caught.value.reason
+    assert "GITHUB_TOKEN" in caught.value.reason
+    assert "Bad credentials" in caught.value.reason
 
 
 def test_a_spent_search_limit_waits_until_the_reset(retry, sleeps) -> None:
@@ -54,13 +56,18 @@ def test_a_spent_search_limit_waits_until_the_reset(retry, sleeps) -> None:
         GitHubCollector(None, github.url, retry).collect(parse_query("acme"), 5)
         with pytest.raises(RateLimited) as caught:  # the reset is ~60 s away: over max_wait_s
             GitHubCollector(None, github.url, retry).collect(parse_query("acme"), 5)
-    assert "rate limit" in caught.value.reason and "403" in caught.value.reason
+    assert "rate limit" in caught.value.reason
+    assert "403" in caught.value.reason
     assert 50 < (caught.value.retry_after or 0) <= 60
 
 
 def test_a_secondary_limit_with_retry_after_is_waited_out(github, retry, sleeps) -> None:
-    github.fail_next("/search/issues", 403, headers={"retry-after": "3"},
-                     body={"message": "You have exceeded a secondary rate limit."})  # fmt: skip
+    github.fail_next(
+        "/search/issues",
+        403,
+        headers={"retry-after": "3"},
+        body={"message": "You have exceeded a secondary rate limit."},
+    )
     batch = GitHubCollector(None, github.url, retry).collect(parse_query("acme"), 5)
     assert sleeps == [3.0]
     assert len(batch.posts) == 5

@@ -10,7 +10,7 @@ import pytest
 from collectors.base import RateLimited, SourceAuthError
 from collectors.mastodon import MastodonCollector
 from collectors.query import parse_query
-from devtools.corpus import CorpusPost, StaticCorpus
+from devtools.corpus import CorpusPost
 from devtools.mastodon_standin import MastodonStandIn, rate_limited
 from tests.collectors.conftest import T0, corpus
 
@@ -27,13 +27,19 @@ def test_reads_the_hashtag_timeline_page_by_page_and_then_only_what_is_newer(
     batch = MastodonCollector([instance.url], retry=retry).collect(parse_query("acme"), 100)
     assert len(batch.posts) == 100
     pages = instance.requests_to("/api/v1/timelines/tag/acme")
-    assert len(pages) == 3 and "max_id" in pages[1].query  # 40 + 40 + 20, walking back
+    assert len(pages) == 3
+    assert "max_id" in pages[1].query
     cursor = json.loads(batch.cursor or "{}")
     newest = max(instance.status_id(p) for p in instance.corpus.posts if "acme" in p.text)
     assert cursor == {instance.url: str(newest)}
     instance.corpus.posts.append(
-        CorpusPost(id="5001", text="acme is down again #acme", author="late", created_at=T0.replace(hour=20))
-    )  # fmt: skip
+        CorpusPost(
+            id="5001",
+            text="acme is down again #acme",
+            author="late",
+            created_at=T0.replace(hour=20),
+        )
+    )
     again = MastodonCollector([instance.url], retry=retry).collect(
         parse_query("acme"), 100, batch.cursor
     )
@@ -57,7 +63,8 @@ def test_the_same_status_seen_on_two_instances_is_one_post() -> None:
     with MastodonStandIn(shared) as one, MastodonStandIn(shared, id_offset=7) as two:
         urls = [one.url, two.url]
         batch = MastodonCollector(urls).collect(parse_query("acme"), 100)
-    assert len(one.calls) and len(two.calls)  # both were read
+    assert len(one.calls)
+    assert len(two.calls)
     assert len(batch.posts) == 30
     assert len({p.external_id for p in batch.posts}) == 30
     assert set(json.loads(batch.cursor or "{}")) == set(urls)  # a cursor each
@@ -74,7 +81,8 @@ def test_with_a_token_full_text_search_runs_too(retry) -> None:
     with MastodonStandIn(corpus(5), token="tok") as instance:
         MastodonCollector([instance.url], "tok", retry).collect(parse_query("acme"), 10)
         (search,) = instance.requests_to("/api/v2/search")
-    assert search.query["q"] == "acme" and search.query["type"] == "statuses"
+    assert search.query["q"] == "acme"
+    assert search.query["type"] == "statuses"
 
 
 def test_429_waits_until_the_reset_then_reads(instance, retry, sleeps) -> None:
@@ -82,7 +90,8 @@ def test_429_waits_until_the_reset_then_reads(instance, retry, sleeps) -> None:
     instance.fail_next("/timelines/tag/", 429, headers=headers, body=body)
     batch = MastodonCollector([instance.url], retry=retry).collect(parse_query("acme"), 10)
     assert len(batch.posts) == 10
-    assert len(sleeps) == 1 and 0 < sleeps[0] <= 3.5
+    assert len(sleeps) == 1
+    assert 0 < sleeps[0] <= 3.5
 
 
 def test_one_instance_down_leaves_the_other_reporting(instance, retry) -> None:
@@ -92,7 +101,8 @@ def test_one_instance_down_leaves_the_other_reporting(instance, retry) -> None:
             parse_query("acme"), 10
         )
     assert len(batch.posts) == 10
-    assert batch.partial and "server error" in batch.partial
+    assert batch.partial
+    assert "server error" in batch.partial
 
 
 def test_rate_limit_everywhere_fails_the_source(instance) -> None:
