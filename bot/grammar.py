@@ -22,13 +22,13 @@ DEFAULT_EVERY_S = 900
 USAGE = {
     "help": "`/sentiment help` shows this list",
     "analyze": (
-        "`/sentiment analyze <topic> [--sources x,reddit,hn,rss] [--since 24h] [--limit 200]` "
+        "`/sentiment analyze <topic> [--sources x,reddit,hn,…] [--since 24h] [--limit 200]` "
         "reports how people feel about a topic now, against the window before; quote phrases "
         '(`"acme phone"`), join alternatives with OR, exclude with `-word`, pick a language '
         "with `lang:en`"
     ),
     "watch": (
-        "`/sentiment watch <topic> [--sources x,reddit,hn,rss] [--every 15m]` collects posts "
+        "`/sentiment watch <topic> [--sources x,reddit,hn,…] [--every 15m]` collects posts "
         "about a topic on a schedule (every 1m to 1d) for this channel"
     ),
     "unwatch": "`/sentiment unwatch <topic>` stops watching a topic in this channel",
@@ -38,6 +38,10 @@ USAGE = {
         "[--window 1h] [--cooldown 2h] [--min-posts 10]` tells this channel when it happens"
     ),
     "alerts": "`/sentiment alerts` shows this channel's alert rules and their history",
+    "sources": (
+        "`/sentiment sources` lists every source: on or off, the setting that turns it on, "
+        "what is left of its allowance today, and its health in this channel"
+    ),
     "mute": "`/sentiment mute <topic> <duration>` silences a topic's alerts (`0` unmutes)",
     "digest": (
         "`/sentiment digest daily 09:00 [Europe/Berlin] | weekly mon 09:00 [tz] | off` "
@@ -107,11 +111,16 @@ class Digest:
 
 
 @dataclass(frozen=True)
+class Sources:
+    pass
+
+
+@dataclass(frozen=True)
 class UsageError:
     message: str
 
 
-Command = Help | Analyze | Watch | Unwatch | List | Alert | Alerts | Mute | Digest
+Command = Help | Analyze | Watch | Unwatch | List | Alert | Alerts | Mute | Digest | Sources
 
 
 def help_text() -> str:
@@ -148,6 +157,8 @@ def parse(text: str) -> Command | UsageError:
         return _parse_alert(args)
     if verb == "alerts":
         return Alerts()
+    if verb in ("sources", "source"):
+        return Sources()
     if verb in ("mute", "unmute", "snooze"):
         return _parse_mute(args, unmute=verb == "unmute")
     if verb in ("digest", "digests"):

@@ -19,7 +19,7 @@ from bot.views.mrkdwn import escape, quote_inline
 from collectors.registry import display_name, source_names
 from sentibot.config.settings import Settings
 from sentibot.logs import bind
-from sentibot.monitoring import overview, quotas
+from sentibot.monitoring import overview, quotas, source_overview
 from sentibot.monitoring.quotas import Quotas
 from sentibot.monitoring.schedules import next_occurrence
 from sentibot.storage import alerts as alert_store
@@ -55,6 +55,12 @@ def register(
             text = start_analysis(parsed, command, settings, sessions, enqueue)
         elif isinstance(parsed, grammar.Alert | grammar.Alerts | grammar.Mute | grammar.Digest):
             text = manage_schedules(parsed, command, settings, sessions)
+        elif isinstance(parsed, grammar.Sources):
+            with sessions() as session:
+                lines = source_overview.source_lines(
+                    session, settings, command["team_id"], command["channel_id"], utcnow()
+                )
+            text = views.source_list(lines)
         else:
             text = manage_watches(parsed, command, settings, sessions)
         ack(response_type="ephemeral", text=text)

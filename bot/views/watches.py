@@ -9,6 +9,7 @@ from bot.grammar import format_duration
 from bot.views.mrkdwn import escape, quote_inline
 from collectors.registry import display_name
 from sentibot.monitoring.overview import WatchStatus
+from sentibot.monitoring.source_overview import SourceLine
 
 HEALTH_ICON = {"ok": ":large_green_circle:", "failing": ":red_circle:", "silent": ":zzz:"}
 
@@ -51,4 +52,26 @@ def watch_list(lines: Sequence[WatchStatus], x_read_today: int, x_cap: int, now:
     out.append(
         f"X posts read today by this workspace: {x_read_today:,} of {x_cap:,} (resets 00:00 UTC)"
     )
+    return "\n".join(out)
+
+
+def source_list(lines: Sequence[SourceLine]) -> str:
+    """Every source: on or off (and the setting that turns it on), allowance left, health."""
+    on = [s for s in lines if s.configured]
+    out = [f"*Sources* ({len(on)} of {len(lines)} on)"]
+    for s in lines:
+        if not s.configured:
+            out.append(
+                f"• :white_circle: {s.display}: off, {escape(s.reason or '')}; needs {s.needs}"
+            )
+            continue
+        icon = HEALTH_ICON.get(s.health or "ok", ":white_circle:")
+        parts = [f"• {icon} {s.display}: on"]
+        if s.health:
+            note = f" ({escape(s.last_error)})" if s.health == "failing" and s.last_error else ""
+            parts.append(f"{s.health} in this channel's watches{note}")
+        if s.quota:
+            parts.append(escape(s.quota))
+        out.append(" · ".join(parts))
+    out.append("Pick sources with `--sources`, for example `--sources bluesky,mastodon,news`.")
     return "\n".join(out)

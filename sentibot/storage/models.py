@@ -171,7 +171,7 @@ class SourceState(Base):
         BigID, ForeignKey("watches.id", ondelete="CASCADE"), primary_key=True
     )
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
-    cursor: Mapped[str | None] = mapped_column(String(64))
+    cursor: Mapped[str | None] = mapped_column(Text)
     health: Mapped[str] = mapped_column(String(16), default=SourceHealth.OK)
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -581,3 +581,28 @@ def test_app_home_without_the_channel_list_shows_nothing_private(bot: Bot) -> No
     _event(bot, {"type": "app_home_opened", "user": "U6", "channel": "D1", "tab": "home"})
     view = bot.slack.wait_for(lambda s: s.home_views.get("U6"), timeout=10)
     assert "private-launch" not in json.dumps(view["blocks"])
+
+
+def test_sources_lists_every_source_with_its_setting_quota_and_health(
+    bot: Bot, sessions, settings
+) -> None:
+    from pydantic import SecretStr
+
+    from sentibot.storage import x_usage
+    from sentibot.storage.models import SourceState, Watch, utcnow
+
+    bot.post(command("watch acme --sources mastodon,x"))
+    with sessions.begin() as s:
+        watch = s.scalars(select(Watch)).one()
+        s.add(SourceState(watch_id=watch.id, source="mastodon", health="failing",
+                          last_error="Mastodon server error (503)"))  # fmt: skip
+        x_usage.reserve_x_reads(s, "T1", 250, settings.x_daily_post_cap, utcnow())
+    settings.twitter_bearer_token = SecretStr("x-token")  # X on: its quota is this workspace's
+    text = bot.post(command("sources")).json()["text"]
+    assert ":white_circle: Bluesky: off, not configured (BLUESKY_HANDLE is not set)" in text
+    assert "needs BLUESKY_HANDLE and BLUESKY_APP_PASSWORD" in text
+    assert "Mastodon: on · failing in this channel's watches (Mastodon server error (503))" in text
+    assert (
+        f"{settings.x_daily_post_cap - 250:,} of {settings.x_daily_post_cap:,} posts left" in text
+    )
+    assert "Hacker News: on" in text

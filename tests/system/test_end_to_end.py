@@ -85,10 +85,10 @@ def test_analyze_posts_one_summary_to_the_channel(stack: ServiceStack) -> None:
     message = _wait_message(stack, channel)
     body = json.dumps(message.blocks, ensure_ascii=False)
     assert "acme" in message.text
-    assert "120 posts" in body  # the demo corpus gives 40 per source
-    assert "*X*: 40 posts" in body
-    assert "*Reddit*: 40 posts" in body
-    assert "*Hacker News*: 40 posts" in body
+    assert "320 posts" in body  # the demo corpus gives 40 per source, 8 sources configured
+    for name in ("X", "Reddit", "Hacker News", "Bluesky", "Mastodon", "GitHub", "News"):
+        assert f"*{name}*: 40 posts" in body
+    assert "*Stack Exchange*: 40 posts" in body
     assert "*RSS*: skipped, not configured (RSS_FEEDS is not set)" in body
     assert "negative" in body and "neutral" in body and "positive" in body  # noqa: PT018
 
