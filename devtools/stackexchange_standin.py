@@ -71,7 +71,7 @@ class StackExchangeStandIn(StandIn):
             "last_activity_date": int(p.created_at.timestamp()),
             "creation_date": int(p.created_at.astimezone(UTC).timestamp()),
             "body": (body or title) if is_answer else body,
-            "excerpt": (body or title)[:200],
+            "excerpt": (body or title)[:200] if is_answer else body[:200],
             "title": title,
         }
         if is_answer:

@@ -6,6 +6,7 @@ devtools); nothing else in the core imports them."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import html
 import json
 import os
@@ -47,11 +48,16 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("analyze", help="run one analysis in-process and print the summary")
     p.add_argument("topic")
-    p.add_argument(
-        "--sources", default="all", help="comma-separated: x,reddit,hn,rss (default: all)"
-    )
+    p.add_argument("--sources", default="all", help="comma-separated source names (default: all)")
     p.add_argument("--limit", type=int, default=None, help="posts per source")
     p.add_argument("--since", default="24h", help="the window reported on, 1h to 7d (24h)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = sub.add_parser(
+        "preview", help="before watching: matches per source, samples, posts a day, notes"
+    )
+    p.add_argument("topic")
+    p.add_argument("--sources", default="all", help="comma-separated source names (default: all)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
     p = sub.add_parser("train", help="rebuild the transformer weights from TweetEval data")
@@ -178,18 +184,13 @@ def _analyze(args: argparse.Namespace) -> int:
     from bot.grammar import parse_duration
     from bot.views.summary import breakdown_line, source_line
     from collectors.query import QueryError, parse_query
-    from collectors.registry import build_collectors, canonical_source, source_names
+    from collectors.registry import build_collectors
     from scoring.base import get_scorer
     from sentibot.monitoring.analysis import analyze_in_process, report_as_json
 
-    names = list(source_names()) if args.sources == "all" else []
-    for raw in [] if args.sources == "all" else args.sources.split(","):
-        name = canonical_source(raw)
-        if name is None:
-            known = ", ".join(source_names())
-            print(f"sentibot: unknown source {raw!r}; sources are {known}", file=sys.stderr)
-            return 2
-        names.append(name)
+    names = _source_names(args.sources)
+    if names is None:
+        return 2
     try:
         topic = parse_query(args.topic).canonical()
     except QueryError as exc:
@@ -218,6 +219,55 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preview(args: argparse.Namespace) -> int:
+    from collectors.query import QueryError, parse_query
+    from collectors.registry import build_collectors, collect
+    from sentibot.monitoring.preview import PREVIEW_LIMIT, preview
+
+    names = _source_names(args.sources)
+    if names is None:
+        return 2
+    try:
+        query = parse_query(args.topic)
+    except QueryError as exc:
+        print(f"sentibot: the topic does not parse: {exc}", file=sys.stderr)
+        return 2
+    collection = collect(query, build_collectors(get_settings(), names), PREVIEW_LIMIT)
+    found = preview(query, collection)
+    if args.json:
+        print(json.dumps([dataclasses.asdict(p) for p in found], indent=2))
+        return 0
+    print(f"Preview of {query.canonical()}")
+    for p in found:
+        if p.status != "ok":
+            print(f"  {p.display}: {p.status}, {p.reason}")
+            continue
+        rate = f", about {p.per_day:,.0f} a day" if p.per_day is not None else ""
+        cost = f" (X would bill {p.x_cost_per_day:,.0f} posts a day)" if p.x_cost_per_day else ""
+        print(f"  {p.display}: {p.matches_24h} in the last 24 h{rate}{cost}")
+        for sample in p.samples:
+            print(f"    > {sample}")
+        for note in p.notes:
+            print(f"    note: {note}")
+    return 0
+
+
+def _source_names(raw: str) -> list[str] | None:
+    from collectors.registry import canonical_source, source_names
+
+    if raw == "all":
+        return list(source_names())
+    names = []
+    for part in raw.split(","):
+        name = canonical_source(part)
+        if name is None:
+            known = ", ".join(source_names())
+            print(f"sentibot: unknown source {part!r}; sources are {known}", file=sys.stderr)
+            return None
+        names.append(name)
+    return names
+
+
 def _train(args: argparse.Namespace) -> int:
     from scoring.train import main as train_main
 
@@ -238,6 +288,7 @@ COMMANDS = {
     "migrate": _migrate,
     "new-secret-key": _new_secret_key,
     "reencrypt": _reencrypt,
+    "preview": _preview,
     "analyze": _analyze,
     "train": _train,
     "demo": _demo,

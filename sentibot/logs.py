@@ -76,3 +76,4 @@ def configure(fmt: str = "json", level: int = logging.INFO) -> None:
     root.setLevel(level)
     # Alembic announces each of its plugins at INFO when first imported: noise, not news.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # atproto logs every request at INFO

@@ -13,10 +13,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
+from devtools.bluesky_standin import BlueskyStandIn
 from devtools.corpus import DemoCorpus
+from devtools.github_standin import GitHubStandIn
 from devtools.hn_standin import HackerNewsStandIn
+from devtools.mastodon_standin import MastodonStandIn
+from devtools.news_standin import NewsStandIn
 from devtools.reddit_standin import RedditStandIn
 from devtools.stack import SENTIBOT_VARS
+from devtools.stackexchange_standin import StackExchangeStandIn
 from devtools.twitter_standin import TwitterStandIn
 from sentibot.storage.session import make_engine
 
@@ -39,8 +44,20 @@ def sources_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         TwitterStandIn(DemoCorpus("x")) as x,
         RedditStandIn(DemoCorpus("reddit")) as reddit,
         HackerNewsStandIn(DemoCorpus("hn")) as hn,
+        BlueskyStandIn(DemoCorpus("bluesky")) as bluesky,
+        MastodonStandIn(DemoCorpus("mastodon")) as mastodon,
+        GitHubStandIn(DemoCorpus("github")) as github,
+        StackExchangeStandIn(DemoCorpus("stackexchange")) as stackexchange,
+        NewsStandIn(DemoCorpus("news")) as news,
     ):
         yield {
+            "BLUESKY_HANDLE": bluesky.handle,
+            "BLUESKY_APP_PASSWORD": bluesky.app_password,
+            "BLUESKY_API_URL": bluesky.url,
+            "MASTODON_INSTANCES": mastodon.url,
+            "GITHUB_API_URL": github.url,
+            "STACKEXCHANGE_API_URL": stackexchange.url,
+            "NEWS_SEARCH_URL": news.search_url,
             "HN_API_URL": hn.url,
             "TWITTER_BEARER_TOKEN": x.bearer_token,
             "TWITTER_API_URL": x.url,
@@ -56,8 +73,11 @@ def test_analyze_json(sources_env: dict[str, str]) -> None:
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["topic"] == "acme"
-    assert doc["count"] == 120
-    assert doc["by_source"] == {"hn": 40, "reddit": 40, "x": 40}
+    assert doc["count"] == 320
+    assert doc["by_source"] == {
+        name: 40
+        for name in ("x", "reddit", "hn", "bluesky", "mastodon", "github", "stackexchange", "news")
+    }
     assert doc["sources"]["rss"] == {
         "status": "skipped",
         "count": 0,
@@ -66,6 +86,31 @@ def test_analyze_json(sources_env: dict[str, str]) -> None:
     assert -1 <= doc["mean_compound"] <= 1
     assert sum(doc["shares"].values()) == pytest.approx(1.0, abs=1e-3)
     assert doc["sources"]["x"]["status"] == "ok"
+
+
+def test_analyze_the_sources_a_team_without_x_or_reddit_has(sources_env: dict[str, str]) -> None:
+    wanted = "bluesky,mastodon,github,stackexchange,news"
+    result = run(["analyze", "acme", "--sources", wanted, "--json"], sources_env)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["by_source"] == dict.fromkeys(wanted.split(","), 40)
+    assert doc["sources"]["stackexchange"]["quota"] == "299 of 300 requests left today"
+    assert "httpx" not in result.stderr  # the SDKs' per-request lines stay out of the log
+
+
+def test_preview_shows_each_source_before_a_watch(sources_env: dict[str, str]) -> None:
+    result = run(
+        ["preview", "acme lang:en", "--sources", "x,reddit,mastodon", "--json"], sources_env
+    )
+    assert result.returncode == 0, result.stderr
+    found = {p["name"]: p for p in json.loads(result.stdout)}
+    assert found["x"]["matches_24h"] == 40
+    assert found["x"]["x_cost_per_day"] == 40
+    assert len(found["reddit"]["samples"]) == 3
+    assert any("Reddit has no language filter" in n for n in found["reddit"]["notes"])
+    assert any("#acme" in n for n in found["mastodon"]["notes"])
+    text = run(["preview", "acme", "--sources", "mastodon"], sources_env).stdout
+    assert "Mastodon: 40 in the last 24 h, about 40 a day" in text
 
 
 def test_analyze_names_unconfigured_sources(sources_env: dict[str, str]) -> None:
