@@ -31,6 +31,10 @@ USAGE = {
         "`/sentiment watch <topic> [--sources x,reddit,hn,…] [--every 15m]` collects posts "
         "about a topic on a schedule (every 1m to 1d) for this channel"
     ),
+    "preview": (
+        "`/sentiment preview <topic> [--sources …]` shows, only to you, what a watch would "
+        "find: matches in the last 24 h per source, samples, posts a day, X's cost"
+    ),
     "unwatch": "`/sentiment unwatch <topic>` stops watching a topic in this channel",
     "list": "`/sentiment list` shows this channel's watches, their sources' health and X spend",
     "alert": (
@@ -68,6 +72,12 @@ class Watch:
     topic: str
     sources: tuple[str, ...] = field(default_factory=source_names)
     every_s: int = DEFAULT_EVERY_S
+
+
+@dataclass(frozen=True)
+class Preview:
+    topic: str
+    sources: tuple[str, ...] = field(default_factory=source_names)
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,9 @@ class UsageError:
     message: str
 
 
-Command = Help | Analyze | Watch | Unwatch | List | Alert | Alerts | Mute | Digest | Sources
+Command = (
+    Help | Analyze | Preview | Watch | Unwatch | List | Alert | Alerts | Mute | Digest | Sources
+)
 
 
 def help_text() -> str:
@@ -146,6 +158,8 @@ def parse(text: str) -> Command | UsageError:
     verb, args = words[0].lower(), words[1:]
     if verb in ("analyze", "analyse", "a"):
         return _parse_analyze(args)
+    if verb == "preview":
+        return _parse_preview(args)
     if verb in ("watch", "follow", "track"):
         return _parse_watch(args)
     if verb in ("unwatch", "unfollow", "untrack", "stop"):
@@ -239,6 +253,20 @@ def _parse_analyze(args: list[str]) -> Analyze | UsageError:
             return UsageError("`--since` takes a duration from 1h to 7d, like `6h` or `3d`.")
         since = seconds
     return Analyze(topic=topic, sources=sources, limit=limit, since_s=since)
+
+
+def _parse_preview(args: list[str]) -> Preview | UsageError:
+    split = _split_options(args, "preview", ("sources",))
+    if isinstance(split, UsageError):
+        return split
+    words, options = split
+    topic = _topic(_requote(words), "preview")
+    if isinstance(topic, UsageError):
+        return topic
+    sources = _parse_sources(options["sources"]) if "sources" in options else source_names()
+    if isinstance(sources, UsageError):
+        return sources
+    return Preview(topic=topic, sources=sources)
 
 
 def _parse_watch(args: list[str]) -> Watch | UsageError:

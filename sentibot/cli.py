@@ -233,7 +233,7 @@ def _preview(args: argparse.Namespace) -> int:
         print(f"sentibot: the topic does not parse: {exc}", file=sys.stderr)
         return 2
     collection = collect(query, build_collectors(get_settings(), names), PREVIEW_LIMIT)
-    found = preview(query, collection)
+    found = preview(query, collection.posts, collection.reports)
     if args.json:
         print(json.dumps([dataclasses.asdict(p) for p in found], indent=2))
         return 0

@@ -8,22 +8,27 @@ from __future__ import annotations
 import logging
 
 from slack_sdk.errors import SlackClientError
+from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
-from bot.delivery import RESPONSE_URL_TS, Posted, Undeliverable
+from bot.delivery import RESPONSE_URL_TS, Posted, ResponseUrlFailed, Undeliverable
 from bot.views import progress
 from bot.views.chart import render_chart
+from bot.views.preview import render_preview
 from bot.views.summary import render_failure, render_summary
+from collectors.base import Post as CollectedPost
 from collectors.query import parse_query
-from collectors.registry import build_collectors
+from collectors.registry import SourceReport, build_collectors
 from collectors.registry import collect as collect_posts
 from scoring.base import UnknownModel, get_scorer
 from sentibot.config.settings import MissingSetting, get_settings
 from sentibot.monitoring import analysis
+from sentibot.monitoring.preview import preview
 from sentibot.monitoring.watch_runs import X, x_budgeted
 from sentibot.storage import jobs as job_store
 from sentibot.storage import x_usage
-from sentibot.storage.models import UNFINISHED, JobStage, JobState, utcnow
+from sentibot.storage.models import PREVIEW, UNFINISHED, Job, JobStage, JobState, utcnow
 from tasks.celery_app import app
 from tasks.enqueue import enqueue_stage
 from tasks.heartbeat import heartbeat
@@ -47,6 +52,8 @@ def _progress(job_id: int, message: tuple[str, list[dict]]) -> None:
     text, blocks = message
     with sessions().begin() as session:
         job = job_store.get_job(session, job_id)
+        if job.kind == PREVIEW:
+            return  # a preview shows nothing in the channel
         existing = Posted(job.message_channel, job.message_ts) if job.message_ts else None
         channel, team_id = job.channel_id, job.team_id
     try:
@@ -181,9 +188,11 @@ def _score(job_id: int) -> None:
         job = job_store.get_job(session, job_id)
         if job is None or job.state not in UNFINISHED:
             return
-        n = analysis.score_job_posts(
-            session, job, get_scorer(job.model, get_settings().sentiment_precision)
-        )
+        n = 0
+        if job.kind != PREVIEW:  # a preview counts posts; it does not weigh them
+            n = analysis.score_job_posts(
+                session, job, get_scorer(job.model, get_settings().sentiment_precision)
+            )
         job_store.advance_job(session, job, stage=JobStage.NOTIFY)
     log.info("job %s: scored %s posts", job_id, n)
     enqueue_stage(job_id, JobStage.NOTIFY)
@@ -200,6 +209,9 @@ def _notify(job_id: int) -> None:
     with sessions().begin() as session:
         job = job_store.get_job(session, job_id)
         if job is None or job.state == JobState.DONE:
+            return
+        if job.kind == PREVIEW:
+            _answer_preview(session, job)
             return
         if job.state == JobState.FAILED:
             text, blocks = render_failure(job.topic, job.error or "unknown error")
@@ -248,3 +260,29 @@ def _notify(job_id: int) -> None:
         if job.state != JobState.FAILED:
             job_store.advance_job(session, job, stage=JobStage.NOTIFY, state=JobState.DONE)
     log.info("job %s: summary posted to %s", job_id, posted.channel)
+
+
+def _answer_preview(session: Session, job: Job) -> None:
+    """The preview, to the person who asked only (response_url, ephemeral). Slack keeps a
+    response_url for 30 minutes and 5 answers; one that refuses is logged and the job ends."""
+    if job.state == JobState.FAILED:
+        text, blocks = render_failure(job.topic, job.error or "unknown error")
+    else:
+        reports = {n: SourceReport.from_dict(r) for n, r in (job.source_reports or {}).items()}
+        posts = [
+            CollectedPost(p.source, p.external_id, p.text, created_at=p.posted_at)
+            for p in job_store.job_posts(session, job.id)
+        ]
+        found = preview(parse_query(job.topic), posts, reports, utcnow())
+        text, blocks = render_preview(job.topic, found)
+    if job.response_url:
+        answer = WebhookClient(job.response_url).send(
+            response_type="ephemeral", replace_original=False, text=text, blocks=blocks
+        )
+        if answer.status_code >= 500:
+            raise ResponseUrlFailed(f"response_url answered {answer.status_code}")
+        if answer.status_code != 200:
+            log.warning("job %s: preview refused by response_url (%s)", job.id, answer.status_code)
+    if job.state != JobState.FAILED:
+        job_store.advance_job(session, job, stage=JobStage.NOTIFY, state=JobState.DONE)
+    log.info("job %s: preview answered", job.id)

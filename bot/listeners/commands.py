@@ -20,6 +20,7 @@ from collectors.registry import display_name, source_names
 from sentibot.config.settings import Settings
 from sentibot.logs import bind
 from sentibot.monitoring import overview, quotas, source_overview
+from sentibot.monitoring.preview import PREVIEW_LIMIT
 from sentibot.monitoring.quotas import Quotas
 from sentibot.monitoring.schedules import next_occurrence
 from sentibot.storage import alerts as alert_store
@@ -27,7 +28,7 @@ from sentibot.storage import digests as digest_store
 from sentibot.storage import jobs as job_store
 from sentibot.storage import watches as watch_store
 from sentibot.storage import workspaces, x_usage
-from sentibot.storage.models import Watch, utcnow
+from sentibot.storage.models import ANALYZE, PREVIEW, Watch, utcnow
 from sentibot.storage.workspaces import ensure_workspace
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def register(
             with sessions.begin() as session:
                 # Someone can use the command, so the app is installed (again).
                 workspaces.note_active(session, command["team_id"])
-        if isinstance(parsed, Analyze):
+        if isinstance(parsed, Analyze | grammar.Preview):
             text = start_analysis(parsed, command, settings, sessions, enqueue)
         elif isinstance(parsed, grammar.Alert | grammar.Alerts | grammar.Mute | grammar.Digest):
             text = manage_schedules(parsed, command, settings, sessions)
@@ -212,15 +213,18 @@ def _autocommit(sessions: sessionmaker[Session]) -> Engine:
 
 
 def start_analysis(
-    cmd: Analyze,
+    cmd: Analyze | grammar.Preview,
     command: dict,
     settings: Settings,
     sessions: sessionmaker[Session],
     enqueue: Enqueue,
 ) -> str:
-    """Store the Job (the outbox) before anything else, then hand it to the broker."""
+    """Store the Job (the outbox) before anything else, then hand it to the broker. A preview
+    is a job too: it collects like an analysis and answers only the person who asked."""
     limits = Quotas.from_settings(settings)
-    refusal = quotas.limit_refusal(limits, cmd.limit)
+    previewing = isinstance(cmd, grammar.Preview)
+    limit = PREVIEW_LIMIT if previewing else cmd.limit or settings.analyze_limit
+    refusal = None if previewing else quotas.limit_refusal(limits, cmd.limit)
     if refusal:
         return refusal
     # One statement, so it commits on its own: no BEGIN and COMMIT round trips around it,
@@ -234,10 +238,11 @@ def start_analysis(
             channel_id=command["channel_id"],
             user_id=command.get("user_id"),
             response_url=command.get("response_url"),
-            post_limit=cmd.limit or settings.analyze_limit,
+            post_limit=limit,
             model=settings.sentiment_model,
-            window_s=cmd.since_s,
+            window_s=grammar.DEFAULT_SINCE_S if previewing else cmd.since_s,
             per_user_per_minute=limits.analyses_per_user_per_minute,
+            kind=PREVIEW if previewing else ANALYZE,
         )
     if job_id is None:
         return quotas.rate_refusal(limits)
@@ -249,6 +254,11 @@ def start_analysis(
         else:
             log.info("job stored and handed to the broker")
     names = ", ".join(display_name(s) for s in cmd.sources)
+    if previewing:
+        return (
+            f"Previewing “{quote_inline(cmd.topic)}” on {names}… only you will see the answer, "
+            f"in a few seconds. (job {job_id})"
+        )
     return (
         f"Analyzing “{quote_inline(cmd.topic)}” on {names}… "
         f"I'll post the summary in this channel. (job {job_id})"

@@ -4,12 +4,13 @@ part of the query."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from collectors.base import Post
 from collectors.query import Query
-from collectors.registry import Collection, display_name
+from collectors.registry import SourceReport, display_name
 
 # Posts read per source for a preview: enough to estimate a rate, quick to read.
 PREVIEW_LIMIT = 100
@@ -30,17 +31,21 @@ class SourcePreview:
 
 
 def preview(
-    query: Query, collection: Collection, now: datetime | None = None
+    query: Query,
+    posts: Sequence[Post],
+    reports: Mapping[str, SourceReport],
+    now: datetime | None = None,
 ) -> list[SourcePreview]:
+    """One preview per reported source, from what a collection of PREVIEW_LIMIT found."""
     now = now or datetime.now(UTC)
     by_source: dict[str, list[Post]] = {}
-    for post in collection.posts:
+    for post in posts:
         by_source.setdefault(post.source, []).append(post)
     out = []
-    for name, report in collection.reports.items():
-        posts = sorted(by_source.get(name, []), key=_when, reverse=True)
-        recent = [p for p in posts if _when(p) > now - DAY]
-        per_day = _per_day(posts, now) if report.status == "ok" else None
+    for name, report in reports.items():
+        found = sorted(by_source.get(name, []), key=_when, reverse=True)
+        recent = [p for p in found if _when(p) > now - DAY]
+        per_day = _per_day(found, now) if report.status == "ok" else None
         out.append(
             SourcePreview(
                 name=name,
@@ -50,7 +55,7 @@ def preview(
                 matches_24h=len(recent),
                 per_day=per_day,
                 x_cost_per_day=per_day if name == "x" and per_day is not None else None,
-                samples=[_clip(p.text) for p in posts[:3]],
+                samples=[_clip(p.text) for p in found[:3]],
                 notes=explain(name, query),
             )
         )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from scoring.base import Sentiment
 from sentibot.storage.models import (
+    ANALYZE,
     UNFINISHED,
     Job,
     JobPost,
@@ -38,6 +39,7 @@ def admit_job(
     model: str,
     window_s: int,
     per_user_per_minute: int,
+    kind: str = ANALYZE,
 ) -> int | None:
     """Store a job unless its user already started `per_user_per_minute` in the last minute:
     the count and the insert are one statement (one round trip, and two commands racing each
@@ -46,7 +48,7 @@ def admit_job(
     now = utcnow()
     values: dict[str, Any] = {
         "team_id": team_id,
-        "kind": "analyze",
+        "kind": kind,
         "topic": topic,
         "sources": list(sources),
         "channel_id": channel_id,
@@ -238,6 +240,15 @@ def scored_job_posts(session: Session, job: Job) -> list[ScoredPost]:
         )
         for post, score in session.execute(stmt)
     ]
+
+
+def job_posts(session: Session, job_id: int) -> list[Post]:
+    """Every post linked to the job, scored or not."""
+    return list(
+        session.scalars(
+            select(Post).join(JobPost, JobPost.post_id == Post.id).where(JobPost.job_id == job_id)
+        )
+    )
 
 
 def set_source_reports(job: Job, reports: dict[str, Any]) -> None:

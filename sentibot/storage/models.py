@@ -78,6 +78,11 @@ class JobState(StrEnum):
 UNFINISHED = (JobState.QUEUED, JobState.STARTED)
 
 
+# Job kinds: an analysis reports to the channel; a preview answers only the person who asked.
+ANALYZE = "analyze"
+PREVIEW = "preview"
+
+
 class JobStage(StrEnum):
     COLLECT = "collect"
     SCORE = "score"
@@ -96,7 +101,7 @@ class Job(Base):
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32), ForeignKey("workspaces.team_id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32), default="analyze")
+    kind: Mapped[str] = mapped_column(String(32), default=ANALYZE)
     topic: Mapped[str] = mapped_column(Text)
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)
     post_limit: Mapped[int] = mapped_column(Integer, default=200)

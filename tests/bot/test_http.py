@@ -606,3 +606,14 @@ def test_sources_lists_every_source_with_its_setting_quota_and_health(
         f"{settings.x_daily_post_cap - 250:,} of {settings.x_daily_post_cap:,} posts left" in text
     )
     assert "Hacker News: on" in text
+
+
+def test_preview_is_a_job_that_answers_only_the_asker(bot: Bot, sessions) -> None:
+    ack = bot.post(command('preview "acme phone" --sources mastodon,github')).json()
+    assert ack["response_type"] == "ephemeral"
+    assert "Previewing “&quot;acme phone&quot;”" not in ack["text"]
+    assert 'Previewing “"acme phone"” on Mastodon, GitHub… only you will see' in ack["text"]
+    (job,) = jobs(sessions)
+    assert (job.kind, job.sources, job.post_limit) == ("preview", ["mastodon", "github"], 100)
+    assert bot.enqueue.flush()
+    assert bot.queue_length("collect") == 1

@@ -41,7 +41,10 @@ def _stack(tmp: Path, database_url: str, redis_url: str, **kwargs: object) -> Se
 def stack(
     migrated_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceStack]:
-    with _stack(tmp_path_factory.mktemp("stack"), migrated_url, redis_url) as running:
+    # Eight worker processes, as production's collect worker has: a preview or an analysis
+    # reads its sources side by side, one task each.
+    stack = _stack(tmp_path_factory.mktemp("stack"), migrated_url, redis_url, worker_concurrency=8)
+    with stack as running:
         yield running
     drop_broker_keys(redis_url, running.broker_prefix)
 
@@ -74,6 +77,35 @@ def _job(stack: ServiceStack, channel: str) -> Job:
     sessions = make_sessionmaker(make_engine(stack.effective_database_url))
     with sessions() as s:
         return s.scalars(select(Job).where(Job.channel_id == channel)).one()
+
+
+def test_preview_answers_only_the_asker_within_3_seconds(stack: ServiceStack) -> None:
+    channel = _channel()
+    sources = [s for s in stack.standins() if s is not stack.slack]
+    for source in sources:
+        source.latency = 0.5  # every call to every source takes half a second
+    try:
+        started = time.monotonic()
+        ack = stack.command("preview acme lang:en", channel=channel)
+        assert "Previewing “acme lang:en”" in ack.json()["text"]
+        answers = stack.slack.wait_for(
+            lambda s: [r for r in s.responses if r["key"].startswith(channel)], timeout=15
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        for source in sources:
+            source.latency = 0.0
+    (answer,) = answers
+    assert answer["response_type"] == "ephemeral"
+    body = json.dumps(answer["blocks"], ensure_ascii=False)
+    for name in ("X", "Reddit", "Hacker News", "Bluesky", "Mastodon", "GitHub", "News"):
+        assert f"*{name}*: 40 posts in the last 24 h, about 40 a day" in body
+    assert "X bills about 40 posts a day" in body
+    assert "Reddit has no language filter" in body
+    assert "*RSS*: skipped, not configured (RSS_FEEDS is not set)" in body
+    assert stack.slack.messages_in(channel) == []  # nothing in the channel
+    assert elapsed < 3.0, f"preview took {elapsed:.1f} s"
+    assert _finished_job(stack, channel).state == "done"
 
 
 def test_analyze_posts_one_summary_to_the_channel(stack: ServiceStack) -> None:
