@@ -95,8 +95,9 @@ def run_demo(keep: bool = False) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     data_dir = Path(tempfile.mkdtemp(prefix="sentibot-demo-"))
     print(
-        "Starting sentibot: embedded redis-server, SQLite, stand-ins for Slack, X, Reddit and "
-        "Hacker News, worker, Beat, bot…"
+        "Starting sentibot: embedded redis-server, SQLite, stand-ins for Slack, X, Reddit, "
+        "Hacker News, Bluesky, Mastodon, GitHub, Stack Exchange and news search, worker, Beat, "
+        "bot…"
     )
     stack = ServiceStack(data_dir=data_dir, start_beat_process=True)
     ok = True

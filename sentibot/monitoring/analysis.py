@@ -114,7 +114,10 @@ def _windowed(
 
 def job_report(session: Session, job: Job) -> JobReport:
     scored = job_store.scored_job_posts(session, job)
-    sources = {name: SourceReport.from_dict(r) for name, r in (job.source_reports or {}).items()}
+    reports = job.source_reports or {}
+    # In the order the job named them, whichever finished first.
+    order = [n for n in job.sources if n in reports] + [n for n in reports if n not in job.sources]
+    sources = {name: SourceReport.from_dict(reports[name]) for name in order}
     items = [
         _Item(p.source, p.posted_at, ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source))
         for p in scored
