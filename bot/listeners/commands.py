@@ -59,7 +59,7 @@ def register(
         elif isinstance(parsed, grammar.Sources):
             with sessions() as session:
                 lines = source_overview.source_lines(
-                    session, settings, command["team_id"], command["channel_id"], utcnow()
+                    session, settings, command["team_id"], {command["channel_id"]}, utcnow()
                 )
             text = views.source_list(lines)
         else:

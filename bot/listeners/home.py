@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.views.home import home_view
 from sentibot.config.settings import Settings
-from sentibot.monitoring import overview
+from sentibot.monitoring import overview, source_overview
 from sentibot.storage import watches as watch_store
 from sentibot.storage import x_usage
 from sentibot.storage.models import utcnow
@@ -39,6 +39,7 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
             digests = [
                 d for d in overview.team_digests(session, team_id) if d.channel_id in visible
             ]
+            sources = source_overview.source_lines(session, settings, team_id, visible, now)
         view = home_view(
             lines,
             used,
@@ -46,6 +47,7 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
             now,
             alerts,
             digests,
+            sources,
         )
         client.views_publish(user_id=event["user"], view=view)
 

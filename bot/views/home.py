@@ -7,10 +7,11 @@ from datetime import datetime
 
 from bot.grammar import format_duration
 from bot.views.mrkdwn import clip, escape, quote_inline
-from bot.views.watches import HEALTH_ICON
+from bot.views.watches import HEALTH_ICON, source_list
 from collectors.registry import display_name
 from sentibot.monitoring.alert_rules import describe, show_value
 from sentibot.monitoring.overview import DigestSchedule, RuleStatus, WatchStatus
+from sentibot.monitoring.source_overview import SourceLine
 
 MAX_WATCH_BLOCKS = 40  # Home views hold 100 blocks; leave room for the rest
 _DAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
@@ -23,6 +24,7 @@ def home_view(
     now: datetime,
     alerts: Sequence[RuleStatus] = (),
     digests: Sequence[DigestSchedule] = (),
+    every_source: Sequence[SourceLine] = (),
 ) -> dict:
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": "sentibot"}},
@@ -30,7 +32,7 @@ def home_view(
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": "How people feel about your topics on X, Reddit, Hacker News and feeds. "
+                "text": "How people feel about your topics on social media, forums and news. "
                 "In any channel: `/sentiment analyze &lt;topic&gt;`, "
                 "`/sentiment watch &lt;topic&gt;`, `/sentiment list`, `/sentiment help`.",
             },
@@ -94,6 +96,14 @@ def home_view(
             f"{d.next_due_at:%Y-%m-%d %H:%M} UTC"
         )
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    if sources:
+        blocks += [
+            {"type": "divider"},
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": clip(source_list(sources), 3000)},
+            },
+        ]
     blocks += [
         {"type": "divider"},
         {

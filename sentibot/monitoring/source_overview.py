@@ -3,6 +3,7 @@ turns it on), what it said is left of its allowance, and its health in this chan
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,15 +32,17 @@ class SourceLine:
 
 
 def source_lines(
-    session: Session, settings: Settings, team_id: str, channel_id: str, now: datetime
+    session: Session, settings: Settings, team_id: str, channels: Collection[str], now: datetime
 ) -> list[SourceLine]:
+    """Every source; health is the worst among the watches of `channels` (the one a command
+    came from, or those an App Home viewer is in)."""
     built = build_collectors(settings, list(sources()))
     quotas = _last_quotas(session, team_id, now)
     if settings.x_daily_post_cap:
         read = x_usage.x_read_today(session, team_id, now)
         left = max(0, settings.x_daily_post_cap - read)
         quotas["x"] = f"{left:,} of {settings.x_daily_post_cap:,} posts left today"
-    health = _channel_health(session, team_id, channel_id)
+    health = _channel_health(session, team_id, channels)
     lines = []
     for name, spec in sources().items():
         collector = built[name]
@@ -78,12 +81,14 @@ def _last_quotas(session: Session, team_id: str, now: datetime) -> dict[str, str
 
 
 def _channel_health(
-    session: Session, team_id: str, channel_id: str
+    session: Session, team_id: str, channels: Collection[str]
 ) -> dict[str, tuple[str, str | None]]:
+    if not channels:
+        return {}
     rows = session.execute(
         select(SourceState.source, SourceState.health, SourceState.last_error)
         .join(Watch, Watch.id == SourceState.watch_id)
-        .where(Watch.team_id == team_id, Watch.channel_id == channel_id)
+        .where(Watch.team_id == team_id, Watch.channel_id.in_(list(channels)))
     )
     worst: dict[str, tuple[str, str | None]] = {}
     for source, health, error in rows:

@@ -298,6 +298,8 @@ def test_app_home_lists_the_viewers_channels_watches_and_no_others(bot: Bot) -> 
     assert "<!channel>" not in body
     assert "secretproject" not in body  # T2's watch
     assert "X posts read today: 0 of 10,000" in body
+    assert "*Sources* (" in body  # every source, on or off, with what turns it on
+    assert "needs BLUESKY_HANDLE and BLUESKY_APP_PASSWORD" in body
     assert "*Alerts* (1)" in body
     assert "“acme” in <#C1>: `negative &gt; 40%`" in body
     assert "*Digests* (1)" in body
