@@ -96,12 +96,12 @@ def home_view(
             f"{d.next_due_at:%Y-%m-%d %H:%M} UTC"
         )
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
-    if sources:
+    if every_source:
         blocks += [
             {"type": "divider"},
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": clip(source_list(sources), 3000)},
+                "text": {"type": "mrkdwn", "text": clip(source_list(every_source), 3000)},
             },
         ]
     blocks += [
