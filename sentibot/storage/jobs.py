@@ -124,6 +124,8 @@ def advance_job(session: Session, job: Job, *, stage: str, state: str = JobState
     job.updated_at = utcnow()
     if state in (JobState.DONE, JobState.FAILED):
         job.finished_at = job.updated_at
+        # A finished job has no holder, whichever straggler (a re-sent stage) beat last.
+        job.worker, job.heartbeat_at = None, None
 
 
 def stuck_jobs(

@@ -531,7 +531,8 @@ def test_log_lines_are_json_carry_the_job_id_and_never_a_token(stack: ServiceSta
         if line.startswith("{")
     ]
     assert any(
-        d.get("job_id") == job.id and d["msg"] == "job stored and enqueued" for d in bot_docs
+        d.get("job_id") == job.id and d["msg"] == "job stored and handed to the broker"
+        for d in bot_docs
     )
     everything = "".join((stack.data_dir / name).read_text() for name in ("worker.log", "bot.log"))
     for secret in (stack.slack.client_secret, "xoxb-standin", stack.x.bearer_token, SIGNING_SECRET):

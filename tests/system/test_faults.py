@@ -86,8 +86,10 @@ def test_a_broker_that_lost_its_queues_loses_no_request(beating_stack: ServiceSt
     stack.stop_process("worker")
     ack = stack.command("analyze gizmo --sources x", channel=channel)
     assert ack.status_code == 200
-    # A broker restarted without persistence: every queued message is gone.
     client = redis.Redis.from_url(stack.redis_url)
+    # The bot sends just after answering: wait until the message is on the broker.
+    _wait(lambda: client.llen(f"{stack.broker_prefix}collect"), 10, "the message on the broker")
+    # A broker restarted without persistence: every queued message is gone.
     for key in client.scan_iter(f"{stack.broker_prefix}*"):
         client.delete(key)
     stack.start_worker()
