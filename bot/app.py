@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.install import multi_workspace, oauth_settings
 from bot.listeners import actions, commands, errors, home, lifecycle
 from bot.slack_client import make_web_client
+from collectors.registry import source_names
 from sentibot.config.settings import Settings
 from sentibot.storage.session import sessionmaker_for
 
@@ -45,6 +46,7 @@ def create_app(
         ),
     )
     sessions = sessions or sessionmaker_for(settings.effective_database_url)
+    source_names()  # the sources' modules load now, not on the first command
     commands.register(app, settings=settings, sessions=sessions, enqueue=enqueue)
     actions.register(app, settings=settings, sessions=sessions)
     home.register(app, settings=settings, sessions=sessions)
