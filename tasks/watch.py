@@ -19,6 +19,7 @@ from sentibot.monitoring.source_health import Event
 from sentibot.storage import notices as notice_store
 from sentibot.storage import posts as post_store
 from sentibot.storage import score_queue
+from sentibot.storage import watches as watch_store
 from sentibot.storage.models import utcnow
 from tasks.celery_app import app
 from tasks.notices import send_notice
@@ -45,6 +46,18 @@ def queue_notices(
 
 @app.task(name="sentibot.collect_watch", **RETRY_DB)
 def collect_watch(watch_id: int) -> None:
+    """Fan out: each source of the watch is read in its own task on the collect queue, so a
+    slow source delays only itself and the sources spread over every collect worker. A part
+    that is lost is read next run, from its source's cursor."""
+    with sessions().begin() as session:
+        watch = watch_store.get_watch(session, watch_id)
+        sources = list(watch.sources) if watch is not None else []
+    for source in sources:
+        app.send_task("sentibot.collect_watch_source", args=[watch_id, source], retry=False)
+
+
+@app.task(name="sentibot.collect_watch_source", **RETRY_DB)
+def collect_watch_source(watch_id: int, source: str) -> None:
     settings, now = get_settings(), utcnow()
     with sessions().begin() as session:
         run = watch_runs.begin_run(
@@ -53,6 +66,7 @@ def collect_watch(watch_id: int) -> None:
             limit=settings.watch_post_limit,
             x_cap=settings.x_daily_post_cap,
             now=now,
+            source=source,
         )
     if run is None:
         return
@@ -67,10 +81,11 @@ def collect_watch(watch_id: int) -> None:
         events = watch_runs.finish_run(session, run, collection, now)
         notices = queue_notices(session, run, events, now)
     log.info(
-        "watch %s: %s posts from %s",
+        "watch %s: %s posts from %s (%s)",
         watch_id,
         len(collection.posts),
-        {name: r.status for name, r in collection.reports.items()},
+        source,
+        collection.reports[source].status,
     )
     for notice_id in notices:
         send_notice.delay(notice_id)

@@ -39,21 +39,29 @@ class WatchRun:
 
 
 def begin_run(
-    session: Session, watch_id: int, *, limit: int, x_cap: int, now: datetime
+    session: Session,
+    watch_id: int,
+    *,
+    limit: int,
+    x_cap: int,
+    now: datetime,
+    source: str | None = None,
 ) -> WatchRun | None:
-    """Load what the run needs and reserve its X reads; None if the watch is gone."""
+    """Load what the run needs and reserve its X reads; None if the watch is gone (or no
+    longer reads `source`). With `source`, the run is that source's part only."""
     watch = watch_store.get_watch(session, watch_id)
-    if watch is None:
+    if watch is None or (source is not None and source not in watch.sources):
         return None
     states = watch_store.source_states(session, watch_id)
+    sources = [source] if source is not None else list(watch.sources)
     run = WatchRun(
         watch_id=watch.id,
         team_id=watch.team_id,
         channel_id=watch.channel_id,
         topic=watch.topic,
-        sources=list(watch.sources),
+        sources=sources,
         interval_s=watch.interval_s,
-        cursors={name: states[name].cursor if name in states else None for name in watch.sources},
+        cursors={name: states[name].cursor if name in states else None for name in sources},
     )
     if X in run.sources:
         run.x_reserved = x_usage.reserve_x_reads(session, watch.team_id, limit, x_cap, now)

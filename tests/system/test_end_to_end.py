@@ -273,6 +273,16 @@ def test_a_watch_collects_on_schedule_scores_and_reports_source_health(
 
     assert watch_id in tick(sessions, time_now(), send).watches
     _poll(lambda: linked() == 80, what="80 posts from HN and X")
+    # Each source was read in its own task on the collect queue.
+    lines = (stack.data_dir / "worker.log").read_text().splitlines()
+    parts = {
+        doc["msg"].split(" from ")[1]
+        for doc in (json.loads(line) for line in lines if line.startswith("{"))
+        if doc.get("task") == "sentibot.collect_watch_source"
+        and doc.get("watch_id") == watch_id
+        and " posts from " in doc.get("msg", "")
+    }
+    assert parts == {"hn (ok)", "x (ok)"}
 
     def scored() -> int:
         with sessions() as s:
