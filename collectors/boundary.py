@@ -24,6 +24,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from collectors.base import Post
+from collectors.language import language_of
 
 MAX_TEXT = 50_000
 MAX_URL = 2_048
@@ -82,7 +83,7 @@ def clean_post(post: Post, now: datetime) -> Post | None:
         text=text,
         author=_bounded(post.author, MAX_AUTHOR),
         url=_bounded(post.url, MAX_URL),
-        lang=_bounded(post.lang, MAX_LANG),
+        lang=_bounded(language_of(post.lang, text), MAX_LANG),
         created_at=created,
         engagement=max(0, min(int(post.engagement or 0), MAX_ENGAGEMENT)),
     )

@@ -71,7 +71,7 @@ class FeedCollector:
                 continue
             lang = (parsed.feed.get("language") or "")[:2] or None
             for entry in parsed.entries:
-                post = _to_post(self.name, url, entry)
+                post = _to_post(self.name, url, entry, lang)
                 if post is None or not query.matches(post.text, lang):
                     continue
                 stamp = post.created_at.timestamp() if post.created_at else None
@@ -115,7 +115,9 @@ def _shown(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
-def _to_post(source: str, feed_url: str, entry: feedparser.FeedParserDict) -> Post | None:
+def _to_post(
+    source: str, feed_url: str, entry: feedparser.FeedParserDict, lang: str | None = None
+) -> Post | None:
     title = html_to_text(entry.get("title"))
     summary = html_to_text(entry.get("summary"))
     text = "\n".join(t for t in (title, summary) if t)
@@ -132,6 +134,7 @@ def _to_post(source: str, feed_url: str, entry: feedparser.FeedParserDict) -> Po
         author=entry.get("author"),
         url=entry.get("link"),
         created_at=created,
+        lang=lang,
     )
 
 

@@ -38,6 +38,36 @@ class UnknownModel(ValueError):
     pass
 
 
+# A post in a language its model does not read is stored with this label, counted, and left out
+# of every figure: an English lexicon reads Japanese as neutral, which would be a lie.
+UNSCORED = "unscored"
+NOT_SCORED = Sentiment(UNSCORED, 0.0, 0.0, 0.0, 0.0)
+_ENGLISH = frozenset({"en"})
+
+
+def languages_read(model: str) -> frozenset[str] | None:
+    """The languages `model` reads; None for any (an `hf:` model says nothing checkable)."""
+    return _ENGLISH if model in ("vader", "transformer") else None
+
+
+def reads(model: str, lang: str | None) -> bool:
+    """Whether `model` can score a post in `lang` (a post of unknown language is tried)."""
+    langs = languages_read(model)
+    return langs is None or lang is None or lang in langs
+
+
+def score_known_languages(
+    scorer: Scorer, model: str, texts: Sequence[tuple[str, str | None]]
+) -> list[Sentiment]:
+    """(text, language) pairs scored where `model` reads the language, NOT_SCORED elsewhere."""
+    readable = [i for i, (_, lang) in enumerate(texts) if reads(model, lang)]
+    scored = scorer.score([texts[i][0] for i in readable]) if readable else []
+    out = [NOT_SCORED] * len(texts)
+    for i, sentiment in zip(readable, scored, strict=True):
+        out[i] = sentiment
+    return out
+
+
 @lru_cache(maxsize=8)
 def get_scorer(name: str, precision: str = "auto") -> Scorer:
     """The scorer called `name`, loaded once per process and reused.

@@ -182,7 +182,7 @@ def _reencrypt(args: argparse.Namespace) -> int:
 
 def _analyze(args: argparse.Namespace) -> int:
     from bot.grammar import parse_duration
-    from bot.views.summary import breakdown_line, source_line
+    from bot.views.summary import breakdown_line, language_line, source_line
     from collectors.query import QueryError, parse_query
     from collectors.registry import build_collectors
     from scoring.base import get_scorer
@@ -216,6 +216,9 @@ def _analyze(args: argparse.Namespace) -> int:
     for name, source_report in report.sources.items():
         line = source_line(name, source_report, s.by_source.get(name))
         print("  " + html.unescape(line.replace("*", "")))
+    mix = language_line(report.languages, report.unscored, settings.sentiment_model)
+    if mix:
+        print("  " + html.unescape(mix.replace("*", "")))
     return 0
 
 

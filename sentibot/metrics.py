@@ -24,6 +24,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from scoring.base import UNSCORED
 from sentibot.config.settings import Settings
 from sentibot.storage.models import AlertRule, Job, Post, Score, Watch, utcnow
 from sentibot.storage.session import sessionmaker_for
@@ -80,6 +81,7 @@ class SharedStateCollector(Collector):
             rows = session.execute(
                 select(Post.source, Score.model, func.count())
                 .join(Score, Score.post_id == Post.id)
+                .where(Score.label != UNSCORED)
                 .group_by(Post.source, Score.model)
             )
             for source, model, n in rows:

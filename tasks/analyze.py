@@ -225,6 +225,8 @@ def _notify(job_id: int) -> None:
                 report.previous,
                 report.window_s,
                 job.id,
+                report.languages,
+                report.unscored,
             )
             if job.chart_file_id is None:
                 chart = render_chart(report.timeline, f"{job.topic}: sentiment and volume")

@@ -105,9 +105,11 @@ def _load_sources(**_: object) -> None:
     """Import every source's module (and its client library) in the worker's main process,
     before the pool forks: each child starts with them loaded instead of importing them on its
     first task (seconds for the SDKs, eight children at once)."""
+    from collectors import language
     from collectors.registry import sources
 
     sources()
+    language.warm()
 
 
 def create_celery(settings: Settings) -> Celery:

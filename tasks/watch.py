@@ -12,7 +12,7 @@ from bot.views.notices import render_health
 from collectors.query import parse_query
 from collectors.registry import build_collectors
 from collectors.registry import collect as collect_posts
-from scoring.base import Sentiment, get_scorer
+from scoring.base import Sentiment, get_scorer, score_known_languages
 from sentibot.config.settings import get_settings
 from sentibot.monitoring import watch_runs
 from sentibot.monitoring.source_health import Event
@@ -100,25 +100,27 @@ def score_posts(model: str, post_ids: Sequence[int]) -> None:
     with sessions().begin() as session:
         if scored:
             post_store.store_scores(session, model, scored)
-        unscored = {pid for pid, _ in rows} - {pid for pid, _ in scored}
+        unscored = {row[0] for row in rows} - {pid for pid, _ in scored}
         score_queue.finish_score_requests(
             session, model, [p for p in post_ids if p not in unscored]
         )
     log.info("scored %s of %s posts with %s", len(scored), len(post_ids), model)
 
 
-def _score_each(model: str, rows: list[tuple[int, str]]) -> list[tuple[int, Sentiment]]:
+def _score_each(model: str, rows: list[tuple[int, str, str | None]]) -> list[tuple[int, Sentiment]]:
     """The batch at once; if it raises, post by post, so one post that breaks the scorer is
-    logged and left (its request is re-sent a bounded number of times), not the batch."""
+    logged and left (its request is re-sent a bounded number of times), not the batch. Posts
+    in languages the model does not read are stored as unscored."""
     scorer = get_scorer(model, get_settings().sentiment_precision)
     try:
-        return list(zip([pid for pid, _ in rows], scorer.score([t for _, t in rows]), strict=True))
+        sentiments = score_known_languages(scorer, model, [(t, lang) for _, t, lang in rows])
+        return list(zip([pid for pid, _, _ in rows], sentiments, strict=True))
     except (ValueError, RuntimeError, TypeError, UnicodeError) as exc:
         log.warning("a batch of %s posts failed to score (%r); scoring one by one", len(rows), exc)
     scored = []
-    for pid, text in rows:
+    for pid, text, lang in rows:
         try:
-            scored.append((pid, scorer.score([text])[0]))
+            scored.append((pid, score_known_languages(scorer, model, [(text, lang)])[0]))
         except (ValueError, RuntimeError, TypeError, UnicodeError) as exc:
             log.error("post %s not scored with %s: %r", pid, model, exc)
     return scored

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.grammar import format_duration
 from bot.views.mrkdwn import clip, escape, link, quote_inline
@@ -150,6 +150,8 @@ def render_summary(
     previous: Breakdown | None = None,
     window_s: int | None = None,
     job_id: int | None = None,
+    languages: Mapping[str, int] | None = None,
+    unscored: int = 0,
 ) -> tuple[str, list[dict]]:
     """(fallback text, blocks) for a finished analysis."""
     # Header text is plain_text (never parsed for mentions); everything else is escaped mrkdwn.
@@ -183,6 +185,9 @@ def render_summary(
             }
         )
     lines = [source_line(n, r, summary.by_source.get(n)) for n, r in sources.items()]
+    mix = language_line(languages or {}, unscored, model)
+    if mix:
+        lines.append(mix)
     if lines:
         text = clip("\n".join(lines), SECTION_LIMIT)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
@@ -207,6 +212,24 @@ def render_summary(
     if o.count:
         fallback += f" — {breakdown_line(o)}"
     return fallback, blocks
+
+
+def language_line(languages: Mapping[str, int], unscored: int, model: str) -> str:
+    """`Languages: en 92% · ja 5% · pt 3% · 8 posts in languages vader does not read left out`;
+    nothing when every post is in one language and was scored."""
+    total = sum(languages.values())
+    if not total or (len(languages) == 1 and not unscored):
+        return ""
+    shown = " · ".join(
+        f"{escape(lang)} {_pct(n / total)}" for lang, n in list(languages.items())[:6]
+    )
+    left_out = (
+        f" · {unscored} post{'s' if unscored != 1 else ''} in languages {escape(model)} does "
+        "not read left out"
+        if unscored
+        else ""
+    )
+    return f"*Languages*: {shown}{left_out}"
 
 
 def render_failure(topic: str, reason: str) -> tuple[str, list[dict]]:

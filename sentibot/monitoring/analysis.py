@@ -5,8 +5,9 @@ Tasks call these one stage at a time; the CLI runs the same domain steps in-proc
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from collectors.base import Collector, SourceSkipped
 from collectors.query import parse_query
 from collectors.registry import Collection, SourceReport, collect
 from scoring.aggregate import Breakdown, ScoredText, Summary, breakdown, summarize
-from scoring.base import Scorer
+from scoring.base import UNSCORED, Scorer, score_known_languages
 from sentibot.storage import jobs as job_store
 from sentibot.storage import posts as post_store
 from sentibot.storage.models import Job, JobStage, utcnow
@@ -57,12 +58,15 @@ def store_source(
 
 
 def score_job_posts(session: Session, job: Job, scorer: Scorer, batch: int = SCORE_BATCH) -> int:
-    """Score the job's posts that have no score under the job's model yet, in batches."""
+    """Score the job's posts that have no score under the job's model yet, in batches; those in
+    languages the model does not read are stored as unscored."""
     done = 0
     while rows := job_store.unscored_job_posts(session, job.id, job.model, limit=batch):
-        sentiments = scorer.score([text for _, text in rows])
+        sentiments = score_known_languages(
+            scorer, job.model, [(text, lang) for _, text, lang in rows]
+        )
         post_store.store_scores(
-            session, job.model, list(zip([pid for pid, _ in rows], sentiments, strict=True))
+            session, job.model, list(zip([pid for pid, _, _ in rows], sentiments, strict=True))
         )
         session.flush()
         done += len(rows)
@@ -79,6 +83,9 @@ class JobReport:
     # The window before, and its length in seconds (None: the report has no window).
     previous: Breakdown | None = None
     window_s: int | None = None
+    # Posts per language ("?": unknown), and how many were left out as unscored for theirs.
+    languages: dict[str, int] = field(default_factory=dict)
+    unscored: int = 0
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,7 @@ def _windowed(
 
 
 def job_report(session: Session, job: Job) -> JobReport:
+    languages, unscored = job_store.job_languages(session, job)
     scored = job_store.scored_job_posts(session, job)
     reports = job.source_reports or {}
     # In the order the job named them, whichever finished first.
@@ -122,7 +130,8 @@ def job_report(session: Session, job: Job) -> JobReport:
         _Item(p.source, p.posted_at, ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source))
         for p in scored
     ]
-    return _windowed(job.topic, items, sources, job.created_at, job.window_s)
+    report = _windowed(job.topic, items, sources, job.created_at, job.window_s)
+    return replace(report, languages=languages, unscored=unscored)
 
 
 def analyze_in_process(
@@ -136,12 +145,19 @@ def analyze_in_process(
     collection = collect(parse_query(topic), collectors, limit)
     reports = collection.reports
     unique = list({(p.source, p.external_id): p for p in collection.posts}.values())
-    sentiments = scorer.score([p.text for p in unique]) if unique else []
+    sentiments = score_known_languages(scorer, scorer.name, [(p.text, p.lang) for p in unique])
     items = [
         _Item(p.source, p.created_at, ScoredText(p.text, s, p.engagement, p.url, p.source))
         for p, s in zip(unique, sentiments, strict=True)
+        if s.label != UNSCORED
     ]
-    return _windowed(topic, items, reports, datetime.now(UTC), window_s)
+    languages = Counter(p.lang or "?" for p in unique)
+    report = _windowed(topic, items, reports, datetime.now(UTC), window_s)
+    return replace(
+        report,
+        languages=dict(languages.most_common()),
+        unscored=sum(s.label == UNSCORED for s in sentiments),
+    )
 
 
 def report_as_json(report: JobReport) -> dict[str, object]:
@@ -164,6 +180,8 @@ def report_as_json(report: JobReport) -> dict[str, object]:
             else None
         ),
         "by_source": {name: b.count for name, b in s.by_source.items()},
+        "languages": report.languages,
+        "unscored": report.unscored,
         "sources": {
             name: {
                 **r.as_dict(),

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Insert, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from scoring.base import Sentiment
+from scoring.base import UNSCORED, Sentiment
 from sentibot.storage.models import (
     ANALYZE,
     UNFINISHED,
@@ -193,16 +193,17 @@ def link_job_posts(session: Session, job_id: int, post_ids: Sequence[int]) -> No
 
 def unscored_job_posts(
     session: Session, job_id: int, model: str, limit: int = 500
-) -> list[tuple[int, str]]:
+) -> list[tuple[int, str, str | None]]:
+    """(id, text, language) of the job's posts with no score under `model` yet."""
     scored = select(Score.post_id).where(Score.model == model)
     stmt = (
-        select(Post.id, Post.text)
+        select(Post.id, Post.text, Post.lang)
         .join(JobPost, JobPost.post_id == Post.id)
         .where(JobPost.job_id == job_id, Post.id.not_in(scored))
         .order_by(Post.id)
         .limit(limit)
     )
-    return [(row.id, row.text) for row in session.execute(stmt)]
+    return [(row.id, row.text, row.lang) for row in session.execute(stmt)]
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ def scored_job_posts(session: Session, job: Job) -> list[ScoredPost]:
         .join(JobPost, JobPost.post_id == Post.id)
         .join(Job, Job.id == JobPost.job_id)
         .join(Score, (Score.post_id == Post.id) & (Score.model == job.model))
-        .where(JobPost.job_id == job.id, Job.team_id == job.team_id)
+        .where(JobPost.job_id == job.id, Job.team_id == job.team_id, Score.label != UNSCORED)
         .order_by(Post.id)
     )
     return [
@@ -242,6 +243,23 @@ def scored_job_posts(session: Session, job: Job) -> list[ScoredPost]:
         )
         for post, score in session.execute(stmt)
     ]
+
+
+def job_languages(session: Session, job: Job) -> tuple[dict[str, int], int]:
+    """The job's posts per language ("?" where none is known), and how many its model left
+    unscored for their language."""
+    rows = session.execute(
+        select(Post.lang, Score.label)
+        .join(JobPost, JobPost.post_id == Post.id)
+        .outerjoin(Score, (Score.post_id == Post.id) & (Score.model == job.model))
+        .where(JobPost.job_id == job.id)
+    )
+    languages: dict[str, int] = {}
+    unscored = 0
+    for lang, label in rows:
+        languages[lang or "?"] = languages.get(lang or "?", 0) + 1
+        unscored += label == UNSCORED
+    return dict(sorted(languages.items(), key=lambda kv: -kv[1])), unscored
 
 
 def job_posts(session: Session, job_id: int) -> list[Post]:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from collectors.base import Post as CollectedPost
-from scoring.base import Sentiment
+from scoring.base import UNSCORED, Sentiment
 from sentibot.storage.models import (
     Post,
     Score,
@@ -140,7 +140,12 @@ def window_posts(
         select(Post, Score, POSTED.label("at"))
         .join(WatchPost, WatchPost.post_id == Post.id)
         .join(Score, (Score.post_id == Post.id) & (Score.model == watch.model))
-        .where(WatchPost.watch_id == watch.id, POSTED >= start, POSTED < end)
+        .where(
+            WatchPost.watch_id == watch.id,
+            POSTED >= start,
+            POSTED < end,
+            Score.label != UNSCORED,
+        )
         .order_by(Post.id)
     )
     out = []

@@ -79,13 +79,15 @@ def claim_unscored(
     return batches
 
 
-def posts_to_score(session: Session, model: str, post_ids: Sequence[int]) -> list[tuple[int, str]]:
-    """Of `post_ids`, those still without a score under `model`, with their text."""
+def posts_to_score(
+    session: Session, model: str, post_ids: Sequence[int]
+) -> list[tuple[int, str, str | None]]:
+    """Of `post_ids`, those still without a score under `model`, with text and language."""
     scored = select(Score.post_id).where(Score.model == model, Score.post_id.in_(post_ids))
     rows = session.execute(
-        select(Post.id, Post.text).where(Post.id.in_(post_ids), Post.id.not_in(scored))
+        select(Post.id, Post.text, Post.lang).where(Post.id.in_(post_ids), Post.id.not_in(scored))
     )
-    return [(r.id, r.text) for r in rows]
+    return [(r.id, r.text, r.lang) for r in rows]
 
 
 def finish_score_requests(session: Session, model: str, post_ids: Sequence[int]) -> None:

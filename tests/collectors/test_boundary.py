@@ -39,7 +39,7 @@ def test_fields_are_bounded_to_their_columns() -> None:
     assert cleaned is not None
     assert len(cleaned.text) == MAX_TEXT
     assert len(cleaned.author or "") == 255
-    assert len(cleaned.lang or "") == 16
+    assert cleaned.lang == "en"  # the language part of an overlong tag
     assert cleaned.engagement == 2**31 - 1
     assert cleaned.external_id.startswith("sha1:")
     assert len(cleaned.external_id) <= 64
@@ -99,3 +99,16 @@ def test_every_source_passes_the_boundary_in_collect() -> None:
     assert collection.posts[1].created_at <= datetime.now(UTC)
     assert collection.reports["rss"].count == 2
     assert collection.cursors["rss"] == "3"
+
+
+def test_a_language_the_source_declares_is_kept_and_others_are_detected() -> None:
+    def lang_of(text: str, declared: str | None = None) -> str | None:
+        cleaned = clean_post(_post(text=text, lang=declared), NOW)
+        return cleaned.lang if cleaned else None
+
+    assert lang_of("whatever the words", "pt-BR") == "pt"
+    assert lang_of("今日はアクメの新しい電話がとても良いです") == "ja"
+    assert lang_of("Eu adoro o novo telefone da acme, é ótimo") == "pt"
+    assert lang_of("I really love the new acme phone, it is great") == "en"
+    assert lang_of("lol https://t.co/abc") is None  # too little to tell
+    assert lang_of("Ich liebe das neue Telefon von acme sehr", "und") == "de"  # X: undetermined

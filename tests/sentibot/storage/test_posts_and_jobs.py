@@ -47,7 +47,7 @@ def test_unscored_posts_shrink_as_they_are_scored(sessions) -> None:
         todo = job_store.unscored_job_posts(s, job.id, "vader", limit=3)
         assert len(todo) == 3
         neutral = Sentiment("neutral", 0.0, 0.0, 1.0, 0.0)
-        post_store.store_scores(s, "vader", [(pid, neutral) for pid, _ in todo])
+        post_store.store_scores(s, "vader", [(pid, neutral) for pid, _, _ in todo])
         assert len(job_store.unscored_job_posts(s, job.id, "vader")) == 2
         assert len(job_store.unscored_job_posts(s, job.id, "other")) == 5
 
