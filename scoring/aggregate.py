@@ -42,38 +42,52 @@ class Summary:
         return self.overall.count
 
 
-def breakdown(sentiments: Iterable[Sentiment]) -> Breakdown:
+def breakdown(sentiments: Iterable[Sentiment], weights: Sequence[float] | None = None) -> Breakdown:
+    """`count` is the number of posts; the mean and the shares weigh each post by `weights`
+    (scoring/integrity.py: a merged copy weighs 0, a capped author's posts less than 1)."""
     items = list(sentiments)
     n = len(items)
-    if n == 0:
-        return Breakdown(0, 0.0, 0.0, 0.0, 0.0)
-    labels = [s.label for s in items]
-    mean = sum(s.compound for s in items) / n
-    if n > 1:
-        var = sum((s.compound - mean) ** 2 for s in items) / (n - 1)
-        half = Z95 * math.sqrt(var / n)
+    w = list(weights) if weights is not None else [1.0] * n
+    total = sum(w)
+    if n == 0 or total <= 0:
+        return Breakdown(n, 0.0, 0.0, 0.0, 0.0)
+    mean = sum(wi * s.compound for wi, s in zip(w, items, strict=True)) / total
+    effective = total**2 / sum(wi * wi for wi in w)  # Kish's effective sample size
+    if effective > 1:
+        var = sum(wi * (s.compound - mean) ** 2 for wi, s in zip(w, items, strict=True)) / total
+        half = Z95 * math.sqrt(var * effective / (effective - 1) / effective)
     else:
         half = 1.0  # one post says little: the interval spans most of the scale
+
+    def share(label: str) -> float:
+        return sum(wi for wi, s in zip(w, items, strict=True) if s.label == label) / total
+
     return Breakdown(
         count=n,
         mean_compound=mean,
-        negative_share=labels.count("negative") / n,
-        neutral_share=labels.count("neutral") / n,
-        positive_share=labels.count("positive") / n,
+        negative_share=share("negative"),
+        neutral_share=share("neutral"),
+        positive_share=share("positive"),
         ci_low=max(-1.0, mean - half),
         ci_high=min(1.0, mean + half),
     )
 
 
-def summarize(topic: str, scored: Sequence[tuple[str, Sentiment]]) -> Summary:
-    """`scored` is (source name, sentiment) per post."""
-    per_source: dict[str, list[Sentiment]] = {}
-    for source, sentiment in scored:
-        per_source.setdefault(source, []).append(sentiment)
+def summarize(
+    topic: str, scored: Sequence[tuple[str, Sentiment]], weights: Sequence[float] | None = None
+) -> Summary:
+    """`scored` is (source name, sentiment) per post; `weights` per post, as in `breakdown`."""
+    w = list(weights) if weights is not None else [1.0] * len(scored)
+    per_source: dict[str, list[tuple[Sentiment, float]]] = {}
+    for (source, sentiment), weight in zip(scored, w, strict=True):
+        per_source.setdefault(source, []).append((sentiment, weight))
     return Summary(
         topic=topic,
-        overall=breakdown(s for _, s in scored),
-        by_source={name: breakdown(items) for name, items in sorted(per_source.items())},
+        overall=breakdown((s for _, s in scored), w),
+        by_source={
+            name: breakdown([s for s, _ in items], [x for _, x in items])
+            for name, items in sorted(per_source.items())
+        },
     )
 
 

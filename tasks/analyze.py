@@ -227,6 +227,8 @@ def _notify(job_id: int) -> None:
                 job.id,
                 report.languages,
                 report.unscored,
+                report.unique_authors,
+                report.duplicates_merged,
             )
             if job.chart_file_id is None:
                 chart = render_chart(report.timeline, f"{job.topic}: sentiment and volume")

@@ -152,6 +152,8 @@ def render_summary(
     job_id: int | None = None,
     languages: Mapping[str, int] | None = None,
     unscored: int = 0,
+    unique_authors: int = 0,
+    duplicates_merged: int = 0,
 ) -> tuple[str, list[dict]]:
     """(fallback text, blocks) for a finished analysis."""
     # Header text is plain_text (never parsed for mentions); everything else is escaped mrkdwn.
@@ -172,7 +174,9 @@ def render_summary(
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"*{o.count} posts* · mean sentiment *{o.mean_compound:+.2f}* "
+                    "text": f"*{o.count} posts*"
+                    + integrity_note(unique_authors, duplicates_merged)
+                    + f" · mean sentiment *{o.mean_compound:+.2f}* "
                     f"(95% CI {o.ci_low:+.2f} to {o.ci_high:+.2f}) · net {o.net * 100:+.0f}\n"
                     f"{share_bar(o)}\nnegative {_pct(o.negative_share)} · "
                     f"neutral {_pct(o.neutral_share)} · positive {_pct(o.positive_share)}"
@@ -212,6 +216,14 @@ def render_summary(
     if o.count:
         fallback += f" — {breakdown_line(o)}"
     return fallback, blocks
+
+
+def integrity_note(unique_authors: int, duplicates_merged: int) -> str:
+    """` from 280 authors · 40 copies counted once`: what the mood counts."""
+    note = f" from {unique_authors:,} authors" if unique_authors else ""
+    if duplicates_merged:
+        note += f" · {duplicates_merged:,} copies counted once"
+    return note
 
 
 def language_line(languages: Mapping[str, int], unscored: int, model: str) -> str:

@@ -17,6 +17,7 @@ from collectors.query import parse_query
 from collectors.registry import Collection, SourceReport, collect
 from scoring.aggregate import Breakdown, ScoredText, Summary, breakdown, summarize
 from scoring.base import UNSCORED, Scorer, score_known_languages
+from scoring.integrity import weigh
 from sentibot.storage import jobs as job_store
 from sentibot.storage import posts as post_store
 from sentibot.storage.models import Job, JobStage, utcnow
@@ -86,6 +87,10 @@ class JobReport:
     # Posts per language ("?": unknown), and how many were left out as unscored for theirs.
     languages: dict[str, int] = field(default_factory=dict)
     unscored: int = 0
+    # Integrity (scoring/integrity.py): distinct messages, posts merged as copies, authors.
+    messages: int = 0
+    duplicates_merged: int = 0
+    unique_authors: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,7 @@ class _Item:
     source: str
     when: datetime | None
     text: ScoredText
+    author: str | None = None
 
 
 def _windowed(
@@ -106,16 +112,22 @@ def _windowed(
     with the window before it for comparison."""
     start, before = end - timedelta(seconds=window_s), end - timedelta(seconds=2 * window_s)
     current = [i for i in items if i.when is None or i.when >= start]
-    previous = [i.text.sentiment for i in items if i.when is not None and before <= i.when < start]
-    summary = summarize(topic, [(i.source, i.text.sentiment) for i in current])
+    previous = [i for i in items if i.when is not None and before <= i.when < start]
+    # Each message once, each author capped: copies and one busy account cannot swing it.
+    found = weigh([i.text.text for i in current], [i.author for i in current])
+    earlier = weigh([i.text.text for i in previous], [i.author for i in previous])
+    summary = summarize(topic, [(i.source, i.text.sentiment) for i in current], found.weights)
     timeline = [(i.when, i.text.sentiment.compound) for i in current if i.when]
     return JobReport(
         summary,
         sources,
-        [i.text for i in current],
+        [i.text for i, w in zip(current, found.weights, strict=True) if w > 0],
         timeline,
-        breakdown(previous),
+        breakdown([i.text.sentiment for i in previous], earlier.weights),
         window_s,
+        messages=found.messages,
+        duplicates_merged=found.duplicates_merged,
+        unique_authors=found.unique_authors,
     )
 
 
@@ -127,7 +139,12 @@ def job_report(session: Session, job: Job) -> JobReport:
     order = [n for n in job.sources if n in reports] + [n for n in reports if n not in job.sources]
     sources = {name: SourceReport.from_dict(reports[name]) for name in order}
     items = [
-        _Item(p.source, p.posted_at, ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source))
+        _Item(
+            p.source,
+            p.posted_at,
+            ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source),
+            p.author,
+        )
         for p in scored
     ]
     report = _windowed(job.topic, items, sources, job.created_at, job.window_s)
@@ -147,7 +164,9 @@ def analyze_in_process(
     unique = list({(p.source, p.external_id): p for p in collection.posts}.values())
     sentiments = score_known_languages(scorer, scorer.name, [(p.text, p.lang) for p in unique])
     items = [
-        _Item(p.source, p.created_at, ScoredText(p.text, s, p.engagement, p.url, p.source))
+        _Item(
+            p.source, p.created_at, ScoredText(p.text, s, p.engagement, p.url, p.source), p.author
+        )
         for p, s in zip(unique, sentiments, strict=True)
         if s.label != UNSCORED
     ]
@@ -182,6 +201,9 @@ def report_as_json(report: JobReport) -> dict[str, object]:
         "by_source": {name: b.count for name, b in s.by_source.items()},
         "languages": report.languages,
         "unscored": report.unscored,
+        "messages": report.messages,
+        "duplicates_merged": report.duplicates_merged,
+        "unique_authors": report.unique_authors,
         "sources": {
             name: {
                 **r.as_dict(),

@@ -214,6 +214,7 @@ class ScoredPost:
     engagement: int
     sentiment: Sentiment
     posted_at: datetime | None = None
+    author: str | None = None
 
 
 def scored_job_posts(session: Session, job: Job) -> list[ScoredPost]:
@@ -233,6 +234,7 @@ def scored_job_posts(session: Session, job: Job) -> list[ScoredPost]:
             url=post.url,
             engagement=post.engagement,
             posted_at=post.posted_at or post.collected_at,
+            author=post.author,
             sentiment=Sentiment(
                 label=score.label,
                 compound=score.compound,
