@@ -121,6 +121,8 @@ def alerts_list(rules: Sequence[RuleStatus], history: Sequence[RuleEvent], now: 
         for e in history:
             lines.append(
                 f"• {e.at:%Y-%m-%d %H:%M} UTC · “{quote_inline(topics.get(e.rule_id, '?'))}” "
-                f"{escape(e.kind)}" + (f" at {e.value:.2f}" if e.value is not None else "")
+                f"{escape(e.kind)}"
+                + (f" at {e.value:.2f}" if e.value is not None else "")
+                + (f": {escape(e.detail)}" if e.kind == "held" and e.detail else "")
             )
     return clip("\n".join(lines), 3000)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from scoring.aggregate import Breakdown, Driver, ScoredText, breakdown, contrast, drivers, top_posts
+from scoring.integrity import weigh
 from sentibot.monitoring import alert_rules
 from sentibot.monitoring.alert_rules import SNOOZE_S, AlertAction
 from sentibot.storage import alerts as alert_store
@@ -66,24 +67,43 @@ class Outcome:
 
 
 def measure(
-    session: Session, rule: AlertRule, watch: Watch, now: datetime
+    session: Session, rule: AlertRule, watch: Watch, now: datetime, *, raw: bool = False
 ) -> tuple[alert_rules.Measure, list]:
+    """The rule's value over its window: each message once and each author capped
+    (scoring/integrity.py), or with `raw` every post as it came."""
     window = timedelta(seconds=rule.window_s)
     posts = post_store.window_posts(session, watch, now - window, now)
+    found = None if raw else weigh([p.text for p in posts], [p.author for p in posts])
+    weights = found.weights if found else None
+    messages = found.messages if found else None
     if rule.metric == "sentiment":
-        return alert_rules.sentiment_value(
-            [p.sentiment.compound for p in posts], rule.min_posts
-        ), posts
+        compounds = [p.sentiment.compound for p in posts]
+        return alert_rules.sentiment_value(compounds, rule.min_posts, weights, messages), posts
     if rule.metric == "negative":
-        return alert_rules.negative_value([p.sentiment.label for p in posts], rule.min_posts), posts
+        labels = [p.sentiment.label for p in posts]
+        return alert_rules.negative_value(labels, rule.min_posts, weights, messages), posts
     same_hour, trailing = alert_rules.baseline_windows(now, window)
     result = alert_rules.volume_value(
-        len(posts),
+        len(posts) if messages is None else messages,
         post_store.window_counts(session, watch, same_hour),
         post_store.window_counts(session, watch, trailing),
         rule.min_posts,
     )
     return result, posts
+
+
+def held_back(posts: list) -> str:
+    """Why a window that crossed the threshold post by post did not fire."""
+    found = weigh([p.text for p in posts], [p.author for p in posts])
+    parts = []
+    if found.duplicates_merged:
+        parts.append(
+            f"{found.duplicates_merged} of {len(posts)} posts were copies "
+            f"({found.messages} distinct messages)"
+        )
+    for author, n in sorted(found.capped_authors.items(), key=lambda kv: -kv[1])[:2]:
+        parts.append(f"one author ({author}) wrote {n} of {len(posts)} posts")
+    return "not fired: " + ("; ".join(parts) or "the swing came from copies or one author")
 
 
 def _explain(
@@ -178,6 +198,13 @@ def evaluate(session: Session, rule_id: int, now: datetime) -> Outcome | None:
     result, posts = measure(session, rule, watch, now)
     state = alert_rules.RuleState(rule.state, rule.value, rule.fired_at, rule.cooldown_s)
     action = alert_rules.decide(state, rule.metric, rule.op, rule.threshold, result, now)
+    if action is None and rule.state == AlertState.OK:
+        raw, _ = measure(session, rule, watch, now, raw=True)
+        if alert_rules.decide(state, rule.metric, rule.op, rule.threshold, raw, now) == (
+            AlertAction.FIRE
+        ) and not alert_store.held_since(session, rule.id, now - timedelta(seconds=rule.window_s)):
+            # Post by post it would fire; message by message it does not: say so, once a window.
+            alert_store.add_event(session, rule.id, "held", raw.value, now, held_back(posts))
     if action is None and rule.state == AlertState.FIRING and rule.message_ts is None:
         if rule.fired_at and now - rule.fired_at > timedelta(minutes=2):
             action = AlertAction.REPOST  # fired, but its message never made it to Slack

@@ -43,16 +43,33 @@ class Measure:
     baseline: float | None = None
 
 
-def sentiment_value(compounds: Sequence[float], min_posts: int) -> Measure:
-    if len(compounds) < min_posts:
-        return Measure(None, len(compounds), f"{len(compounds)} posts, fewer than {min_posts}")
-    return Measure(sum(compounds) / len(compounds), len(compounds))
+def sentiment_value(
+    compounds: Sequence[float],
+    min_posts: int,
+    weights: Sequence[float] | None = None,
+    messages: int | None = None,
+) -> Measure:
+    """The (weighted) mean compound; `messages` distinct messages must reach `min_posts`."""
+    count = len(compounds) if messages is None else messages
+    w = list(weights) if weights is not None else [1.0] * len(compounds)
+    if count < min_posts or sum(w) <= 0:
+        return Measure(None, count, f"{count} posts, fewer than {min_posts}")
+    return Measure(sum(c * x for c, x in zip(compounds, w, strict=True)) / sum(w), count)
 
 
-def negative_value(labels: Sequence[str], min_posts: int) -> Measure:
-    if len(labels) < min_posts:
-        return Measure(None, len(labels), f"{len(labels)} posts, fewer than {min_posts}")
-    return Measure(labels.count("negative") / len(labels), len(labels))
+def negative_value(
+    labels: Sequence[str],
+    min_posts: int,
+    weights: Sequence[float] | None = None,
+    messages: int | None = None,
+) -> Measure:
+    """The (weighted) negative share; `messages` distinct messages must reach `min_posts`."""
+    count = len(labels) if messages is None else messages
+    w = list(weights) if weights is not None else [1.0] * len(labels)
+    if count < min_posts or sum(w) <= 0:
+        return Measure(None, count, f"{count} posts, fewer than {min_posts}")
+    negative = sum(x for label, x in zip(labels, w, strict=True) if label == "negative")
+    return Measure(negative / sum(w), count)
 
 
 def baseline_windows(

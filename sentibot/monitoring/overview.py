@@ -51,6 +51,7 @@ class RuleEvent:
     at: datetime
     kind: str
     value: float | None
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def team_rules(session: Session, team_id: str) -> list[RuleStatus]:
 
 def rule_history(session: Session, rule_ids: Sequence[int]) -> list[RuleEvent]:
     return [
-        RuleEvent(e.rule_id, e.at, e.kind, e.value)
+        RuleEvent(e.rule_id, e.at, e.kind, e.value, e.detail)
         for e in alert_store.rule_history(session, rule_ids)
     ]
 

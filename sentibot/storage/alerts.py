@@ -103,6 +103,16 @@ def add_event(
     session.add(AlertEvent(rule_id=rule_id, kind=kind, value=value, detail=detail or None, at=now))
 
 
+def held_since(session: Session, rule_id: int, since: datetime) -> bool:
+    """Whether the rule recorded a held-back firing since `since`."""
+    found = session.scalar(
+        select(AlertEvent.id)
+        .where(AlertEvent.rule_id == rule_id, AlertEvent.kind == "held", AlertEvent.at >= since)
+        .limit(1)
+    )
+    return found is not None
+
+
 def claim_due_rules(
     session: Session, now: datetime, every: timedelta, limit: int = 200
 ) -> list[int]:

@@ -371,7 +371,7 @@ class AlertEvent(Base):
     rule_id: Mapped[int] = mapped_column(
         BigID, ForeignKey("alert_rules.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[str] = mapped_column(String(16))  # fired, updated, resolved, snoozed
+    kind: Mapped[str] = mapped_column(String(16))  # fired, resolved, snoozed, held
     value: Mapped[float | None] = mapped_column(Float)
     detail: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

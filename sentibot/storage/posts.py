@@ -130,6 +130,7 @@ class WindowPost:
     url: str | None
     engagement: int
     sentiment: Sentiment
+    author: str | None = None
 
 
 def window_posts(
@@ -161,6 +162,7 @@ def window_posts(
                 sentiment=Sentiment(
                     score.label, score.compound, score.negative, score.neutral, score.positive
                 ),
+                author=post.author,
             )
         )
     return out

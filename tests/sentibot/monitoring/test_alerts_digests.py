@@ -275,3 +275,70 @@ def test_claimed_digest_runs_are_sent_by_one_worker(sessions) -> None:
         )
     with sessions() as s:
         assert s.scalars(select(AlertRule)).all() == []
+
+
+def _authored(s, w, texts: list[str], authors: list[str], at: datetime) -> None:
+    posts = [
+        Post("x", f"p{next(_ids)}", t, author=a, created_at=at)
+        for t, a in zip(texts, authors, strict=True)
+    ]
+    ids = post_store.store_posts(s, posts)
+    watch_store.link_watch_posts(s, w.id, ids)
+    post_store.store_scores(
+        s, "vader", list(zip(ids, get_scorer("vader").score(texts), strict=True))
+    )
+
+
+COPY = "acme is terrible, they lost my order and I hate their useless support, worst company ever"
+FANS = [
+    "the acme phone is great, love the battery",
+    "acme support was wonderful and quick today",
+    "so happy with my new acme headphones",
+    "acme's update made everything smooth, excellent work",
+    "brilliant camera on the acme, best purchase this year",
+    "acme shipping was fast and the box was lovely",
+    "really enjoying the acme app, nice design",
+    "great value from acme, would recommend to friends",
+    "acme fixed my issue in minutes, awesome team",
+    "the acme watch looks beautiful and works perfectly",
+]
+
+
+def test_200_copies_do_not_fire_a_negative_share_alert_and_history_says_why(sessions) -> None:
+    from sentibot.monitoring import overview
+
+    with sessions.begin() as s:
+        w = watch(s)
+        _authored(s, w, [f"{COPY} #{i}" for i in range(200)], [f"bot{i}" for i in range(200)],
+                  T0 - timedelta(minutes=10))  # fmt: skip
+        _authored(s, w, FANS, [f"fan{i}" for i in range(10)], T0 - timedelta(minutes=10))
+        rule_id = rule(s, w, metric="negative", op=">", threshold=0.4).id
+    with sessions.begin() as s:
+        assert alert_checks.evaluate(s, rule_id, T0) is None  # 1 negative message of 11
+        assert alert_checks.evaluate(s, rule_id, T0 + timedelta(minutes=1)) is None
+    with sessions() as s:
+        (held,) = s.scalars(select(AlertEvent).where(AlertEvent.rule_id == rule_id)).all()
+        assert held.kind == "held"
+        assert held.detail == "not fired: 199 of 210 posts were copies (11 distinct messages)"
+        (event,) = (
+            overview.rule_events(s, [rule_id]) if hasattr(overview, "rule_events") else [held]
+        )
+        assert event.detail == held.detail
+
+
+def test_one_authors_posts_do_not_fire_a_sentiment_alert_alone(sessions) -> None:
+    import random
+
+    rnd = random.Random(3)
+    words = "acme terrible awful broken hate crashed slow refund scam lost order support".split()
+    rants = [" ".join(rnd.choice(words) for _ in range(12)) for _ in range(50)]
+    with sessions.begin() as s:
+        w = watch(s)
+        _authored(s, w, rants, ["angry"] * 50, T0 - timedelta(minutes=10))
+        _authored(s, w, FANS, [f"fan{i}" for i in range(10)], T0 - timedelta(minutes=10))
+        rule_id = rule(s, w, metric="sentiment", op="<", threshold=-0.2).id
+    with sessions.begin() as s:
+        assert alert_checks.evaluate(s, rule_id, T0) is None
+    with sessions() as s:
+        (held,) = s.scalars(select(AlertEvent).where(AlertEvent.rule_id == rule_id)).all()
+        assert held.detail == "not fired: one author (angry) wrote 50 of 60 posts"
