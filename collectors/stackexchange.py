@@ -151,8 +151,12 @@ class StackExchangeCollector:
             _set_backoff(self.api_url, site, float(body["backoff"]))
         if "error_id" in body:
             raise _error(body)
-        if isinstance(body.get("quota_remaining"), int) and isinstance(body.get("quota_max"), int):
-            self.quota = (body["quota_remaining"], body["quota_max"])
+        left, most = body.get("quota_remaining"), body.get("quota_max")
+        # Sites are read side by side: the lowest figure is the latest one.
+        if isinstance(left, int) and isinstance(most, int):
+            with _backoff_lock:
+                if self.quota is None or left < self.quota[0]:
+                    self.quota = (left, most)
         return body
 
 

@@ -34,7 +34,9 @@ class StackExchangeStandIn(StandIn):
                 "throttle_violation",
                 "too many requests from this IP, more requests available in 82800 seconds",
             )
-        self.quota_left[keyed] -= 1
+        with self._lock:
+            self.quota_left[keyed] -= 1
+            left = self.quota_left[keyed]
         query = source_query(request.query.get("q", ""), "algolia")
         found = self.corpus.search(query) if query else []
         if "fromdate" in request.query:
@@ -47,7 +49,7 @@ class StackExchangeStandIn(StandIn):
             "items": [self._item(p) for p in items],
             "has_more": page * size < len(found),
             "quota_max": 10_000 if keyed else 300,
-            "quota_remaining": self.quota_left[keyed],
+            "quota_remaining": left,
         }
         if self.backoff is not None:
             body["backoff"] = self.backoff
