@@ -4,6 +4,7 @@ without one and 30 with; GITHUB_API_URL points it at GitHub Enterprise (…/api/
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +55,8 @@ class GitHubCollector:
         self.token = token
         self.timeout_s = timeout_s
         self.quota: str | None = None
+        self._left: int | None = None
+        self._quota_lock = threading.Lock()
 
     def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
         """One search per OR alternative, side by side, created after the cursor (Unix time)."""
@@ -110,8 +113,11 @@ class GitHubCollector:
             response.headers.get("x-ratelimit-remaining"),
             response.headers.get("x-ratelimit-limit"),
         )
-        if left is not None and limit is not None:
-            self.quota = f"{left} of {limit} searches left this minute"
+        if left is not None and limit is not None and left.isdigit():
+            with self._quota_lock:  # alternatives run side by side: keep the lowest
+                if self._left is None or int(left) < self._left:
+                    self._left = int(left)
+                    self.quota = f"{left} of {limit} searches left this minute"
         if response.status_code == 401:
             raise SourceAuthError(f"GitHub refused GITHUB_TOKEN ({_message(response)})")
         if response.status_code in (403, 429) and (
