@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from scoring.aggregate import Breakdown, ScoredText, breakdown, top_posts
+from scoring.integrity import weigh
 from sentibot.monitoring import schedules
 from sentibot.storage import digests as digest_store
 from sentibot.storage import posts as post_store
@@ -45,6 +46,12 @@ class DigestContent:
     omitted: int = 0  # watched topics past MAX_TOPICS, not shown
 
 
+def _weighed(posts: list[post_store.WindowPost]) -> Breakdown:
+    """Each message once, each author capped (scoring/integrity.py), as reports and alerts."""
+    found = weigh([p.text for p in posts], [p.author for p in posts])
+    return breakdown([p.sentiment for p in posts], found.weights)
+
+
 def build(session: Session, run: DigestRun) -> DigestContent:
     digest = session.get(Digest, run.digest_id)
     start, end = run.period_start, run.period_end
@@ -58,8 +65,8 @@ def build(session: Session, run: DigestRun) -> DigestContent:
         topics.append(
             TopicDigest(
                 topic=watch.topic,
-                current=breakdown(p.sentiment for p in now_posts),
-                previous=breakdown(p.sentiment for p in before),
+                current=_weighed(now_posts),
+                previous=_weighed(before),
                 negative=top_posts(texts, "negative", n=1),
                 positive=top_posts(texts, "positive", n=1),
                 points=[(p.when, p.sentiment.compound) for p in now_posts],
