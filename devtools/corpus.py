@@ -78,6 +78,15 @@ NEUTRAL = [
 ]
 
 
+# Where and when people say it: a clause per post, so the demo reads like many people talking
+# rather than a few texts copied (scoring/integrity.py would rightly merge those).
+WHEN = ["this morning", "last night", "after the weekend", "on my lunch break", "today",
+        "since Tuesday", "for a week now", "again this evening"]  # fmt: skip
+WHERE = ["on my laptop at work", "with the family plan", "here in Leeds", "from Lisbon",
+         "on the train home", "in our small office", "at my parents' place", "on the old tablet",
+         "with two kids around", "from the Denver store"]  # fmt: skip
+
+
 class DemoCorpus:
     """A deterministic mix of opinions about any topic, different per source (seeded by name)."""
 
@@ -94,10 +103,11 @@ class DemoCorpus:
         base = zlib.crc32(topic.lower().encode()) % 10_000_000
         for i in range(self.size):
             template = rng.choice(rng.choice(pools))
+            context = f"({rng.choice(WHEN)}, {rng.choice(WHERE)})"
             posts.append(
                 CorpusPost(
                     id=str(10**15 + base * 100 + i),
-                    text=template.format(t=topic),
+                    text=f"{template.format(t=topic)} {context}",
                     author=f"{self.source}_user{rng.randint(1, 500)}",
                     created_at=now - timedelta(minutes=7 * i + rng.randint(0, 6)),
                     likes=rng.randint(0, 200),

@@ -218,8 +218,8 @@ class ServiceStack:
             try:
                 if requests.get(self.bot_url + "/healthz", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or its worker is still loading the app
             time.sleep(0.2)
         raise RuntimeError(f"bot not healthy after {timeout}s; see {self.data_dir / 'bot.log'}")
 
