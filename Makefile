@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/python bench/scoring_speed.py $(DATA)
 	$(BIN)/python bench/hostile_costs.py
 	$(BIN)/python bench/fair_schedule.py
+	$(BIN)/python bench/themes_speed.py $(DATA)
 	$(BIN)/python bench/source_latency.py
 	$(BIN)/python bench/ingest.py --database sqlite
 	$(BIN)/python bench/load.py --commands 200 --clients 20

@@ -182,10 +182,11 @@ def _reencrypt(args: argparse.Namespace) -> int:
 
 def _analyze(args: argparse.Namespace) -> int:
     from bot.grammar import parse_duration
-    from bot.views.summary import breakdown_line, language_line, source_line
+    from bot.views.summary import breakdown_line, language_line, source_line, theme_line
     from collectors.query import QueryError, parse_query
     from collectors.registry import build_collectors
     from scoring.base import get_scorer
+    from scoring.embed import embed
     from sentibot.monitoring.analysis import analyze_in_process, report_as_json
 
     names = _source_names(args.sources)
@@ -207,6 +208,7 @@ def _analyze(args: argparse.Namespace) -> int:
         get_scorer(settings.sentiment_model, settings.sentiment_precision),
         args.limit or settings.analyze_limit,
         window_s,
+        embed,
     )
     if args.json:
         print(json.dumps(report_as_json(report), indent=2))
@@ -219,6 +221,8 @@ def _analyze(args: argparse.Namespace) -> int:
     mix = language_line(report.languages, report.unscored, settings.sentiment_model)
     if mix:
         print("  " + html.unescape(mix.replace("*", "")))
+    for theme in report.themes:
+        print("  theme: " + html.unescape(theme_line(theme).replace("*", "")))
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.delivery import Posted, Undeliverable
+from scoring.embed import embed
 from sentibot.monitoring import alert_checks
 from sentibot.monitoring.alert_rules import AlertAction
 from sentibot.storage import alerts as alert_store
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 @app.task(name="sentibot.evaluate_alert", **RETRY_DB)
 def evaluate_alert(rule_id: int) -> None:
     with sessions().begin() as session:
-        outcome = alert_checks.evaluate(session, rule_id, utcnow())
+        outcome = alert_checks.evaluate(session, rule_id, utcnow(), embed)
     if outcome is None:
         return
     new_message = outcome.action in (AlertAction.FIRE, AlertAction.REPOST)

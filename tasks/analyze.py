@@ -22,6 +22,7 @@ from collectors.query import parse_query
 from collectors.registry import SourceReport, build_collectors
 from collectors.registry import collect as collect_posts
 from scoring.base import UnknownModel, get_scorer
+from scoring.embed import embed
 from sentibot.config.settings import MissingSetting, get_settings
 from sentibot.monitoring import analysis
 from sentibot.monitoring.preview import preview
@@ -216,7 +217,7 @@ def _notify(job_id: int) -> None:
         if job.state == JobState.FAILED:
             text, blocks = render_failure(job.topic, job.error or "unknown error")
         else:
-            report = analysis.job_report(session, job)
+            report = analysis.job_report(session, job, embed)
             text, blocks = render_summary(
                 report.summary,
                 report.sources,
@@ -229,6 +230,7 @@ def _notify(job_id: int) -> None:
                 report.unscored,
                 report.unique_authors,
                 report.duplicates_merged,
+                report.themes,
             )
             if job.chart_file_id is None:
                 chart = render_chart(report.timeline, f"{job.topic}: sentiment and volume")

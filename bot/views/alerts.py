@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.views.mrkdwn import clip, escape, quote_inline
-from bot.views.summary import post_line
+from bot.views.summary import post_line, theme_line
 from sentibot.monitoring.alert_checks import AlertReport
 from sentibot.monitoring.alert_rules import describe, show_value
 from sentibot.monitoring.overview import RuleEvent, RuleStatus
@@ -42,6 +42,8 @@ def render_alert(report: AlertReport) -> tuple[str, list[dict]]:
         f"{_pct(split.neutral_share)} · positive {_pct(split.positive_share)} · mean "
         f"{split.mean_compound:+.2f}",
     ]
+    if r.themes:
+        body.append("*Mostly:* " + "; ".join(theme_line(t) for t in r.themes))
     if drivers:
         body.append(
             "*Driven by:* "

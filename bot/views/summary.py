@@ -15,6 +15,7 @@ from scoring.aggregate import (
     drivers,
     top_posts,
 )
+from scoring.themes import Theme
 
 SECTION_LIMIT = 3000  # characters of mrkdwn per section text
 WATCH_ACTION = "watch_topic"
@@ -154,6 +155,7 @@ def render_summary(
     unscored: int = 0,
     unique_authors: int = 0,
     duplicates_merged: int = 0,
+    themes: Sequence[Theme] = (),
 ) -> tuple[str, list[dict]]:
     """(fallback text, blocks) for a finished analysis."""
     # Header text is plain_text (never parsed for mentions); everything else is escaped mrkdwn.
@@ -195,7 +197,11 @@ def render_summary(
     if lines:
         text = clip("\n".join(lines), SECTION_LIMIT)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
-    for text in (drivers_section(posts, summary.topic), posts_section(posts)):
+    for text in (
+        themes_section(themes),
+        drivers_section(posts, summary.topic),
+        posts_section(posts),
+    ):
         if text:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     if o.count:
@@ -216,6 +222,21 @@ def render_summary(
     if o.count:
         fallback += f" — {breakdown_line(o)}"
     return fallback, blocks
+
+
+def theme_line(t: Theme) -> str:
+    """`*checkout / errors* · 58 posts · -0.61 · 70% negative · new`"""
+    change = t.change()
+    return (
+        f"*{escape(t.label)}* · {t.count:,} posts · {t.mean_compound:+.2f} · "
+        f"{_pct(t.negative_share)} negative" + (f" · {change}" if change else "")
+    )
+
+
+def themes_section(themes: Sequence[Theme]) -> str:
+    if not themes:
+        return ""
+    return clip("*Themes*\n" + "\n".join(f"• {theme_line(t)}" for t in themes), SECTION_LIMIT)
 
 
 def integrity_note(unique_authors: int, duplicates_merged: int) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from scoring.aggregate import Breakdown, Driver, ScoredText, breakdown, contrast, drivers, top_posts
 from scoring.integrity import weigh
+from scoring.themes import Embed, Theme, find_themes
 from sentibot.monitoring import alert_rules
 from sentibot.monitoring.alert_rules import SNOOZE_S, AlertAction
 from sentibot.storage import alerts as alert_store
@@ -39,6 +40,7 @@ class AlertReport:
     posts: Sequence[ScoredText]
     state: AlertState
     note: str = ""
+    themes: Sequence[Theme] = ()  # what drove it, most first
 
 
 @dataclass(frozen=True)
@@ -123,10 +125,43 @@ def _explain(
     return split, found, chosen
 
 
+def _driving_themes(
+    session: Session, rule: AlertRule, watch: Watch, posts: list, now: datetime, embed: Embed
+) -> list[Theme]:
+    """The window's themes ordered by how much they push the way the rule looks: growth for
+    volume, negative posts for negative share and a falling mean, positive ones otherwise."""
+    window = timedelta(seconds=rule.window_s)
+    before = post_store.window_posts(session, watch, now - 2 * window, now - window)
+    found = weigh([p.text for p in posts], [p.author for p in posts])
+    earlier = weigh([p.text for p in before], [p.author for p in before])
+    themes = find_themes(
+        [p.text for p in posts],
+        [p.sentiment for p in posts],
+        found.weights,
+        found.copies,
+        [p.text for p, w in zip(before, earlier.weights, strict=True) if w > 0],
+        rule.topic,
+        embed,
+    )
+    if rule.metric == "volume":
+        return sorted(themes, key=lambda t: -(t.count - (t.before or 0)))
+    sign = 1 if rule.metric == "negative" or rule.op == "<" else -1
+    return sorted(
+        themes, key=lambda t: -t.count * (t.negative_share if sign > 0 else 1 - t.negative_share)
+    )
+
+
 def _report(
-    session: Session, rule: AlertRule, watch: Watch, posts: list, now: datetime, note: str = ""
+    session: Session,
+    rule: AlertRule,
+    watch: Watch,
+    posts: list,
+    now: datetime,
+    note: str = "",
+    embed: Embed | None = None,
 ) -> AlertReport:
     split, found, chosen = _explain(session, rule, watch, posts, now)
+    themes = _driving_themes(session, rule, watch, posts, now, embed) if embed else []
     return AlertReport(
         rule_id=rule.id,
         topic=rule.topic,
@@ -140,6 +175,7 @@ def _report(
         posts=chosen,
         state=AlertState(rule.state),
         note=note,
+        themes=themes[:2],
     )
 
 
@@ -183,8 +219,11 @@ def act_on(
     )
 
 
-def evaluate(session: Session, rule_id: int, now: datetime) -> Outcome | None:
-    """Decide what happens to the rule now; None when nothing does (or it is muted/snoozed)."""
+def evaluate(
+    session: Session, rule_id: int, now: datetime, embed: Embed | None = None
+) -> Outcome | None:
+    """Decide what happens to the rule now; None when nothing does (or it is muted/snoozed).
+    With `embed` (scoring/embed.py), the message says which themes drove it."""
     rule = alert_store.lock_rule(session, rule_id)
     if rule is None:
         return None
@@ -218,4 +257,4 @@ def evaluate(session: Session, rule_id: int, now: datetime) -> Outcome | None:
         rule.state, rule.resolved_at = AlertState.OK, now
         alert_store.add_event(session, rule.id, "resolved", value, now)
     rule.value = value
-    return _outcome(rule, action, _report(session, rule, watch, posts, now))
+    return _outcome(rule, action, _report(session, rule, watch, posts, now, embed=embed))

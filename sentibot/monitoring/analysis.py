@@ -18,6 +18,7 @@ from collectors.registry import Collection, SourceReport, collect
 from scoring.aggregate import Breakdown, ScoredText, Summary, breakdown, summarize
 from scoring.base import UNSCORED, Scorer, score_known_languages
 from scoring.integrity import weigh
+from scoring.themes import Embed, Theme, find_themes
 from sentibot.storage import jobs as job_store
 from sentibot.storage import posts as post_store
 from sentibot.storage.models import Job, JobStage, utcnow
@@ -91,6 +92,7 @@ class JobReport:
     messages: int = 0
     duplicates_merged: int = 0
     unique_authors: int = 0
+    themes: list[Theme] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ def _windowed(
     sources: dict[str, SourceReport],
     end: datetime,
     window_s: int,
+    embed: Embed | None = None,
 ) -> JobReport:
     """The report on posts of the window ending at `end` (undated posts count as current),
     with the window before it for comparison."""
@@ -128,10 +131,22 @@ def _windowed(
         messages=found.messages,
         duplicates_merged=found.duplicates_merged,
         unique_authors=found.unique_authors,
+        themes=find_themes(
+            [i.text.text for i in current],
+            [i.text.sentiment for i in current],
+            found.weights,
+            found.copies,
+            [i.text.text for i, w in zip(previous, earlier.weights, strict=True) if w > 0],
+            topic,
+            embed,
+        )
+        if embed is not None
+        else [],
     )
 
 
-def job_report(session: Session, job: Job) -> JobReport:
+def job_report(session: Session, job: Job, embed: Embed | None = None) -> JobReport:
+    """The job's report; with `embed` (scoring/embed.py), its themes too."""
     languages, unscored = job_store.job_languages(session, job)
     scored = job_store.scored_job_posts(session, job)
     reports = job.source_reports or {}
@@ -147,7 +162,7 @@ def job_report(session: Session, job: Job) -> JobReport:
         )
         for p in scored
     ]
-    report = _windowed(job.topic, items, sources, job.created_at, job.window_s)
+    report = _windowed(job.topic, items, sources, job.created_at, job.window_s, embed)
     return replace(report, languages=languages, unscored=unscored)
 
 
@@ -157,6 +172,7 @@ def analyze_in_process(
     scorer: Scorer,
     limit: int,
     window_s: int = 86_400,
+    embed: Embed | None = None,
 ) -> JobReport:
     """One analysis with no broker and no database: collect, score, summarize."""
     collection = collect(parse_query(topic), collectors, limit)
@@ -171,7 +187,7 @@ def analyze_in_process(
         if s.label != UNSCORED
     ]
     languages = Counter(p.lang or "?" for p in unique)
-    report = _windowed(topic, items, reports, datetime.now(UTC), window_s)
+    report = _windowed(topic, items, reports, datetime.now(UTC), window_s, embed)
     return replace(
         report,
         languages=dict(languages.most_common()),
@@ -204,6 +220,7 @@ def report_as_json(report: JobReport) -> dict[str, object]:
         "messages": report.messages,
         "duplicates_merged": report.duplicates_merged,
         "unique_authors": report.unique_authors,
+        "themes": [t.as_dict() for t in report.themes],
         "sources": {
             name: {
                 **r.as_dict(),

@@ -342,3 +342,26 @@ def test_one_authors_posts_do_not_fire_a_sentiment_alert_alone(sessions) -> None
     with sessions() as s:
         (held,) = s.scalars(select(AlertEvent).where(AlertEvent.rule_id == rule_id)).all()
         assert held.detail == "not fired: one author (angry) wrote 50 of 60 posts"
+
+
+def test_an_alert_says_which_theme_drove_it(sessions) -> None:
+    from scoring.embed import embed
+    from tests.scoring.test_themes import BATTERY, CHECKOUT, SHIPPING
+
+    with sessions.begin() as s:
+        w = watch(s)
+        calm = BATTERY + SHIPPING
+        _authored(s, w, calm, [f"a{i}" for i in range(len(calm))], T0 - timedelta(minutes=90))
+        now = calm + CHECKOUT
+        _authored(s, w, now, [f"b{i}" for i in range(len(now))], T0 - timedelta(minutes=20))
+        rule_id = rule(s, w, metric="negative", op=">", threshold=0.3).id
+    with sessions.begin() as s:
+        fired = alert_checks.evaluate(s, rule_id, T0, embed)
+    assert fired is not None
+    assert fired.action == "fire"
+    top = fired.report.themes[0]
+    assert top.label.startswith("checkout")
+    assert top.change() == "new"
+    text, blocks = render_alert(fired.report)
+    assert "*Mostly:* *checkout / error* · 16 posts" in str(blocks)
+    assert "· new" in str(blocks)

@@ -44,3 +44,26 @@ def test_200_copies_count_once_in_the_mood_and_the_report_says_so(sessions) -> N
         report.summary, report.sources, "vader", unique_authors=203, duplicates_merged=199
     )
     assert "*203 posts* from 203 authors · 199 copies counted once" in str(blocks)
+
+
+def test_a_report_names_its_themes_in_slack_and_in_json(sessions) -> None:
+    from scoring.embed import embed
+    from tests.scoring.test_themes import BATTERY, CHECKOUT, SHIPPING
+
+    texts = BATTERY + SHIPPING + CHECKOUT
+    posts = [Post("x", f"t{i}", t, author=f"a{i}", created_at=NOW) for i, t in enumerate(texts)]
+    with sessions.begin() as s:
+        job = make_job(s, topic="acme", sources=["x"], model="vader")
+        job_store.link_job_posts(s, job.id, post_store.store_posts(s, posts))
+        analysis.score_job_posts(s, job, get_scorer("vader"))
+        report = analysis.job_report(s, job, embed)
+    labels = {t.label for t in report.themes}
+    assert "checkout / error" in labels
+    doc = analysis.report_as_json(report)
+    (checkout,) = [t for t in doc["themes"] if t["label"] == "checkout / error"]
+    assert checkout["count"] == 16
+    assert checkout["negative_share"] > 0.5
+    assert checkout["change"] is None  # no window before this job's posts
+    _, blocks = render_summary(report.summary, report.sources, "vader", themes=report.themes)
+    assert "*Themes*" in str(blocks)
+    assert "*checkout / error* · 16 posts" in str(blocks)

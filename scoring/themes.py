@@ -1,0 +1,126 @@
+"""What the posts of a window are about: themes found by meaning (sentence embeddings, k-means
+with a fixed seed, so the same posts give the same themes), each named by its most distinctive
+terms, with its size, mood and change against the window before.
+
+Each message counts once (copies merged, scoring/integrity.py), so a copied post cannot make a
+theme of its own size; a theme's size is the posts its messages stand for.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from scoring.aggregate import contrast, terms
+from scoring.base import Sentiment
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+MIN_MESSAGES = 12  # fewer distinct messages than this make no themes worth naming
+MAX_THEMES = 5
+MAX_PREVIOUS = 300  # messages of the window before placed on the themes (a sample beyond)
+
+
+@dataclass(frozen=True)
+class Theme:
+    label: str
+    terms: tuple[str, ...]
+    count: int  # posts, copies included
+    mean_compound: float
+    negative_share: float
+    before: int | None  # posts of the window before nearest this theme; None: no window before
+
+    def change(self) -> str:
+        if self.before is None:
+            return ""
+        if self.before == 0:
+            return "new"
+        return f"{(self.count - self.before) / self.before:+.0%}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "label": self.label,
+            "terms": list(self.terms),
+            "count": self.count,
+            "mean_compound": round(self.mean_compound, 4),
+            "negative_share": round(self.negative_share, 4),
+            "before": self.before,
+            "change": self.change() or None,
+        }
+
+
+def find_themes(
+    texts: Sequence[str],
+    sentiments: Sequence[Sentiment],
+    weights: Sequence[float],
+    copies: Sequence[int],
+    previous: Sequence[str],
+    topic: str,
+    embed: Embed,
+) -> list[Theme]:
+    """Themes of a window's posts, largest first. `weights` and `copies` come from
+    `integrity.weigh` (a merged copy has weight 0; its message's first post carries the count);
+    `previous` are the distinct texts of the window before."""
+    from sklearn.cluster import KMeans
+
+    messages = [i for i, w in enumerate(weights) if w > 0]
+    if len(messages) < MIN_MESSAGES:
+        return []
+    vectors = embed([texts[i] for i in messages])
+    k = min(MAX_THEMES, max(2, round(math.sqrt(len(messages) / 4))))
+    model = KMeans(n_clusters=k, n_init=4, random_state=0).fit(vectors)
+    groups = [[m for m, c in zip(messages, model.labels_, strict=True) if c == g] for g in range(k)]
+    before = _placed(previous, model, embed)
+    found = []
+    for g, members in enumerate(groups):
+        if not members:
+            continue
+        others = [texts[i] for i in messages if i not in set(members)]
+        named = [d.term for d in contrast([texts[i] for i in members], others, topic, n=6)]
+        named = _distinct(named or _frequent([texts[i] for i in members], topic))[:3]
+        w = sum(weights[i] for i in members)
+        found.append(
+            Theme(
+                label=" / ".join(named[:2]) or "other",
+                terms=tuple(named),
+                count=sum(max(copies[i], 1) for i in members),
+                mean_compound=sum(weights[i] * sentiments[i].compound for i in members) / w,
+                negative_share=sum(weights[i] for i in members if sentiments[i].label == "negative")
+                / w,
+                before=None if before is None else int(before[g]),
+            )
+        )
+    return sorted(found, key=lambda t: (-t.count, t.label))
+
+
+def _placed(previous: Sequence[str], model: object, embed: Embed) -> np.ndarray | None:
+    """Posts of the window before per theme (scaled up from a sample past MAX_PREVIOUS)."""
+    if not previous:
+        return None
+    step = max(1, math.ceil(len(previous) / MAX_PREVIOUS))
+    sample = list(previous)[::step]
+    nearest = model.predict(embed(sample))  # type: ignore[attr-defined]
+    counts = np.bincount(nearest, minlength=model.n_clusters)  # type: ignore[attr-defined]
+    return np.round(counts * len(previous) / len(sample))
+
+
+def _distinct(found: list[str]) -> list[str]:
+    """Terms that do not repeat each other's words (`phone`, not also `phone battery`)."""
+    kept: list[str] = []
+    for term in found:
+        if not any(set(term.split()) & set(k.split()) for k in kept):
+            kept.append(term)
+    return kept
+
+
+def _frequent(texts: Sequence[str], topic: str) -> list[str]:
+    from collections import Counter
+
+    exclude = frozenset(terms(topic))
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(set(terms(text, exclude)))
+    return [t for t, _ in counts.most_common(3)]
