@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from bot.views.digest import digest_charts, render_digest
+from scoring.embed import embed
 from sentibot.monitoring import digests
 from sentibot.storage import digests as digest_store
 from sentibot.storage.models import DigestRun, utcnow
@@ -28,7 +29,7 @@ def send_digest(run_id: int) -> None:
         if given_up:
             run.sent_at = utcnow()
         else:
-            content = digests.build(session, run)
+            content = digests.build(session, run, embed)
     if given_up:
         _give_up(run_id, team_id, channel)
         return

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.views.chart import render_chart
 from bot.views.mrkdwn import clip, quote_inline
-from bot.views.summary import change_line, mood, post_line, share_bar
+from bot.views.summary import change_line, mood, post_line, share_bar, theme_line
 from sentibot.monitoring.digests import MAX_CHARTS, DigestContent
 
 
@@ -63,6 +63,8 @@ def render_digest(content: DigestContent) -> tuple[str, list[dict]]:
                 f"{c.neutral_share * 100:.0f}% · pos {c.positive_share * 100:.0f}%"
             )
         lines.append(change_line(c, t.previous, seconds))
+        if t.grown:
+            lines.append("*Grew:* " + "; ".join(theme_line(g) for g in t.grown))
         for p in [*t.negative, *t.positive]:
             lines.append(post_line(p))
         blocks.append({"type": "divider"})

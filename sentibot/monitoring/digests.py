@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from scoring.aggregate import Breakdown, ScoredText, breakdown, top_posts
 from scoring.integrity import weigh
+from scoring.themes import Embed, Theme, find_themes
 from sentibot.monitoring import schedules
 from sentibot.storage import digests as digest_store
 from sentibot.storage import posts as post_store
@@ -31,6 +32,8 @@ class TopicDigest:
     positive: Sequence[ScoredText]
     # (when, compound) of each post of the period, for the topic's chart
     points: Sequence[tuple[datetime, float]] = ()
+    # Themes that grew against the period before (new ones first), at most two.
+    grown: Sequence[Theme] = ()
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,28 @@ def _weighed(posts: list[post_store.WindowPost]) -> Breakdown:
     return breakdown([p.sentiment for p in posts], found.weights)
 
 
-def build(session: Session, run: DigestRun) -> DigestContent:
+def _grown(
+    topic: str, now_posts: list[post_store.WindowPost], before: list, embed: Embed | None
+) -> list[Theme]:
+    if embed is None:
+        return []
+    found = weigh([p.text for p in now_posts], [p.author for p in now_posts])
+    earlier = weigh([p.text for p in before], [p.author for p in before])
+    themes = find_themes(
+        [p.text for p in now_posts],
+        [p.sentiment for p in now_posts],
+        found.weights,
+        found.copies,
+        [p.text for p, w in zip(before, earlier.weights, strict=True) if w > 0],
+        topic,
+        embed,
+    )
+    grew = [t for t in themes if t.before is not None and t.count > t.before]
+    return sorted(grew, key=lambda t: (t.before != 0, -(t.count - (t.before or 0))))[:2]
+
+
+def build(session: Session, run: DigestRun, embed: Embed | None = None) -> DigestContent:
+    """The run's content; with `embed` (scoring/embed.py), each topic's themes that grew."""
     digest = session.get(Digest, run.digest_id)
     start, end = run.period_start, run.period_end
     length = end - start
@@ -70,6 +94,7 @@ def build(session: Session, run: DigestRun) -> DigestContent:
                 negative=top_posts(texts, "negative", n=1),
                 positive=top_posts(texts, "positive", n=1),
                 points=[(p.when, p.sentiment.compound) for p in now_posts],
+                grown=_grown(watch.topic, now_posts, before, embed),
             )
         )
     return DigestContent(

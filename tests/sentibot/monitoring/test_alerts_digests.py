@@ -365,3 +365,33 @@ def test_an_alert_says_which_theme_drove_it(sessions) -> None:
     text, blocks = render_alert(fired.report)
     assert "*Mostly:* *checkout / error* · 16 posts" in str(blocks)
     assert "· new" in str(blocks)
+
+
+def test_a_digest_shows_the_themes_that_grew(sessions) -> None:
+    from scoring.embed import embed
+    from tests.scoring.test_themes import BATTERY, CHECKOUT, SHIPPING
+
+    with sessions.begin() as s:
+        w = watch(s)
+        calm = BATTERY + SHIPPING
+        _authored(s, w, calm, [f"a{i}" for i in range(len(calm))], T0 - timedelta(hours=30))
+        now = calm + CHECKOUT
+        _authored(s, w, now, [f"b{i}" for i in range(len(now))], T0 - timedelta(hours=6))
+        digest_store.set_digest(
+            s,
+            team_id="T1",
+            channel_id="C1",
+            cadence="daily",
+            local_time="09:00",
+            tz="Europe/Berlin",
+            weekday=None,
+            next_due_at=datetime(2026, 11, 20, 8, tzinfo=UTC),
+            user_id="U1",
+        )
+    with sessions.begin() as s:
+        (run_id,) = digests.claim_due(s, datetime(2026, 11, 20, 8, 0, 5, tzinfo=UTC))
+        content = digests.build(s, s.get(DigestRun, run_id), embed)
+    (topic,) = content.topics
+    assert [g.label for g in topic.grown] == ["checkout / error"]
+    _, blocks = render_digest(content)
+    assert "*Grew:* *checkout / error* · 16 posts" in str(blocks)
