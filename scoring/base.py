@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -57,15 +57,40 @@ def reads(model: str, lang: str | None) -> bool:
 
 
 def score_known_languages(
-    scorer: Scorer, model: str, texts: Sequence[tuple[str, str | None]]
+    scorer: Scorer,
+    model: str,
+    texts: Sequence[tuple[str, str | None]],
+    routes: Mapping[str, Scorer] | None = None,
 ) -> list[Sentiment]:
-    """(text, language) pairs scored where `model` reads the language, NOT_SCORED elsewhere."""
-    readable = [i for i, (_, lang) in enumerate(texts) if reads(model, lang)]
-    scored = scorer.score([texts[i][0] for i in readable]) if readable else []
+    """(text, language) pairs scored where `model` reads the language; a language `routes`
+    names goes to its own scorer (SENTIMENT_LANGUAGE_MODELS); the rest are NOT_SCORED."""
     out = [NOT_SCORED] * len(texts)
-    for i, sentiment in zip(readable, scored, strict=True):
-        out[i] = sentiment
+    groups: dict[str | None, list[int]] = {}
+    for i, (_, lang) in enumerate(texts):
+        if reads(model, lang):
+            groups.setdefault(None, []).append(i)
+        elif routes and lang in routes:
+            groups.setdefault(lang, []).append(i)
+    for lang, rows in groups.items():
+        chosen = scorer if lang is None else (routes or {})[lang]
+        for i, sentiment in zip(rows, chosen.score([texts[i][0] for i in rows]), strict=True):
+            out[i] = sentiment
     return out
+
+
+def language_routes(setting: str, precision: str = "auto") -> dict[str, Scorer]:
+    """SENTIMENT_LANGUAGE_MODELS (`ja=hf:/models/multilingual,pt=hf:/models/multilingual`) as
+    scorers by language; a malformed entry is an error naming the variable."""
+    routes: dict[str, Scorer] = {}
+    for entry in filter(None, (e.strip() for e in setting.split(","))):
+        lang, sep, model = entry.partition("=")
+        if not sep or not lang.strip() or not model.strip():
+            raise UnknownModel(
+                f"SENTIMENT_LANGUAGE_MODELS entry {entry!r} is not language=model "
+                "(e.g. ja=hf:/models/multilingual)"
+            )
+        routes[lang.strip().lower()] = get_scorer(model.strip(), precision)
+    return routes
 
 
 @lru_cache(maxsize=8)

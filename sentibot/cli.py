@@ -185,7 +185,7 @@ def _analyze(args: argparse.Namespace) -> int:
     from bot.views.summary import breakdown_line, language_line, source_line, theme_line
     from collectors.query import QueryError, parse_query
     from collectors.registry import build_collectors
-    from scoring.base import get_scorer
+    from scoring.base import get_scorer, language_routes
     from scoring.embed import embed
     from sentibot.monitoring.analysis import analyze_in_process, report_as_json
 
@@ -209,6 +209,7 @@ def _analyze(args: argparse.Namespace) -> int:
         args.limit or settings.analyze_limit,
         window_s,
         embed,
+        language_routes(settings.sentiment_language_models, settings.sentiment_precision),
     )
     if args.json:
         print(json.dumps(report_as_json(report), indent=2))

@@ -21,7 +21,7 @@ from collectors.base import Post as CollectedPost
 from collectors.query import parse_query
 from collectors.registry import SourceReport, build_collectors
 from collectors.registry import collect as collect_posts
-from scoring.base import UnknownModel, get_scorer
+from scoring.base import UnknownModel, get_scorer, language_routes
 from scoring.embed import embed
 from sentibot.config.settings import MissingSetting, get_settings
 from sentibot.monitoring import analysis
@@ -191,8 +191,14 @@ def _score(job_id: int) -> None:
             return
         n = 0
         if job.kind != PREVIEW:  # a preview counts posts; it does not weigh them
+            settings = get_settings()
             n = analysis.score_job_posts(
-                session, job, get_scorer(job.model, get_settings().sentiment_precision)
+                session,
+                job,
+                get_scorer(job.model, settings.sentiment_precision),
+                routes=language_routes(
+                    settings.sentiment_language_models, settings.sentiment_precision
+                ),
             )
         job_store.advance_job(session, job, stage=JobStage.NOTIFY)
     log.info("job %s: scored %s posts", job_id, n)

@@ -12,7 +12,7 @@ from bot.views.notices import render_health
 from collectors.query import parse_query
 from collectors.registry import build_collectors
 from collectors.registry import collect as collect_posts
-from scoring.base import Sentiment, get_scorer, score_known_languages
+from scoring.base import Sentiment, get_scorer, language_routes, score_known_languages
 from sentibot.config.settings import get_settings
 from sentibot.monitoring import watch_runs
 from sentibot.monitoring.source_health import Event
@@ -111,16 +111,20 @@ def _score_each(model: str, rows: list[tuple[int, str, str | None]]) -> list[tup
     """The batch at once; if it raises, post by post, so one post that breaks the scorer is
     logged and left (its request is re-sent a bounded number of times), not the batch. Posts
     in languages the model does not read are stored as unscored."""
-    scorer = get_scorer(model, get_settings().sentiment_precision)
+    settings = get_settings()
+    scorer = get_scorer(model, settings.sentiment_precision)
+    routes = language_routes(settings.sentiment_language_models, settings.sentiment_precision)
     try:
-        sentiments = score_known_languages(scorer, model, [(t, lang) for _, t, lang in rows])
+        sentiments = score_known_languages(
+            scorer, model, [(t, lang) for _, t, lang in rows], routes
+        )
         return list(zip([pid for pid, _, _ in rows], sentiments, strict=True))
     except (ValueError, RuntimeError, TypeError, UnicodeError) as exc:
         log.warning("a batch of %s posts failed to score (%r); scoring one by one", len(rows), exc)
     scored = []
     for pid, text, lang in rows:
         try:
-            scored.append((pid, score_known_languages(scorer, model, [(text, lang)])[0]))
+            scored.append((pid, score_known_languages(scorer, model, [(text, lang)], routes)[0]))
         except (ValueError, RuntimeError, TypeError, UnicodeError) as exc:
             log.error("post %s not scored with %s: %r", pid, model, exc)
     return scored

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
 
     sentiment_model: str = "vader"
+    # Languages the model does not read, sent to another model (`ja=hf:/models/xlm-sentiment`,
+    # comma-separated); posts in other languages are stored unscored and left out.
+    sentiment_language_models: str = ""
     # Log lines: one JSON object each (with job/watch/rule ids), or key=value text.
     log_format: Literal["json", "text"] = "json"
     # Transformer arithmetic: auto = bfloat16 where the CPU has bf16 instructions, else fp32.

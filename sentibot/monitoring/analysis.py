@@ -59,13 +59,19 @@ def store_source(
     )
 
 
-def score_job_posts(session: Session, job: Job, scorer: Scorer, batch: int = SCORE_BATCH) -> int:
+def score_job_posts(
+    session: Session,
+    job: Job,
+    scorer: Scorer,
+    batch: int = SCORE_BATCH,
+    routes: Mapping[str, Scorer] | None = None,
+) -> int:
     """Score the job's posts that have no score under the job's model yet, in batches; those in
     languages the model does not read are stored as unscored."""
     done = 0
     while rows := job_store.unscored_job_posts(session, job.id, job.model, limit=batch):
         sentiments = score_known_languages(
-            scorer, job.model, [(text, lang) for _, text, lang in rows]
+            scorer, job.model, [(text, lang) for _, text, lang in rows], routes
         )
         post_store.store_scores(
             session, job.model, list(zip([pid for pid, _, _ in rows], sentiments, strict=True))
@@ -173,12 +179,15 @@ def analyze_in_process(
     limit: int,
     window_s: int = 86_400,
     embed: Embed | None = None,
+    routes: Mapping[str, Scorer] | None = None,
 ) -> JobReport:
     """One analysis with no broker and no database: collect, score, summarize."""
     collection = collect(parse_query(topic), collectors, limit)
     reports = collection.reports
     unique = list({(p.source, p.external_id): p for p in collection.posts}.values())
-    sentiments = score_known_languages(scorer, scorer.name, [(p.text, p.lang) for p in unique])
+    sentiments = score_known_languages(
+        scorer, scorer.name, [(p.text, p.lang) for p in unique], routes
+    )
     items = [
         _Item(
             p.source, p.created_at, ScoredText(p.text, s, p.engagement, p.url, p.source), p.author

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from bot.views.summary import render_summary
 from collectors.base import Post
 from collectors.boundary import clean_post
@@ -57,3 +59,18 @@ def test_the_english_models_read_english_only() -> None:
     assert not reads("vader", "pt")
     assert reads("vader", None)  # a post whose language nobody knows is tried
     assert reads("hf:/models/multilingual", "ja")
+
+
+def test_a_language_routed_to_another_model_is_scored_by_it(sessions) -> None:
+    from scoring.base import UnknownModel, language_routes
+
+    routes = language_routes("ja=vader")  # stands in for a local multilingual hf: model
+    with sessions.begin() as s:
+        job = make_job(s, topic="acme", sources=["x"], model="vader")
+        job_store.link_job_posts(s, job.id, post_store.store_posts(s, _posts()))
+        analysis.score_job_posts(s, job, get_scorer("vader"), routes=routes)
+        report = analysis.job_report(s, job)
+    assert report.unscored == 1  # only the Portuguese post
+    assert report.summary.count == 5
+    with pytest.raises(UnknownModel, match="SENTIMENT_LANGUAGE_MODELS"):
+        language_routes("ja")
