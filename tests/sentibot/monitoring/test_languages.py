@@ -31,11 +31,12 @@ def _posts() -> list[Post]:
     return [p for p in (clean_post(p, NOW) for p in raw) if p is not None]
 
 
-def test_three_languages_reported_and_only_english_scored(sessions) -> None:
+@pytest.mark.parametrize("model", ["vader", "transformer"])
+def test_three_languages_reported_and_only_english_scored(sessions, model: str) -> None:
     with sessions.begin() as s:
-        job = make_job(s, topic="acme", sources=["x"], model="vader")
+        job = make_job(s, topic="acme", sources=["x"], model=model)
         job_store.link_job_posts(s, job.id, post_store.store_posts(s, _posts()))
-        analysis.score_job_posts(s, job, get_scorer("vader"))
+        analysis.score_job_posts(s, job, get_scorer(model))
         report = analysis.job_report(s, job)
     assert report.languages == {"en": 3, "ja": 2, "pt": 1}
     assert report.unscored == 3
@@ -45,12 +46,10 @@ def test_three_languages_reported_and_only_english_scored(sessions) -> None:
     assert doc["languages"] == {"en": 3, "ja": 2, "pt": 1}
     assert doc["unscored"] == 3
     _, blocks = render_summary(
-        report.summary, report.sources, "vader", languages=report.languages, unscored=3
+        report.summary, report.sources, model, languages=report.languages, unscored=3
     )
-    text = str(blocks)
-    assert (
-        "*Languages*: en 50% · ja 33% · pt 17% · 3 posts in languages vader does not read" in text
-    )
+    mix = f"*Languages*: en 50% · ja 33% · pt 17% · 3 posts in languages {model} does not read"
+    assert mix in str(blocks)
 
 
 def test_the_english_models_read_english_only() -> None:
