@@ -229,17 +229,29 @@ def _topic(text: str, verb: str) -> str | UsageError:
         return UsageError(f"That topic does not parse: {exc}.\nUsage: {USAGE[verb]}")
 
 
-def _parse_analyze(args: list[str]) -> Analyze | UsageError:
-    split = _split_options(args, "analyze", ("sources", "limit", "since"))
+def _topic_and_sources(
+    args: list[str], verb: str, allowed: tuple[str, ...]
+) -> tuple[str, tuple[str, ...], dict[str, str]] | UsageError:
+    """What `analyze`, `preview` and `watch` share: the topic, `--sources` (every source by
+    default) and the verb's other options, still unparsed."""
+    split = _split_options(args, verb, allowed)
     if isinstance(split, UsageError):
         return split
     words, options = split
-    topic = _topic(_requote(words), "analyze")
+    topic = _topic(_requote(words), verb)
     if isinstance(topic, UsageError):
         return topic
     sources = _parse_sources(options["sources"]) if "sources" in options else source_names()
     if isinstance(sources, UsageError):
         return sources
+    return topic, sources, options
+
+
+def _parse_analyze(args: list[str]) -> Analyze | UsageError:
+    parsed = _topic_and_sources(args, "analyze", ("sources", "limit", "since"))
+    if isinstance(parsed, UsageError):
+        return parsed
+    topic, sources, options = parsed
     limit: int | None = None
     if "limit" in options:
         value = options["limit"]
@@ -256,30 +268,18 @@ def _parse_analyze(args: list[str]) -> Analyze | UsageError:
 
 
 def _parse_preview(args: list[str]) -> Preview | UsageError:
-    split = _split_options(args, "preview", ("sources",))
-    if isinstance(split, UsageError):
-        return split
-    words, options = split
-    topic = _topic(_requote(words), "preview")
-    if isinstance(topic, UsageError):
-        return topic
-    sources = _parse_sources(options["sources"]) if "sources" in options else source_names()
-    if isinstance(sources, UsageError):
-        return sources
+    parsed = _topic_and_sources(args, "preview", ("sources",))
+    if isinstance(parsed, UsageError):
+        return parsed
+    topic, sources, _ = parsed
     return Preview(topic=topic, sources=sources)
 
 
 def _parse_watch(args: list[str]) -> Watch | UsageError:
-    split = _split_options(args, "watch", ("sources", "every"))
-    if isinstance(split, UsageError):
-        return split
-    words, options = split
-    topic = _topic(_requote(words), "watch")
-    if isinstance(topic, UsageError):
-        return topic
-    sources = _parse_sources(options["sources"]) if "sources" in options else source_names()
-    if isinstance(sources, UsageError):
-        return sources
+    parsed = _topic_and_sources(args, "watch", ("sources", "every"))
+    if isinstance(parsed, UsageError):
+        return parsed
+    topic, sources, options = parsed
     every = DEFAULT_EVERY_S
     if "every" in options:
         seconds = parse_duration(options["every"])
