@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -172,3 +173,48 @@ def _caught(call: Callable[[Item], T], item: Item) -> T | SourceError:
         return call(item)
     except SourceError as exc:
         return exc
+
+
+Place = TypeVar("Place")
+
+
+def per_place(
+    places: Sequence[Place],
+    results: Sequence[T | SourceError],
+    shown: Callable[[Place], str],
+    what: str,
+) -> tuple[list[tuple[Place, T]], str | None]:
+    """Results of the places one source reads side by side (Mastodon instances, Stack Exchange
+    sites): those that delivered, and what could not be read (None: everything was). One place
+    alone failing raises its own error; every place failing raises SourceUnavailable."""
+    delivered: list[tuple[Place, T]] = []
+    errors: list[str] = []
+    for place, result in zip(places, results, strict=True):
+        if isinstance(result, SourceError):
+            if len(places) == 1:
+                raise result
+            errors.append(f"{shown(place)}: {result.reason}")
+        else:
+            delivered.append((place, result))
+    if errors and not delivered:
+        raise SourceUnavailable(f"every {what} failed: " + "; ".join(errors))
+    return delivered, "; ".join(errors) if errors else None
+
+
+class Allowance:
+    """What an API says is left of its allowance, for source health; calls run side by side,
+    so the lowest figure of one collection is the latest. `text` as in "298 of 300 {per}"."""
+
+    def __init__(self, per: str) -> None:
+        self.per = per
+        self._lowest: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    def saw(self, left: int, most: int) -> None:
+        with self._lock:
+            if self._lowest is None or left < self._lowest[0]:
+                self._lowest = (left, most)
+
+    @property
+    def text(self) -> str | None:
+        return f"{self._lowest[0]:,} of {self._lowest[1]:,} {self.per}" if self._lowest else None

@@ -4,7 +4,6 @@ without one and 30 with; GITHUB_API_URL points it at GitHub Enterprise (…/api/
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import requests
 
 from collectors.base import (
+    Allowance,
     Batch,
     Post,
     RateLimited,
@@ -54,9 +54,7 @@ class GitHubCollector:
             self.session.headers["Authorization"] = f"Bearer {token}"
         self.token = token
         self.timeout_s = timeout_s
-        self.quota: str | None = None
-        self._left: int | None = None
-        self._quota_lock = threading.Lock()
+        self.allowance = Allowance("searches left this minute")
 
     def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
         """One search per OR alternative, side by side, created after the cursor (Unix time)."""
@@ -72,7 +70,7 @@ class GitHubCollector:
                 posts.setdefault(post.external_id, post)
                 newest = newer(newest, created)
         ordered = sorted(posts.values(), key=lambda p: p.created_at or datetime.min, reverse=True)
-        return Batch(ordered[:limit], newest, quota=self.quota)
+        return Batch(ordered[:limit], newest, quota=self.allowance.text)
 
     def _search(
         self, query: Query, text: str, limit: int, since: int | None
@@ -113,11 +111,8 @@ class GitHubCollector:
             response.headers.get("x-ratelimit-remaining"),
             response.headers.get("x-ratelimit-limit"),
         )
-        if left is not None and limit is not None and left.isdigit():
-            with self._quota_lock:  # alternatives run side by side: keep the lowest
-                if self._left is None or int(left) < self._left:
-                    self._left = int(left)
-                    self.quota = f"{left} of {limit} searches left this minute"
+        if left is not None and limit is not None and left.isdigit() and limit.isdigit():
+            self.allowance.saw(int(left), int(limit))
         if response.status_code == 401:
             raise SourceAuthError(f"GitHub refused GITHUB_TOKEN ({_message(response)})")
         if response.status_code in (403, 429) and (

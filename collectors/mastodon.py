@@ -31,9 +31,9 @@ from collectors.base import (
     RetryPolicy,
     SourceAuthError,
     SourceBadResponse,
-    SourceError,
     SourceSpec,
     SourceUnavailable,
+    per_place,
     side_by_side,
     with_retries,
 )
@@ -68,22 +68,14 @@ class MastodonCollector:
         found = side_by_side(
             self.instances, lambda i: self._instance(query, i, limit, since.get(i))
         )
+        delivered, partial = per_place(self.instances, found, _host, "instance")
         posts: dict[str, Post] = {}
         newest = dict(since)
-        errors: list[str] = []
-        for instance, result in zip(self.instances, found, strict=True):
-            if isinstance(result, SourceError):
-                errors.append(f"{_host(instance)}: {result.reason}")
-                if len(self.instances) == 1:
-                    raise result
-                continue
-            top, instance_posts = result
+        for instance, (top, instance_posts) in delivered:
             if top is not None:
                 newest[instance] = top
             for post in instance_posts:
                 posts.setdefault(post.external_id, post)
-        if errors and len(errors) == len(self.instances):
-            raise SourceUnavailable("every instance failed: " + "; ".join(errors))
         ordered = sorted(
             posts.values(),
             key=lambda p: p.created_at or datetime.min.replace(tzinfo=UTC),
@@ -92,7 +84,7 @@ class MastodonCollector:
         return Batch(
             ordered[:limit],
             json.dumps(newest, sort_keys=True) if newest else None,
-            partial="; ".join(errors) if errors else None,
+            partial=partial,
         )
 
     def _instance(

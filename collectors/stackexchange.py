@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from collectors.base import (
+    Allowance,
     Batch,
     Post,
     RateLimited,
@@ -25,6 +26,7 @@ from collectors.base import (
     SourceSpec,
     SourceUnavailable,
     malformed,
+    per_place,
     side_by_side,
     with_retries,
 )
@@ -58,37 +60,25 @@ class StackExchangeCollector:
         self.retry = retry or RetryPolicy()
         self.session = session or requests.Session()
         self.timeout_s = timeout_s
-        # The last quota the API reported ("quota_remaining of quota_max"), for source health.
-        self.quota: tuple[int, int] | None = None
+        self.allowance = Allowance("requests left today")
 
     def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
         """Every site side by side; the cursor holds each site's newest creation_date."""
         since = _cursors(cursor)
         found = side_by_side(self.sites, lambda s: self._site(query, s, limit, since.get(s)))
+        delivered, partial = per_place(self.sites, found, str, "site")
         posts: dict[str, Post] = {}
         newest = dict(since)
-        errors: list[str] = []
-        for site, result in zip(self.sites, found, strict=True):
-            if isinstance(result, SourceError):
-                errors.append(f"{site}: {result.reason}")
-                if len(self.sites) == 1:
-                    raise result
-                continue
+        for site, result in delivered:
             for post, created in result:
                 posts.setdefault(post.external_id, post)
                 newest[site] = max(newest.get(site, 0), created)
-        if errors and len(errors) == len(self.sites):
-            raise SourceUnavailable("every site failed: " + "; ".join(errors))
         ordered = sorted(posts.values(), key=lambda p: p.created_at or datetime.min, reverse=True)
-        partial = "; ".join(errors) if errors else None
-        quota = (
-            f"{self.quota[0]:,} of {self.quota[1]:,} requests left today" if self.quota else None
-        )
         return Batch(
             ordered[:limit],
             json.dumps(newest, sort_keys=True) if newest else None,
             partial=partial,
-            quota=quota,
+            quota=self.allowance.text,
         )
 
     def _site(
@@ -152,11 +142,8 @@ class StackExchangeCollector:
         if "error_id" in body:
             raise _error(body)
         left, most = body.get("quota_remaining"), body.get("quota_max")
-        # Sites are read side by side: the lowest figure is the latest one.
         if isinstance(left, int) and isinstance(most, int):
-            with _backoff_lock:
-                if self.quota is None or left < self.quota[0]:
-                    self.quota = (left, most)
+            self.allowance.saw(left, most)
         return body
 
 
