@@ -45,7 +45,7 @@ def main() -> None:
         t0 = time.perf_counter()
         found = weigh(texts, authors)
         t1 = time.perf_counter()
-        themes = find_themes(texts, sentiments, found.weights, found.copies, previous, "", embed)
+        themes = find_themes(texts, sentiments, found, "", embed, previous)
         t2 = time.perf_counter()
         runs.append((t1 - t0, t2 - t1))
     runs = runs[1:]

@@ -16,6 +16,7 @@ import numpy as np
 
 from scoring.aggregate import contrast, terms
 from scoring.base import Sentiment
+from scoring.integrity import Weighing
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -55,16 +56,20 @@ class Theme:
 def find_themes(
     texts: Sequence[str],
     sentiments: Sequence[Sentiment],
-    weights: Sequence[float],
-    copies: Sequence[int],
-    previous: Sequence[str],
+    found: Weighing,
     topic: str,
     embed: Embed,
+    previous: Sequence[str] = (),
+    earlier: Weighing | None = None,
 ) -> list[Theme]:
-    """Themes of a window's posts, largest first. `weights` and `copies` come from
-    `integrity.weigh` (a merged copy has weight 0; its message's first post carries the count);
-    `previous` are the distinct texts of the window before."""
+    """Themes of a window's posts, largest first. `found` is the window's `integrity.weigh`
+    (a merged copy has weight 0; its message's first post carries the count); `previous` are
+    the texts of the window before, and `earlier` their weighing (its copies are placed once)."""
     from sklearn.cluster import KMeans
+
+    weights, copies = found.weights, found.copies
+    if earlier is not None:
+        previous = [t for t, w in zip(previous, earlier.weights, strict=True) if w > 0]
 
     messages = [i for i, w in enumerate(weights) if w > 0]
     if len(messages) < MIN_MESSAGES:

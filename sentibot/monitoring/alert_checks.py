@@ -137,11 +137,11 @@ def _driving_themes(
     themes = find_themes(
         [p.text for p in posts],
         [p.sentiment for p in posts],
-        found.weights,
-        found.copies,
-        [p.text for p, w in zip(before, earlier.weights, strict=True) if w > 0],
+        found,
         rule.topic,
         embed,
+        [p.text for p in before],
+        earlier,
     )
     if rule.metric == "volume":
         return sorted(themes, key=lambda t: -(t.count - (t.before or 0)))

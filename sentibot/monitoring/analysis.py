@@ -140,11 +140,11 @@ def _windowed(
         themes=find_themes(
             [i.text.text for i in current],
             [i.text.sentiment for i in current],
-            found.weights,
-            found.copies,
-            [i.text.text for i, w in zip(previous, earlier.weights, strict=True) if w > 0],
+            found,
             topic,
             embed,
+            [i.text.text for i in previous],
+            earlier,
         )
         if embed is not None
         else [],

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from scoring.aggregate import Breakdown, ScoredText, breakdown, top_posts
-from scoring.integrity import weigh
+from scoring.integrity import Weighing, weigh
 from scoring.themes import Embed, Theme, find_themes
 from sentibot.monitoring import schedules
 from sentibot.storage import digests as digest_store
@@ -49,27 +49,22 @@ class DigestContent:
     omitted: int = 0  # watched topics past MAX_TOPICS, not shown
 
 
-def _weighed(posts: list[post_store.WindowPost]) -> Breakdown:
-    """Each message once, each author capped (scoring/integrity.py), as reports and alerts."""
-    found = weigh([p.text for p in posts], [p.author for p in posts])
-    return breakdown([p.sentiment for p in posts], found.weights)
-
-
 def _grown(
-    topic: str, now_posts: list[post_store.WindowPost], before: list, embed: Embed | None
+    topic: str,
+    now_posts: list[post_store.WindowPost],
+    found: Weighing,
+    before: list[post_store.WindowPost],
+    earlier: Weighing,
+    embed: Embed,
 ) -> list[Theme]:
-    if embed is None:
-        return []
-    found = weigh([p.text for p in now_posts], [p.author for p in now_posts])
-    earlier = weigh([p.text for p in before], [p.author for p in before])
     themes = find_themes(
         [p.text for p in now_posts],
         [p.sentiment for p in now_posts],
-        found.weights,
-        found.copies,
-        [p.text for p, w in zip(before, earlier.weights, strict=True) if w > 0],
+        found,
         topic,
         embed,
+        [p.text for p in before],
+        earlier,
     )
     grew = [t for t in themes if t.before is not None and t.count > t.before]
     return sorted(grew, key=lambda t: (t.before != 0, -(t.count - (t.before or 0))))[:2]
@@ -86,15 +81,20 @@ def build(session: Session, run: DigestRun, embed: Embed | None = None) -> Diges
         now_posts = post_store.window_posts(session, watch, start, end)
         before = post_store.window_posts(session, watch, start - length, start)
         texts = [ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source) for p in now_posts]
+        # Each message once, each author capped (scoring/integrity.py), as reports and alerts.
+        found = weigh([p.text for p in now_posts], [p.author for p in now_posts])
+        earlier = weigh([p.text for p in before], [p.author for p in before])
         topics.append(
             TopicDigest(
                 topic=watch.topic,
-                current=_weighed(now_posts),
-                previous=_weighed(before),
+                current=breakdown([p.sentiment for p in now_posts], found.weights),
+                previous=breakdown([p.sentiment for p in before], earlier.weights),
                 negative=top_posts(texts, "negative", n=1),
                 positive=top_posts(texts, "positive", n=1),
                 points=[(p.when, p.sentiment.compound) for p in now_posts],
-                grown=_grown(watch.topic, now_posts, before, embed),
+                grown=_grown(watch.topic, now_posts, found, before, earlier, embed)
+                if embed is not None
+                else (),
             )
         )
     return DigestContent(

@@ -36,7 +36,7 @@ CHECKOUT = [
 def _themes(texts: list[str], previous: list[str]):
     sentiments = get_scorer("vader").score(texts)
     found = weigh(texts, [f"u{i}" for i in range(len(texts))])
-    return find_themes(texts, sentiments, found.weights, found.copies, previous, "acme", embed)
+    return find_themes(texts, sentiments, found, "acme", embed, previous)
 
 
 def test_a_theme_new_in_the_second_window_is_named_and_marked_new() -> None:
