@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python bench/ack_latency.py
 	$(BIN)/python bench/scoring_accuracy.py $(DATA)
 	$(BIN)/python bench/scoring_speed.py $(DATA)
+	$(BIN)/python bench/transformer_variants.py $(DATA)
 	$(BIN)/python bench/hostile_costs.py
 	$(BIN)/python bench/fair_schedule.py
 	$(BIN)/python bench/themes_speed.py $(DATA)

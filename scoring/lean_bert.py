@@ -131,17 +131,22 @@ class _Output(dict):
         return self["last_hidden_state"]
 
 
-def load_encoder(path: Path, dtype: torch.dtype) -> LeanBert:
+def load_encoder(path: Path, dtype: torch.dtype, num_layers: int | None = None) -> LeanBert:
     """The encoder of the model directory `path` (config.json, model.safetensors), its weights
-    read tensor by tensor straight into `dtype` (no fp32 copy of the whole model)."""
+    read tensor by tensor straight into `dtype` (no fp32 copy of the whole model); with
+    `num_layers`, only that many layers (a distilled student's, whose weights replace them)."""
     config = json.loads((path / "config.json").read_text())
+    if num_layers is not None:
+        config["num_hidden_layers"] = num_layers
     with torch.device("meta"):
         encoder = LeanBert(config)
     state = {}
     with safe_open(str(path / "model.safetensors"), framework="pt") as f:
         for name in f.keys():  # noqa: SIM118 (not a dict)
             if name.startswith(("embeddings.", "encoder.")) and name != "embeddings.position_ids":
-                state[name] = f.get_tensor(name).to(dtype)
+                layer = name.split(".")[2] if name.startswith("encoder.layer.") else None
+                if layer is None or int(layer) < encoder.config.num_layers:
+                    state[name] = f.get_tensor(name).to(dtype)
     encoder.load_state_dict(state, assign=True)
     return encoder
 

@@ -2,8 +2,9 @@
 
     sentibot train ../shared/data/tweeteval-sentiment [--epochs 1] [--out PATH]
 
-The shipped weights are this, then a second pass: `--resume PATH --lr 3e-5` (val macro
-recall 0.7335 after the first pass, 0.7472 after the second).
+The shipped six-layer weights (`minilm-tweeteval.safetensors`) are this, then a second pass:
+`--resume PATH --lr 3e-5` (val macro recall 0.7335 after the first pass, 0.7472 after the
+second). `sentibot distill` then makes the three-layer network that `transformer` runs.
 
 Fine-tunes the top layers of all-MiniLM-L6-v2 (the bottom `--freeze` layers and the embeddings
 stay as the package ships them) with a three-class head, then picks per-class logit offsets on
@@ -27,7 +28,7 @@ from scoring.base import LABELS
 from scoring.metrics import report
 from scoring.transformer import (
     MAX_LEN,
-    WEIGHTS,
+    FULL_WEIGHTS,
     SentimentNet,
     load_base,
     normalize,
@@ -176,7 +177,7 @@ def _fmt(metrics: dict[str, float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sentibot train", description=__doc__)
     parser.add_argument("data_dir", type=Path, help="folder with TweetEval train/val files")
-    parser.add_argument("--out", type=Path, default=WEIGHTS)
+    parser.add_argument("--out", type=Path, default=FULL_WEIGHTS)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=6e-5)

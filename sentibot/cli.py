@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("train", help="rebuild the transformer weights from TweetEval data")
     p.add_argument("args", nargs=argparse.REMAINDER, help="see `sentibot train --help`")
+    p = sub.add_parser("distill", help="distil the transformer into fewer layers")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="see `sentibot distill --help`")
 
     p = sub.add_parser("demo", help="the whole service on embedded defaults, with a console")
     p.add_argument("--keep", action="store_true", help="keep the demo's data directory")
@@ -276,6 +278,12 @@ def _source_names(raw: str) -> list[str] | None:
     return names
 
 
+def _distill(args: argparse.Namespace) -> int:
+    from scoring.distill import main as distill_main
+
+    return distill_main(args.args)
+
+
 def _train(args: argparse.Namespace) -> int:
     from scoring.train import main as train_main
 
@@ -299,5 +307,6 @@ COMMANDS = {
     "preview": _preview,
     "analyze": _analyze,
     "train": _train,
+    "distill": _distill,
     "demo": _demo,
 }

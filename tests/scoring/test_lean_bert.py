@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import torch
 
-from scoring.transformer import MAX_LEN, PAD_TO, load_default, load_lean
+from scoring.transformer import FULL_WEIGHTS, MAX_LEN, PAD_TO, WEIGHTS, load_default, load_lean
 
 TEXTS = [
     "I love my new acme phone!!! @user http",
@@ -14,9 +17,10 @@ TEXTS = [
 ]
 
 
-def test_the_lean_encoder_and_tokenizer_match_transformers() -> None:
-    hf_tok, hf_net = load_default()
-    lean_tok, lean_net = load_lean()
+@pytest.mark.parametrize("weights", [WEIGHTS, FULL_WEIGHTS], ids=["distilled", "six-layer"])
+def test_the_lean_encoder_and_tokenizer_match_transformers(weights: Path) -> None:
+    hf_tok, hf_net = load_default(weights)
+    lean_tok, lean_net = load_lean(weights)
     kwargs = {
         "padding": True,
         "truncation": True,

@@ -16,7 +16,9 @@ from scoring.transformer import (
     base_model_path,
     hf_scorer,
     label_map_for,
+    WEIGHTS,
     load_default,
+    load_lean,
     normalize,
 )
 
@@ -115,6 +117,41 @@ def test_training_writes_weights_that_load_and_score(tmp_path: Path) -> None:
         s.label for s in TransformerScorer(tokenizer, net).score(["I love it, wonderful"])
     ]
     assert labels_out == ["positive"]
+
+
+def test_distilling_writes_a_shallower_network_that_loads_and_scores(tmp_path: Path) -> None:
+    from scoring.distill import distill
+    from scoring.lean_bert import LeanBert
+
+    data = tmp_path / "data"
+    data.mkdir()
+    pos = [f"I love it, wonderful day {i}" for i in range(16)]
+    neg = [f"I hate this, awful mess {i}" for i in range(16)]
+    neu = [f"the meeting is at {i} pm" for i in range(16)]
+    texts, labels = pos + neg + neu, ["2"] * 16 + ["0"] * 16 + ["1"] * 16
+    for split in ("train", "val"):
+        (data / f"{split}_text.txt").write_text("\n".join(texts) + "\n")
+        (data / f"{split}_labels.txt").write_text("\n".join(labels) + "\n")
+    out = tmp_path / "student.safetensors"
+    metrics = distill(data, out, keep=[0, 5], epochs=2, batch_size=16)
+    assert metrics["macro_recall"] > 0.9
+    tokenizer, net = load_lean(out)
+    assert isinstance(net.encoder, LeanBert)
+    assert len(net.encoder.encoder.layer) == 2
+    scorer = TransformerScorer(tokenizer, net)
+    assert [s.label for s in scorer.score(["I love it, wonderful", "I hate this, awful"])] == [
+        "positive",
+        "negative",
+    ]
+
+
+def test_the_shipped_default_is_the_distilled_network() -> None:
+    from safetensors import safe_open
+
+    with safe_open(str(WEIGHTS), framework="pt") as f:
+        meta = f.metadata()
+    assert meta["num_layers"] == "3"
+    assert float(meta["val_macro_recall"]) >= 0.735  # the floor, chosen on val only
 
 
 def test_missing_weights_say_how_to_rebuild(tmp_path: Path) -> None:
