@@ -61,7 +61,10 @@ def main() -> int:
 
     print(f"command: {' '.join(sys.argv)}")
     print(f"machine: {os.cpu_count()} cores, {cpu_model()}; 2,000 TweetEval validation tweets")
-    print(f"{'weights':<34} {'layers':>6} {'precision':<9} {'macro recall':>12} {'texts/s':>8} {'peak RSS':>9}")
+    print(
+        f"{'weights':<34} {'layers':>6} {'precision':<9} {'macro recall':>12} "
+        f"{'texts/s':>8} {'peak RSS':>9}"
+    )
     for weights in args.weights or [FULL_WEIGHTS, WEIGHTS]:
         for precision in args.precisions.split(","):
             out = subprocess.run(
@@ -72,7 +75,8 @@ def main() -> int:
             )
             r = json.loads(out.stdout.strip().splitlines()[-1])
             print(
-                f"{weights.name:<34} {_num_layers(weights) or 6:>6} {precision:<9} {r['macro_recall']:12.4f} "
+                f"{weights.name:<34} {_num_layers(weights) or 6:>6} {precision:<9} "
+                f"{r['macro_recall']:12.4f} "
                 f"{r['texts_per_s']:8.0f} {r['peak_rss_mb']:6.0f} MB"
             )
     return 0

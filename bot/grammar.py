@@ -47,6 +47,10 @@ USAGE = {
         "what is left of its allowance today, and its health in this channel"
     ),
     "mute": "`/sentiment mute <topic> <duration>` silences a topic's alerts (`0` unmutes)",
+    "webhook": (
+        "`/sentiment webhook add <https URL> | list | remove <id>` (workspace admins) sends "
+        "every alert firing and resolution, and every digest, to a URL as signed JSON"
+    ),
     "digest": (
         "`/sentiment digest daily 09:00 [Europe/Berlin] | weekly mon 09:00 [tz] | off` "
         "posts a digest of this channel's watches"
@@ -126,12 +130,30 @@ class Sources:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    action: str  # "add", "list" or "remove"
+    url: str = ""
+    webhook_id: int | None = None
+
+
+@dataclass(frozen=True)
 class UsageError:
     message: str
 
 
 Command = (
-    Help | Analyze | Preview | Watch | Unwatch | List | Alert | Alerts | Mute | Digest | Sources
+    Help
+    | Analyze
+    | Preview
+    | Watch
+    | Unwatch
+    | List
+    | Alert
+    | Alerts
+    | Mute
+    | Digest
+    | Sources
+    | Webhook
 )
 
 
@@ -177,6 +199,8 @@ def parse(text: str) -> Command | UsageError:
         return _parse_mute(args, unmute=verb == "unmute")
     if verb in ("digest", "digests"):
         return _parse_digest(args)
+    if verb in ("webhook", "webhooks"):
+        return _parse_webhook(args)
     return UsageError(f"I don't know the command `{_clip(verb)}`.\n" + help_text())
 
 
@@ -438,3 +462,21 @@ def valid_timezone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+MAX_URL_LEN = 2000
+
+
+def _parse_webhook(args: list[str]) -> Webhook | UsageError:
+    usage = f"Usage: {USAGE['webhook']}"
+    action = args[0].lower() if args else "list"
+    if action in ("list", "ls") and len(args) <= 1:
+        return Webhook("list")
+    if action == "add" and len(args) == 2:
+        url = args[1].strip("<>").split("|", 1)[0]  # Slack wraps links as <url|label>
+        if len(url) > MAX_URL_LEN or not re.match(r"(?i)^https?://[^\s/?#@]+", url):
+            return UsageError(f"`{_clip(url)}` is not an http(s) URL.\n{usage}")
+        return Webhook("add", url=url)
+    if action in ("remove", "rm", "delete") and len(args) == 2 and args[1].isdigit():
+        return Webhook("remove", webhook_id=int(args[1]))
+    return UsageError(usage)

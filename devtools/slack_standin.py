@@ -54,6 +54,8 @@ class SlackStandIn(StandIn):
         self.not_member: set[str] = set()
         # users.conversations: the channels each user is in (tests set them).
         self.members: dict[str, set[str]] = {}
+        # users.info: who is a workspace admin (tests add them).
+        self.admins: set[str] = set()
         self.app_token = "xapp-standin"
         # The OAuth app: its credentials, and codes handed out when someone "approves" an install.
         self.client_id = "111.222"
@@ -188,6 +190,28 @@ class SlackStandIn(StandIn):
     @staticmethod
     def _json(value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
+
+    def _users_info(self, params: dict, team_id: str) -> dict:
+        user = str(params.get("user", ""))
+        if not user:
+            return {"ok": False, "error": "user_not_found"}
+        admin = user in self.admins
+        return {
+            "ok": True,
+            "user": {
+                "id": user,
+                "team_id": team_id,
+                "name": user.lower(),
+                "deleted": False,
+                "is_bot": False,
+                "is_admin": admin,
+                "is_owner": False,
+                "is_primary_owner": False,
+                "is_restricted": False,
+                "is_ultra_restricted": False,
+                "tz": "Europe/Berlin",
+            },
+        }
 
     def _users_conversations(self, params: dict, team_id: str) -> dict:
         """One page per call of `limit` channels, with Slack's cursor."""

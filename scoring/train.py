@@ -27,8 +27,8 @@ from torch import nn
 from scoring.base import LABELS
 from scoring.metrics import report
 from scoring.transformer import (
-    MAX_LEN,
     FULL_WEIGHTS,
+    MAX_LEN,
     SentimentNet,
     load_base,
     normalize,

@@ -62,3 +62,9 @@ def new_key() -> str:
 
 def cipher_for(settings: Settings) -> Cipher:
     return Cipher(settings.require("sentibot_secret_keys", "keeping workspaces' tokens encrypted"))
+
+
+def optional_cipher(settings: Settings) -> Cipher | None:
+    """The cipher where SENTIBOT_SECRET_KEYS is set; None where values are stored as given."""
+    keys = settings.sentibot_secret_keys
+    return Cipher(keys.get_secret_value()) if keys else None

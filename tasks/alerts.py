@@ -6,12 +6,13 @@ import logging
 
 from bot.delivery import Posted, Undeliverable
 from scoring.embed import embed
-from sentibot.monitoring import alert_checks
+from sentibot.monitoring import alert_checks, webhook_events
 from sentibot.monitoring.alert_rules import AlertAction
 from sentibot.storage import alerts as alert_store
 from sentibot.storage.models import utcnow
 from tasks.celery_app import app
 from tasks.runtime import RETRY_DB, begin_post, delivery, end_post, sessions
+from tasks.webhooks import send_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 def evaluate_alert(rule_id: int) -> None:
     with sessions().begin() as session:
         outcome = alert_checks.evaluate(session, rule_id, utcnow(), embed)
+        hooks = webhook_events.record_alert(session, outcome, utcnow())
+    send_deliveries(hooks)
     if outcome is None:
         return
     new_message = outcome.action in (AlertAction.FIRE, AlertAction.REPOST)

@@ -63,6 +63,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "sentibot.send_notice": {"queue": "notify"},
             "sentibot.evaluate_alert": {"queue": "notify"},
             "sentibot.send_digest": {"queue": "notify"},
+            "sentibot.deliver_webhook": {"queue": "notify"},
+            "sentibot.export": {"queue": "notify"},
             "sentibot.dispatch": {"queue": "default"},
         },
         # Beat only ticks the dispatcher; every due time lives in the database.
@@ -85,6 +87,8 @@ LOG_FIELD = {
     "sentibot.evaluate_alert": "rule_id",
     "sentibot.send_digest": "digest_run_id",
     "sentibot.send_notice": "notice_id",
+    "sentibot.deliver_webhook": "webhook_delivery_id",
+    "sentibot.export": "job_id",
 }
 
 
@@ -122,6 +126,7 @@ def create_celery(settings: Settings) -> Celery:
             "tasks.notices",
             "tasks.alerts",
             "tasks.digests",
+            "tasks.webhooks",
             "tasks.dispatch",
         ],
     )

@@ -7,11 +7,12 @@ from datetime import timedelta
 
 from bot.views.digest import digest_charts, render_digest
 from scoring.embed import embed
-from sentibot.monitoring import digests
+from sentibot.monitoring import digests, webhook_events
 from sentibot.storage import digests as digest_store
 from sentibot.storage.models import DigestRun, utcnow
 from tasks.celery_app import app
 from tasks.runtime import MAX_SENDS, RETRY_DB, delivery, publish_once, publish_or_drop, sessions
+from tasks.webhooks import send_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,13 @@ def send_digest(run_id: int) -> None:
             run.sent_at = utcnow()
         else:
             content = digests.build(session, run, embed)
+            hooks = webhook_events.record_digest(
+                session, run_id, team_id, channel, content, utcnow()
+            )
     if given_up:
         _give_up(run_id, team_id, channel)
         return
+    send_deliveries(hooks)
     text, blocks = render_digest(content)
     # A failure other than Slack refusing for good is retried: the run stays claimed until
     # stale, then re-sent.

@@ -21,6 +21,7 @@ from sentibot.storage import jobs as job_store
 from sentibot.storage import notices as notice_store
 from sentibot.storage import score_queue
 from sentibot.storage import watches as watch_store
+from sentibot.storage import webhooks as webhook_store
 from sentibot.storage.models import JobStage, JobState, utcnow
 from sentibot.storage.session import sessionmaker_for
 from tasks.celery_app import app
@@ -84,6 +85,8 @@ MAX_SCORE_ATTEMPTS = 5
 NOTICE_STALE = timedelta(seconds=60)
 # Each alert rule is evaluated at most this often (and at least this often while Beat ticks).
 ALERT_EVERY = timedelta(seconds=60)
+# A webhook attempt open this long lost its worker (tasks/webhooks.py sends within 10 s).
+WEBHOOK_CLAIM_STALE = timedelta(seconds=60)
 
 
 @dataclass
@@ -93,6 +96,7 @@ class Sent:
     notices: list[int] = field(default_factory=list)
     alerts: list[int] = field(default_factory=list)
     digests: list[int] = field(default_factory=list)
+    webhooks: list[int] = field(default_factory=list)
     jobs: list[int] = field(default_factory=list)
 
 
@@ -135,6 +139,9 @@ def tick(session_factory: Callable[[], Session], now: datetime, send: Callable[.
             r for r in digest_store.unsent_digest_runs(session, now - NOTICE_STALE) if r not in runs
         ]
     send_each("sentibot.send_digest", runs, sent.digests)
+    with session_factory() as session:
+        hooks = webhook_store.due(session, now, WEBHOOK_CLAIM_STALE)
+    send_each("sentibot.deliver_webhook", hooks, sent.webhooks)
     with session_factory() as session, session.begin():
         sent.jobs = sweep(session, now, lambda job_id, stage: send(STAGE_TASKS[stage], job_id))
     return sent
@@ -146,14 +153,27 @@ def dispatch() -> None:
         app.send_task(name, args=list(args), retry=False)
 
     sent = tick(sessionmaker_for(get_settings().effective_database_url), utcnow(), send)
-    if any((sent.watches, sent.score_batches, sent.notices, sent.alerts, sent.digests, sent.jobs)):
+    if (
+        any(
+            (
+                sent.watches,
+                sent.score_batches,
+                sent.notices,
+                sent.alerts,
+                sent.digests,
+                sent.webhooks,
+            )
+        )
+        or sent.jobs
+    ):
         log.info(
             "dispatched: watches %s, %s score batches, notices %s, alerts %s, digests %s, "
-            "re-sent jobs %s",
+            "webhook deliveries %s, re-sent jobs %s",
             sent.watches,
             len(sent.score_batches),
             sent.notices,
             sent.alerts,
             sent.digests,
+            sent.webhooks,
             sent.jobs,
         )

@@ -18,7 +18,7 @@ from bot.views.summary import MORE_ACTION, WATCH_ACTION, more_posts
 from collectors.query import QueryError, parse_query
 from collectors.registry import source_names
 from sentibot.config.settings import Settings
-from sentibot.monitoring import alert_checks, analysis, quotas
+from sentibot.monitoring import alert_checks, analysis, quotas, webhook_events
 from sentibot.monitoring.quotas import Quotas
 from sentibot.storage import alerts as alert_store
 from sentibot.storage import jobs as job_store
@@ -42,6 +42,8 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
                 outcome = alert_checks.act_on(
                     session, int(value), team_id, channel_id, action, user_id, utcnow()
                 )
+                # A resolution by hand reaches the webhooks too (the dispatcher sends it).
+                webhook_events.record_alert(session, outcome, utcnow())
             if outcome is None:
                 respond(
                     response_type="ephemeral",

@@ -8,11 +8,13 @@ from datetime import timedelta
 from functools import lru_cache
 
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import grammar
 from bot.grammar import Analyze, Help, List, Unwatch, UsageError, help_text, parse
+from bot.listeners.webhooks import manage_webhooks
 from bot.views import alerts as alert_views
 from bot.views import watches as views
 from bot.views.mrkdwn import escape, quote_inline
@@ -40,7 +42,7 @@ def register(
     app: App, *, settings: Settings, sessions: sessionmaker[Session], enqueue: Enqueue
 ) -> None:
     @app.command("/sentiment")
-    def sentiment(ack: Ack, command: dict) -> None:
+    def sentiment(ack: Ack, command: dict, client: WebClient) -> None:
         parsed = parse(command.get("text", ""))
         if isinstance(parsed, UsageError):
             ack(response_type="ephemeral", text=parsed.message)
@@ -56,6 +58,8 @@ def register(
             text = start_analysis(parsed, command, settings, sessions, enqueue)
         elif isinstance(parsed, grammar.Alert | grammar.Alerts | grammar.Mute | grammar.Digest):
             text = manage_schedules(parsed, command, settings, sessions)
+        elif isinstance(parsed, grammar.Webhook):
+            text = manage_webhooks(parsed, command, settings, sessions, client)
         elif isinstance(parsed, grammar.Sources):
             with sessions() as session:
                 lines = source_overview.source_lines(

@@ -108,6 +108,14 @@ class Settings(BaseSettings):
     # The largest `--limit` an analysis may ask for (posts per source).
     quota_max_limit: int = 500
     quota_alert_rules_per_channel: int = 25
+    quota_webhooks_per_workspace: int = 10
+
+    # Webhooks: a failed delivery waits this × 2^(attempts − 1) seconds (at most an hour) and
+    # is given up after this many attempts (30 s and 8: about an hour of trying).
+    webhook_retry_base_s: float = 30.0
+    webhook_max_attempts: int = 8
+    # Plain-http webhook URLs are refused except to these hosts (local receivers, tests).
+    webhook_http_hosts: str = "127.0.0.1,localhost"
 
     @property
     def data_dir(self) -> Path:

@@ -375,3 +375,60 @@ class AlertEvent(Base):
     value: Mapped[float | None] = mapped_column(Float)
     detail: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Webhook(Base):
+    """An HTTPS endpoint a workspace's admin asked to hear alerts and digests at."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), ForeignKey("workspaces.team_id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    # The signing secret, encrypted with SENTIBOT_SECRET_KEYS where that is set.
+    secret: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook: the outbox row, its attempts, and how it ended."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "event_id"),
+        Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(
+        BigID, ForeignKey("webhooks.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)  # the exact JSON sent (and signed) on every attempt
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Correction(Base):
+    """What a workspace's people say a post really is: a label, or not about the topic."""
+
+    __tablename__ = "corrections"
+    __table_args__ = (UniqueConstraint("team_id", "post_id"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), ForeignKey("workspaces.team_id"), index=True)
+    post_id: Mapped[int] = mapped_column(BigID, ForeignKey("posts.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(16))  # negative, neutral, positive, off_topic
+    watch_id: Mapped[int | None] = mapped_column(
+        BigID, ForeignKey("watches.id", ondelete="SET NULL")
+    )
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,11 +12,11 @@ import torch
 from scoring import UnknownModel, get_scorer
 from scoring.base import LABELS
 from scoring.transformer import (
+    WEIGHTS,
     TransformerScorer,
     base_model_path,
     hf_scorer,
     label_map_for,
-    WEIGHTS,
     load_default,
     load_lean,
     normalize,
