@@ -30,6 +30,7 @@ from devtools.reddit_standin import RedditStandIn
 from devtools.slack_standin import SlackStandIn
 from devtools.stackexchange_standin import StackExchangeStandIn
 from devtools.twitter_standin import TwitterStandIn
+from devtools.webhook_receiver import WebhookReceiver
 from sentibot.config.settings import Settings
 from sentibot.embedded import start_redis_server, stop_redis_server
 from sentibot.storage.migrate import upgrade
@@ -115,6 +116,7 @@ class ServiceStack:
         self.github = GitHubStandIn(self.github_corpus)
         self.stackexchange = StackExchangeStandIn(self.stackexchange_corpus)
         self.news = NewsStandIn(self.news_corpus)
+        self.webhooks = WebhookReceiver()
         self.processes: dict[str, subprocess.Popen] = {}
         self.bot_url = ""
         self._own_redis = False
@@ -146,6 +148,8 @@ class ServiceStack:
             GITHUB_API_URL=self.github.url,
             STACKEXCHANGE_API_URL=self.stackexchange.url,
             NEWS_SEARCH_URL=self.news.search_url,
+            # The stand-ins answer at once: a failed webhook delivery is retried in a second.
+            WEBHOOK_RETRY_BASE_S="1",
             METRICS_TOKEN=METRICS_TOKEN,
             PYTHONUNBUFFERED="1",
         )
@@ -173,6 +177,7 @@ class ServiceStack:
             self.github,
             self.stackexchange,
             self.news,
+            self.webhooks,
         )
 
     def start(self) -> ServiceStack:

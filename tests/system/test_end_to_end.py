@@ -363,17 +363,13 @@ def test_a_notice_for_a_channel_the_bot_left_is_dropped_not_retried_forever(
     assert stack.slack.messages_in(channel) == []
 
 
-def test_an_alert_fires_once_and_the_resolve_button_ends_it_in_its_thread(
-    stack: ServiceStack,
-) -> None:
+def _alert_ticker(stack: ServiceStack, channel: str):
+    """(tick_now, alert_messages): a dispatcher tick with the channel's rules due now, and the
+    alert messages the channel holds."""
     from sentibot.storage.models import AlertRule
     from sentibot.storage.session import sessionmaker_for
     from tasks.dispatch import tick
 
-    channel = _channel()
-    ack = stack.command("alert acme when negative > 10% --min-posts 5", channel=channel).json()
-    assert "I'll alert this channel when “acme” has `negative &gt; 10%`" in ack["text"]
-    assert "started watching it" in ack["text"]
     sessions = sessionmaker_for(stack.effective_database_url)
     sender = create_celery(stack.settings())
 
@@ -385,15 +381,51 @@ def test_an_alert_fires_once_and_the_resolve_button_ends_it_in_its_thread(
             for r in s.scalars(select(AlertRule).where(AlertRule.channel_id == channel)):
                 r.next_eval_at = time_now()
         tick(sessions, time_now(), send)
+        time.sleep(0.5)
 
     def alert_messages() -> list[Message]:
         return [m for m in stack.slack.messages_in(channel) if "alert" in m.text.lower()]
 
-    deadline = time.monotonic() + 60
-    while not alert_messages():  # collect, score, evaluate: a few ticks
-        assert time.monotonic() < deadline, f"no alert; logs in {stack.data_dir}"
-        tick_now()
-        time.sleep(1.0)
+    return tick_now, alert_messages
+
+
+def _button(stack: ServiceStack, channel: str, action_id: str, value: str, message_ts: str) -> dict:
+    """The block_actions payload Slack sends when U42 presses a button on a message."""
+    return {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "standin"},
+        "user": {"id": "U42", "team_id": TEAM_ID},
+        "channel": {"id": channel, "name": "brand"},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "trigger_id": "1.2",
+        "response_url": stack.slack.response_url(action_id),
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "b1",
+                "value": value,
+                "action_ts": "1.3",
+            }
+        ],
+    }
+
+
+def test_an_alert_fires_once_and_the_resolve_button_ends_it_in_its_thread(
+    stack: ServiceStack,
+) -> None:
+    from sentibot.storage.models import AlertRule
+    from sentibot.storage.session import sessionmaker_for
+
+    channel = _channel()
+    ack = stack.command("alert acme when negative > 10% --min-posts 5", channel=channel).json()
+    assert "I'll alert this channel when “acme” has `negative &gt; 10%`" in ack["text"]
+    assert "started watching it" in ack["text"]
+    sessions = sessionmaker_for(stack.effective_database_url)
+    tick_now, alert_messages = _alert_ticker(stack, channel)
+    _poll(lambda: tick_now() or alert_messages(), timeout=60, what="the alert")
     (alert,) = alert_messages()
     assert "negative &gt; 10%" in alert.text
     assert "Snooze 4h" in json.dumps(alert.blocks)
@@ -406,26 +438,7 @@ def test_an_alert_fires_once_and_the_resolve_button_ends_it_in_its_thread(
     assert rule.state == "firing"
     assert rule.message_ts == alert.ts
 
-    payload = {
-        "type": "block_actions",
-        "team": {"id": TEAM_ID, "domain": "standin"},
-        "user": {"id": "U42", "team_id": TEAM_ID},
-        "channel": {"id": channel, "name": "brand"},
-        "api_app_id": "A1",
-        "token": "legacy",
-        "trigger_id": "1.2",
-        "response_url": stack.slack.response_url("resolve"),
-        "container": {"type": "message", "message_ts": alert.ts, "channel_id": channel},
-        "actions": [
-            {
-                "type": "button",
-                "action_id": "alert_resolve",
-                "block_id": "b1",
-                "value": str(rule.id),
-                "action_ts": "1.3",
-            }
-        ],
-    }
+    payload = _button(stack, channel, "alert_resolve", str(rule.id), alert.ts)
     resp = stack.post_interaction(payload)
     assert resp.status_code == 200
     replies = stack.slack.wait_for(
@@ -437,6 +450,63 @@ def test_an_alert_fires_once_and_the_resolve_button_ends_it_in_its_thread(
     assert "Resolved" in alert.text
     with sessions() as s:
         assert s.get(AlertRule, rule.id).state == "ok"
+
+
+def test_webhooks_hear_each_alert_event_once_signed_across_a_retry(stack: ServiceStack) -> None:
+    import requests
+
+    from sentibot.storage.models import AlertRule
+    from sentibot.storage.session import sessionmaker_for
+
+    receiver = stack.webhooks
+    refused = stack.command(f"webhook add {receiver.hook_url}", user="U0NOTADMIN").json()
+    assert "Only a workspace admin" in refused["text"]
+    stack.slack.admins.add("U0ADMIN")
+    added = stack.command(f"webhook add {receiver.hook_url}", user="U0ADMIN").json()["text"]
+    secret = re.search(r"signing secret \(shown only now\): `(whsec_[\w-]+)`", added).group(1)
+    hook_id = re.search(r"Webhook (\d+) added", added).group(1)
+    receiver.secret = secret
+    receiver.lose_answers(1)  # the first delivery is acted on, but its answer is lost
+    try:
+        channel = _channel()
+        stack.command("alert acme when negative > 10% --min-posts 5", channel=channel)
+        tick_now, alert_messages = _alert_ticker(stack, channel)
+        _poll(lambda: tick_now() or receiver.duplicates, timeout=60, what="the retried event")
+        (fired,) = receiver.events_for(channel)
+        assert fired.body["type"] == "alert.fired"
+        assert fired.body["alert"]["topic"] == "acme"
+        assert fired.body["alert"]["metric"] == "negative"
+        assert fired.body["alert"]["window"]["posts"] >= 5
+        assert fired.event_id in receiver.duplicates  # the retry: same id, not acted on twice
+        listed = stack.command("webhook list", channel=channel).json()["text"]
+        assert "delivered after 2 attempts" in listed
+        assert fired.event_id in listed
+
+        # Resolving by hand is an event too.
+        (alert,) = alert_messages()
+        sessions = sessionmaker_for(stack.effective_database_url)
+        with sessions() as s:
+            rule = s.scalars(select(AlertRule).where(AlertRule.channel_id == channel)).one()
+        stack.post_interaction(_button(stack, channel, "alert_resolve", str(rule.id), alert.ts))
+        _poll(
+            lambda: tick_now() or len(receiver.events_for(channel)) == 2,
+            timeout=30,
+            what="the resolution event",
+        )
+        assert [e.body["type"] for e in receiver.events_for(channel)] == [
+            "alert.fired",
+            "alert.resolved",
+        ]
+
+        # A captured request sent again is not acted on; a tampered one is refused.
+        url = receiver.hook_url
+        again = requests.post(url, data=fired.raw, headers=fired.headers, timeout=5)
+        assert again.json() == {"ok": True, "duplicate": True}
+        forged = fired.raw.replace(b'"acme"', b'"other"')
+        assert requests.post(url, data=forged, headers=fired.headers, timeout=5).status_code == 401
+        assert len(receiver.events_for(channel)) == 2
+    finally:
+        stack.command(f"webhook remove {hook_id}", user="U0ADMIN")
 
 
 def test_a_digest_is_posted_once_with_its_charts(stack: ServiceStack) -> None:
