@@ -161,8 +161,16 @@ class Delivery:
             lambda: self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text),
         )
 
-    def upload(self, channel: str, thread_ts: str, png: bytes, title: str) -> str | None:
-        """A chart in a message's thread (files upload v2); best effort: None if it failed."""
+    def upload(
+        self,
+        channel: str,
+        thread_ts: str,
+        png: bytes,
+        title: str,
+        filename: str = "sentiment.png",
+    ) -> str | None:
+        """A file (a chart, an export) in a message's thread (files upload v2); best effort:
+        None if it failed."""
         if thread_ts == RESPONSE_URL_TS:
             return None  # answered through response_url: there is no message to thread under
         try:
@@ -171,7 +179,7 @@ class Delivery:
                 channel=channel,
                 thread_ts=thread_ts,
                 file=png,
-                filename="sentiment.png",
+                filename=filename,
                 title=title,
             )
         except (SlackClientError, OSError) as exc:

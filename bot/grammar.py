@@ -47,6 +47,10 @@ USAGE = {
         "what is left of its allowance today, and its health in this channel"
     ),
     "mute": "`/sentiment mute <topic> <duration>` silences a topic's alerts (`0` unmutes)",
+    "export": (
+        "`/sentiment export <topic> [--since 7d]` uploads a CSV of a watched topic's posts "
+        "(source, link, time, author, language, score, theme, corrections) to a thread here"
+    ),
     "webhook": (
         "`/sentiment webhook add <https URL> | list | remove <id>` (workspace admins) sends "
         "every alert firing and resolution, and every digest, to a URL as signed JSON"
@@ -130,6 +134,12 @@ class Sources:
 
 
 @dataclass(frozen=True)
+class Export:
+    topic: str
+    since_s: int = 7 * 86_400
+
+
+@dataclass(frozen=True)
 class Webhook:
     action: str  # "add", "list" or "remove"
     url: str = ""
@@ -154,6 +164,7 @@ Command = (
     | Digest
     | Sources
     | Webhook
+    | Export
 )
 
 
@@ -199,6 +210,8 @@ def parse(text: str) -> Command | UsageError:
         return _parse_mute(args, unmute=verb == "unmute")
     if verb in ("digest", "digests"):
         return _parse_digest(args)
+    if verb == "export":
+        return _parse_export(args)
     if verb in ("webhook", "webhooks"):
         return _parse_webhook(args)
     return UsageError(f"I don't know the command `{_clip(verb)}`.\n" + help_text())
@@ -465,6 +478,27 @@ def valid_timezone(name: str) -> bool:
 
 
 MAX_URL_LEN = 2000
+MAX_EXPORT_S = 90 * 86_400
+
+
+def _parse_export(args: list[str]) -> Export | UsageError:
+    split = _split_options(args, "export", ("since",))
+    if isinstance(split, UsageError):
+        return split
+    words, options = split
+    topic = _topic(_requote(words), "export")
+    if isinstance(topic, UsageError):
+        return topic
+    since_s = Export.since_s
+    if "since" in options:
+        parsed = parse_duration(options["since"])
+        if parsed is None or not MIN_SINCE_S <= parsed <= MAX_EXPORT_S:
+            return UsageError(
+                f"`--since {_clip(options['since'])}` must be a duration from 1h to 90d "
+                f"(`7d`, `36h`).\nUsage: {USAGE['export']}"
+            )
+        since_s = parsed
+    return Export(topic, since_s)
 
 
 def _parse_webhook(args: list[str]) -> Webhook | UsageError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +33,8 @@ class Theme:
     mean_compound: float
     negative_share: float
     before: int | None  # posts of the window before nearest this theme; None: no window before
+    # Indices (into the texts given) of the messages in this theme; copies are not listed.
+    members: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
     def change(self) -> str:
         if self.before is None:
@@ -96,6 +98,7 @@ def find_themes(
                 negative_share=sum(weights[i] for i in members if sentiments[i].label == "negative")
                 / w,
                 before=None if before is None else int(before[g]),
+                members=tuple(members),
             )
         )
     return sorted(found, key=lambda t: (-t.count, t.label))

@@ -11,6 +11,8 @@ import html
 import json
 import os
 import sys
+from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sentibot import logs
@@ -59,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("topic")
     p.add_argument("--sources", default="all", help="comma-separated source names (default: all)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+
+    p = sub.add_parser("export", help="a watched topic's posts as CSV (to a file or stdout)")
+    p.add_argument("topic")
+    p.add_argument("--since", default="7d", help="the period exported, 1h to 90d (7d)")
+    p.add_argument("--channel", default=None, help="the watching channel, where several watch it")
+    p.add_argument("--out", type=Path, default=None, help="write here instead of stdout")
 
     p = sub.add_parser("train", help="rebuild the transformer weights from TweetEval data")
     p.add_argument("args", nargs=argparse.REMAINDER, help="see `sentibot train --help`")
@@ -229,6 +237,44 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from bot.grammar import MAX_EXPORT_S, MIN_SINCE_S, parse_duration
+    from scoring.embed import embed
+    from sentibot.monitoring import export
+    from sentibot.storage.models import Watch, utcnow
+    from sentibot.storage.session import sessionmaker_for
+
+    since = parse_duration(args.since)
+    if since is None or not MIN_SINCE_S <= since <= MAX_EXPORT_S:
+        print("sentibot: --since takes a duration from 1h to 90d, like 7d", file=sys.stderr)
+        return 2
+    sessions = sessionmaker_for(get_settings().effective_database_url)
+    with sessions() as session:
+        query = select(Watch).where(Watch.topic == args.topic)
+        if args.channel:
+            query = query.where(Watch.channel_id == args.channel)
+        watches = list(session.scalars(query))
+        if len(watches) != 1:
+            where = ", ".join(f"{w.channel_id} ({w.team_id})" for w in watches)
+            why = (
+                f"is watched in several channels: {where}; pick one with --channel"
+                if watches
+                else "is not watched"
+            )
+            print(f"sentibot: “{args.topic}” {why}", file=sys.stderr)
+            return 2
+        end = utcnow()
+        made = export.build(session, watches[0], end - timedelta(seconds=since), end, embed)
+    if args.out:
+        args.out.write_bytes(made.csv)
+        print(f"wrote {made.rows} posts to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(made.csv)
+    return 0
+
+
 def _preview(args: argparse.Namespace) -> int:
     from collectors.query import QueryError, parse_query
     from collectors.registry import build_collectors, collect
@@ -305,6 +351,7 @@ COMMANDS = {
     "new-secret-key": _new_secret_key,
     "reencrypt": _reencrypt,
     "preview": _preview,
+    "export": _export,
     "analyze": _analyze,
     "train": _train,
     "distill": _distill,

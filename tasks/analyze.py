@@ -29,9 +29,10 @@ from sentibot.monitoring.preview import preview
 from sentibot.monitoring.watch_runs import X, x_budgeted
 from sentibot.storage import jobs as job_store
 from sentibot.storage import x_usage
-from sentibot.storage.models import PREVIEW, UNFINISHED, Job, JobStage, JobState, utcnow
+from sentibot.storage.models import EXPORT, PREVIEW, UNFINISHED, Job, JobStage, JobState, utcnow
 from tasks.celery_app import app
 from tasks.enqueue import enqueue_stage
+from tasks.export import answer_export
 from tasks.heartbeat import heartbeat
 from tasks.runtime import RETRY_DB, delivery, publish_once, sessions
 
@@ -110,9 +111,17 @@ def _collect(job_id: int) -> None:
         job = job_store.get_job(session, job_id)
         if job is None or job.state not in UNFINISHED or job.stage not in _COLLECTING:
             return
-        job_store.advance_job(session, job, stage=JobStage.COLLECT)
+        if job.kind == EXPORT:  # nothing to collect: the watch's posts are stored
+            job_store.advance_job(session, job, stage=JobStage.NOTIFY)
+            exporting = True
+        else:
+            job_store.advance_job(session, job, stage=JobStage.COLLECT)
+            exporting = False
         topic, sources = job.topic, list(job.sources)
         missing = [s for s in sources if s not in (job.source_reports or {})]
+    if exporting:
+        enqueue_stage(job_id, JobStage.NOTIFY)
+        return
     _progress(job_id, progress.collecting(topic, sources))
     if not missing:  # every source reported (the last one in was lost on its way): move on
         with sessions().begin() as session:
@@ -220,6 +229,12 @@ def _notify(job_id: int) -> None:
         if job.kind == PREVIEW:
             _answer_preview(session, job)
             return
+        exporting = job.kind == EXPORT and job.state != JobState.FAILED
+    if exporting:
+        answer_export(job_id)
+        return
+    with sessions().begin() as session:
+        job = job_store.get_job(session, job_id)
         if job.state == JobState.FAILED:
             text, blocks = render_failure(job.topic, job.error or "unknown error")
         else:

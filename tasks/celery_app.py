@@ -64,7 +64,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "sentibot.evaluate_alert": {"queue": "notify"},
             "sentibot.send_digest": {"queue": "notify"},
             "sentibot.deliver_webhook": {"queue": "notify"},
-            "sentibot.export": {"queue": "notify"},
             "sentibot.dispatch": {"queue": "default"},
         },
         # Beat only ticks the dispatcher; every due time lives in the database.
@@ -88,7 +87,6 @@ LOG_FIELD = {
     "sentibot.send_digest": "digest_run_id",
     "sentibot.send_notice": "notice_id",
     "sentibot.deliver_webhook": "webhook_delivery_id",
-    "sentibot.export": "job_id",
 }
 
 

@@ -30,7 +30,7 @@ from sentibot.storage import digests as digest_store
 from sentibot.storage import jobs as job_store
 from sentibot.storage import watches as watch_store
 from sentibot.storage import workspaces, x_usage
-from sentibot.storage.models import ANALYZE, PREVIEW, Watch, utcnow
+from sentibot.storage.models import ANALYZE, EXPORT, PREVIEW, Watch, utcnow
 from sentibot.storage.workspaces import ensure_workspace
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,8 @@ def register(
             text = start_analysis(parsed, command, settings, sessions, enqueue)
         elif isinstance(parsed, grammar.Alert | grammar.Alerts | grammar.Mute | grammar.Digest):
             text = manage_schedules(parsed, command, settings, sessions)
+        elif isinstance(parsed, grammar.Export):
+            text = start_export(parsed, command, settings, sessions, enqueue)
         elif isinstance(parsed, grammar.Webhook):
             text = manage_webhooks(parsed, command, settings, sessions, client)
         elif isinstance(parsed, grammar.Sources):
@@ -266,4 +268,41 @@ def start_analysis(
     return (
         f"Analyzing “{quote_inline(cmd.topic)}” on {names}… "
         f"I'll post the summary in this channel. (job {job_id})"
+    )
+
+
+def start_export(
+    cmd: grammar.Export,
+    command: dict,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    enqueue: Enqueue,
+) -> str:
+    """An export is a job too (stored, then enqueued): a notify worker writes the CSV."""
+    team_id, channel_id = command["team_id"], command["channel_id"]
+    limits = Quotas.from_settings(settings)
+    with sessions() as session:
+        if _watch(session, team_id, channel_id, cmd.topic) is None:
+            return views.export_needs_watch(cmd.topic)
+    with _autocommit(sessions).connect() as connection:
+        job_id = job_store.admit_job(
+            connection,
+            team_id=team_id,
+            topic=cmd.topic,
+            sources=[],
+            channel_id=channel_id,
+            user_id=command.get("user_id"),
+            response_url=command.get("response_url"),
+            post_limit=0,
+            model=settings.sentiment_model,
+            window_s=cmd.since_s,
+            per_user_per_minute=limits.analyses_per_user_per_minute,
+            kind=EXPORT,
+        )
+    if job_id is None:
+        return quotas.rate_refusal(limits)
+    enqueue(job_id)
+    return (
+        f"Exporting “{quote_inline(cmd.topic)}” for the last {grammar.format_duration(cmd.since_s)}"
+        f"… the CSV will be in a thread here. (job {job_id})"
     )

@@ -75,3 +75,10 @@ def source_list(lines: Sequence[SourceLine]) -> str:
         out.append(" · ".join(parts))
     out.append("Pick sources with `--sources`, for example `--sources bluesky,mastodon,news`.")
     return "\n".join(out)
+
+
+def export_needs_watch(topic: str) -> str:
+    return (
+        f"This channel does not watch “{quote_inline(topic)}”: an export holds a watch's posts. "
+        f"`/sentiment watch {quote_inline(topic)}` starts one."
+    )

@@ -81,6 +81,7 @@ UNFINISHED = (JobState.QUEUED, JobState.STARTED)
 # Job kinds: an analysis reports to the channel; a preview answers only the person who asked.
 ANALYZE = "analyze"
 PREVIEW = "preview"
+EXPORT = "export"
 
 
 class JobStage(StrEnum):

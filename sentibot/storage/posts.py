@@ -185,3 +185,45 @@ def window_counts(
         )
         out.append(int(n or 0))
     return out
+
+
+@dataclass(frozen=True)
+class ExportedPost:
+    post_id: int
+    when: datetime
+    source: str
+    author: str | None
+    text: str
+    url: str | None
+    lang: str | None
+    engagement: int
+    label: str | None  # None: not scored yet
+    compound: float | None
+
+
+def all_window_posts(
+    session: Session, watch: Watch, start: datetime, end: datetime
+) -> list[ExportedPost]:
+    """Every post of the watch in [start, end), scored or not (an export holds them all)."""
+    rows = session.execute(
+        select(Post, Score.label, Score.compound, POSTED.label("at"))
+        .join(WatchPost, WatchPost.post_id == Post.id)
+        .outerjoin(Score, (Score.post_id == Post.id) & (Score.model == watch.model))
+        .where(WatchPost.watch_id == watch.id, POSTED >= start, POSTED < end)
+        .order_by(POSTED, Post.id)
+    )
+    return [
+        ExportedPost(
+            post_id=post.id,
+            when=at if isinstance(at, datetime) else post.posted_at or post.collected_at,
+            source=post.source,
+            author=post.author,
+            text=post.text,
+            url=post.url,
+            lang=post.lang,
+            engagement=post.engagement,
+            label=label,
+            compound=compound,
+        )
+        for post, label, compound, at in rows
+    ]

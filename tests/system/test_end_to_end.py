@@ -509,9 +509,36 @@ def test_webhooks_hear_each_alert_event_once_signed_across_a_retry(stack: Servic
         stack.command(f"webhook remove {hook_id}", user="U0ADMIN")
 
 
-def test_a_digest_is_posted_once_with_its_charts(stack: ServiceStack) -> None:
-    from sentibot.storage.models import Digest, DigestRun, Watch, WatchPost
+def _collect_watch(stack: ServiceStack, channel: str, posts: int = 40) -> int:
+    """Tick until the channel's one watch has collected its posts and all are scored; its id."""
+    from sentibot.storage.models import Watch, WatchPost
     from sentibot.storage.score_queue import unscored_count
+    from sentibot.storage.session import sessionmaker_for
+    from tasks.dispatch import tick
+
+    sessions = sessionmaker_for(stack.effective_database_url)
+    sender = create_celery(stack.settings())
+
+    def send(name: str, *args: object) -> None:
+        sender.send_task(name, args=list(args))
+
+    with sessions() as s:
+        watch_id = s.scalars(select(Watch.id).where(Watch.channel_id == channel)).one()
+
+    def collected_and_scored() -> bool:
+        tick(sessions, time_now(), send)  # the watch collects, then the processor's batches
+        with sessions() as s:
+            linked = s.scalar(
+                select(func.count()).select_from(WatchPost).where(WatchPost.watch_id == watch_id)
+            )
+            return linked == posts and unscored_count(s) == 0
+
+    _poll(collected_and_scored, what="the watch's posts collected and scored")
+    return watch_id
+
+
+def test_a_digest_is_posted_once_with_its_charts(stack: ServiceStack) -> None:
+    from sentibot.storage.models import Digest, DigestRun
     from sentibot.storage.session import sessionmaker_for
     from tasks.dispatch import tick
 
@@ -526,20 +553,9 @@ def test_a_digest_is_posted_once_with_its_charts(stack: ServiceStack) -> None:
     def send(name: str, *args: object) -> None:
         sender.send_task(name, args=list(args))
 
-    tick(sessions, time_now(), send)  # the watch collects
     with sessions() as s:
         digest_id = s.scalars(select(Digest.id).where(Digest.channel_id == channel)).one()
-        watch_id = s.scalars(select(Watch.id).where(Watch.channel_id == channel)).one()
-
-    def collected_and_scored() -> bool:
-        tick(sessions, time_now(), send)  # the sentiment processor's batches
-        with sessions() as s:
-            linked = s.scalar(
-                select(func.count()).select_from(WatchPost).where(WatchPost.watch_id == watch_id)
-            )
-            return linked == 40 and unscored_count(s) == 0
-
-    _poll(collected_and_scored, what="the watch's posts collected and scored")
+    _collect_watch(stack, channel)
     with sessions.begin() as s:
         s.get(Digest, digest_id).next_due_at = time_now()
     for _ in range(3):  # several ticks (or Beats): still one digest
@@ -561,6 +577,47 @@ def test_a_digest_is_posted_once_with_its_charts(stack: ServiceStack) -> None:
     with sessions() as s:
         (run,) = s.scalars(select(DigestRun).where(DigestRun.digest_id == digest_id))
         assert run.message_ts == message[0].ts
+
+
+def test_an_export_uploads_every_post_of_the_period_as_csv_in_a_thread(
+    stack: ServiceStack,
+) -> None:
+    import csv
+    import io
+
+    from sentibot.storage.models import Post, WatchPost
+    from sentibot.storage.session import sessionmaker_for
+
+    channel = _channel()
+    refused = stack.command("export acme", channel=channel).json()["text"]
+    assert "does not watch “acme”" in refused
+    stack.command("watch acme --sources hn", channel=channel)
+    watch_id = _collect_watch(stack, channel)
+    ack = stack.command("export acme --since 2d", channel=channel).json()["text"]
+    assert "Exporting “acme” for the last 2d" in ack
+    (message,) = stack.slack.wait_for(
+        lambda s: [m for m in s.messages_in(channel) if m.text.startswith("Export of")],
+        timeout=60,
+    )
+    (shared,) = stack.slack.wait_for(
+        lambda s: [f for f in s.shared_files if f.channel == channel], timeout=30
+    )
+    assert shared.thread_ts == message.ts
+    rows = list(csv.DictReader(io.StringIO(stack.slack.uploads[shared.id].decode("utf-8-sig"))))
+    with sessionmaker_for(stack.effective_database_url)() as s:
+        linked = s.scalars(
+            select(Post.url).join(WatchPost).where(WatchPost.watch_id == watch_id)
+        ).all()
+    assert sorted(r["link"] for r in rows) == sorted(linked)  # every post of the window
+    assert f"{len(rows)} posts" in message.text
+    assert {r["source"] for r in rows} == {"hn"}
+    assert all(r["label"] in ("negative", "neutral", "positive") for r in rows)
+    assert all(-1 <= float(r["compound"]) <= 1 for r in rows)
+    assert sum(1 for r in rows if r["theme"]) >= len(rows) // 2
+    assert list(rows[0]) == [
+        "posted_at", "source", "author", "text", "link", "language", "model", "label",
+        "compound", "theme", "correction",
+    ]  # fmt: skip
 
 
 def test_metrics_count_requests_jobs_posts_and_queues(stack: ServiceStack) -> None:

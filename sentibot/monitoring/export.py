@@ -1,0 +1,121 @@
+"""A watch's posts of a period as CSV: what analysts take to a spreadsheet.
+
+One row per post the watch holds in the period, scored or not: when, source, author, text,
+link, language, label and compound under the watch's model, its theme, and the workspace's
+correction of it. Cells that a spreadsheet would run as a formula (starting with =, +, -, @,
+a tab or a carriage return) are prefixed with a single quote, as OWASP advises for CSV exports.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from scoring.base import Sentiment
+from scoring.integrity import near_duplicates, weigh
+from scoring.themes import Embed, find_themes
+from sentibot.storage import corrections as correction_store
+from sentibot.storage import posts as post_store
+from sentibot.storage.models import Watch
+
+COLUMNS = (
+    "posted_at",
+    "source",
+    "author",
+    "text",
+    "link",
+    "language",
+    "model",
+    "label",
+    "compound",
+    "theme",
+    "correction",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Export:
+    topic: str
+    start: datetime
+    end: datetime
+    rows: int
+    csv: bytes
+
+    @property
+    def filename(self) -> str:
+        safe = "".join(c if c.isalnum() else "-" for c in self.topic)[:40].strip("-") or "topic"
+        return f"sentibot-{safe}-{self.start:%Y%m%d}-{self.end:%Y%m%d}.csv"
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def themes_by_post(
+    texts: Sequence[str],
+    sentiments: Sequence[Sentiment | None],
+    authors: Sequence[str | None],
+    topic: str,
+    embed: Embed | None,
+) -> list[str]:
+    """Each post's theme label ("" where there is none): copies take their message's theme."""
+    scored = [i for i, s in enumerate(sentiments) if s is not None]
+    labels = [""] * len(texts)
+    if embed is None or not scored:
+        return labels
+    sub_texts = [texts[i] for i in scored]
+    found = weigh(sub_texts, [authors[i] for i in scored])
+    subs = [sentiments[i] for i in scored]
+    for theme in find_themes(sub_texts, subs, found, topic, embed):  # type: ignore[arg-type]
+        for m in theme.members:
+            labels[scored[m]] = theme.label
+    for group in near_duplicates(texts):
+        first = next((labels[i] for i in group if labels[i]), "")
+        for i in group:
+            labels[i] = labels[i] or first
+    return labels
+
+
+def build(
+    session: Session, watch: Watch, start: datetime, end: datetime, embed: Embed | None = None
+) -> Export:
+    posts = post_store.all_window_posts(session, watch, start, end)
+    corrections = correction_store.team_corrections(
+        session, watch.team_id, [p.post_id for p in posts]
+    )
+    sentiments = [
+        Sentiment(p.label, p.compound or 0.0, 0.0, 0.0, 0.0)
+        if p.label and p.label != "unscored"
+        else None
+        for p in posts
+    ]
+    themes = themes_by_post(
+        [p.text for p in posts], sentiments, [p.author for p in posts], watch.topic, embed
+    )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for post, theme in zip(posts, themes, strict=True):
+        writer.writerow(
+            [
+                post.when.isoformat(),
+                post.source,
+                _cell(post.author),
+                _cell(post.text),
+                _cell(post.url),
+                post.lang or "",
+                watch.model,
+                post.label or "",
+                "" if post.compound is None else f"{post.compound:.4f}",
+                _cell(theme),
+                corrections.get(post.post_id, ""),
+            ]
+        )
+    return Export(watch.topic, start, end, len(posts), out.getvalue().encode("utf-8-sig"))
