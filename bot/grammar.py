@@ -47,6 +47,10 @@ USAGE = {
         "what is left of its allowance today, and its health in this channel"
     ),
     "mute": "`/sentiment mute <topic> <duration>` silences a topic's alerts (`0` unmutes)",
+    "accuracy": (
+        "`/sentiment accuracy [topic]` shows how each model agrees with your team's corrections "
+        "(the ⋯ menu beside a post), with the confusion and, from 50 corrections, a calibration"
+    ),
     "export": (
         "`/sentiment export <topic> [--since 7d]` uploads a CSV of a watched topic's posts "
         "(source, link, time, author, language, score, theme, corrections) to a thread here"
@@ -134,6 +138,11 @@ class Sources:
 
 
 @dataclass(frozen=True)
+class Accuracy:
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
 class Export:
     topic: str
     since_s: int = 7 * 86_400
@@ -165,6 +174,7 @@ Command = (
     | Sources
     | Webhook
     | Export
+    | Accuracy
 )
 
 
@@ -210,6 +220,11 @@ def parse(text: str) -> Command | UsageError:
         return _parse_mute(args, unmute=verb == "unmute")
     if verb in ("digest", "digests"):
         return _parse_digest(args)
+    if verb == "accuracy":
+        if not args:
+            return Accuracy()
+        topic = _topic(_requote(args), "accuracy")
+        return topic if isinstance(topic, UsageError) else Accuracy(topic)
     if verb == "export":
         return _parse_export(args)
     if verb in ("webhook", "webhooks"):

@@ -114,6 +114,7 @@ class ScoredText:
     engagement: int = 0
     url: str | None = None
     source: str = ""
+    post_id: int | None = None  # the stored post (for corrections); None in-process
 
 
 def top_posts(posts: Sequence[ScoredText], label: str, n: int = 3) -> list[ScoredText]:

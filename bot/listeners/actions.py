@@ -12,15 +12,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.delivery import Delivery, Undeliverable
 from bot.grammar import DEFAULT_EVERY_S
+from bot.views import corrections as correction_views
 from bot.views import watches as views
 from bot.views.alerts import RESOLVE_ACTION, SNOOZE_ACTION
-from bot.views.summary import MORE_ACTION, WATCH_ACTION, more_posts
+from bot.views.corrections import EXCLUDE_ACTION
+from bot.views.mrkdwn import escape
+from bot.views.summary import CORRECT_ACTION, MORE_ACTION, WATCH_ACTION, more_posts
 from collectors.query import QueryError, parse_query
 from collectors.registry import source_names
 from sentibot.config.settings import Settings
-from sentibot.monitoring import alert_checks, analysis, quotas, webhook_events
+from sentibot.monitoring import alert_checks, analysis, corrections, quotas, webhook_events
 from sentibot.monitoring.quotas import Quotas
 from sentibot.storage import alerts as alert_store
+from sentibot.storage import corrections as correction_store
 from sentibot.storage import jobs as job_store
 from sentibot.storage import watches as watch_store
 from sentibot.storage.models import utcnow
@@ -85,6 +89,42 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
 
     app.action(SNOOZE_ACTION)(alert_button("snooze"))
     app.action(RESOLVE_ACTION)(alert_button("resolve"))
+
+    @app.action(CORRECT_ACTION)
+    def correct_post(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        action = (body.get("actions") or [{}])[0]
+        value = (action.get("selected_option") or {}).get("value") or ""
+        post_id, _, rest = value.partition("|")
+        label, _, watch_id = rest.partition("|")
+        team_id = (body.get("team") or {}).get("id") or ""
+        if not post_id.isdigit() or label not in correction_store.LABELS or not team_id:
+            return
+        with sessions.begin() as session:
+            done = corrections.record(
+                session,
+                team_id,
+                _channel(body),
+                int(post_id),
+                label,
+                int(watch_id) if watch_id.isdigit() else None,
+                (body.get("user") or {}).get("id"),
+                utcnow(),
+            )
+        text, blocks = correction_views.corrected(done)
+        respond(response_type="ephemeral", replace_original=False, text=text, blocks=blocks)
+
+    @app.action(EXCLUDE_ACTION)
+    def exclude_term(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        value = (body.get("actions") or [{}])[0].get("value") or ""
+        watch_id, _, term = value.partition("|")
+        team_id = (body.get("team") or {}).get("id") or ""
+        if not watch_id.isdigit():
+            return
+        with sessions.begin() as session:
+            text = corrections.exclude(session, team_id, _channel(body), int(watch_id), term)
+        respond(response_type="ephemeral", replace_original=False, text=escape(text))
 
     @app.action(WATCH_ACTION)
     def watch_topic(ack: Ack, body: dict, respond: Respond) -> None:

@@ -16,12 +16,13 @@ from bot import grammar
 from bot.grammar import Analyze, Help, List, Unwatch, UsageError, help_text, parse
 from bot.listeners.webhooks import manage_webhooks
 from bot.views import alerts as alert_views
+from bot.views import corrections as correction_views
 from bot.views import watches as views
 from bot.views.mrkdwn import escape, quote_inline
 from collectors.registry import display_name, source_names
 from sentibot.config.settings import Settings
 from sentibot.logs import bind
-from sentibot.monitoring import overview, quotas, source_overview
+from sentibot.monitoring import corrections, overview, quotas, source_overview
 from sentibot.monitoring.preview import PREVIEW_LIMIT
 from sentibot.monitoring.quotas import Quotas
 from sentibot.monitoring.schedules import next_occurrence
@@ -58,6 +59,14 @@ def register(
             text = start_analysis(parsed, command, settings, sessions, enqueue)
         elif isinstance(parsed, grammar.Alert | grammar.Alerts | grammar.Mute | grammar.Digest):
             text = manage_schedules(parsed, command, settings, sessions)
+        elif isinstance(parsed, grammar.Accuracy):
+            with sessions() as session:
+                ids = None
+                if parsed.topic:
+                    watch = _watch(session, command["team_id"], command["channel_id"], parsed.topic)
+                    ids = [watch.id] if watch else []
+                found = corrections.agreement(session, command["team_id"], ids)
+            text = correction_views.accuracy(found, parsed.topic)
         elif isinstance(parsed, grammar.Export):
             text = start_export(parsed, command, settings, sessions, enqueue)
         elif isinstance(parsed, grammar.Webhook):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.views.mrkdwn import clip, escape, quote_inline
-from bot.views.summary import post_line, theme_line
+from bot.views.summary import post_block, theme_line
 from sentibot.monitoring.alert_checks import AlertReport
 from sentibot.monitoring.alert_rules import describe, show_value
 from sentibot.monitoring.overview import RuleEvent, RuleStatus
@@ -55,9 +55,7 @@ def render_alert(report: AlertReport) -> tuple[str, list[dict]]:
         {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": clip("\n".join(body), 3000)}},
     ]
-    if posts:
-        lines = "\n".join(post_line(p) for p in posts[:3])
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": clip(lines, 3000)}})
+    blocks += [post_block(p, r.watch_id) for p in posts[:3]]
     if state != "ok":
         blocks.append(
             {

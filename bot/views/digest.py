@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.views.chart import render_chart
 from bot.views.mrkdwn import clip, quote_inline
-from bot.views.summary import change_line, mood, post_line, share_bar, theme_line
+from bot.views.summary import change_line, mood, post_block, post_line, share_bar, theme_line
 from sentibot.monitoring.digests import MAX_CHARTS, DigestContent
 
 
@@ -17,6 +17,9 @@ def period_name(cadence: str, start: datetime, end: datetime, tz: str) -> str:
     if cadence == "weekly":
         return f"the week {s:%a %d %b} – {e:%a %d %b %Y} ({tz})"
     return f"{s:%a %d %b %H:%M} – {e:%a %d %b %H:%M %Y} ({tz})"
+
+
+MAX_BLOCKS = 50
 
 
 def render_digest(content: DigestContent) -> tuple[str, list[dict]]:
@@ -65,12 +68,17 @@ def render_digest(content: DigestContent) -> tuple[str, list[dict]]:
         lines.append(change_line(c, t.previous, seconds))
         if t.grown:
             lines.append("*Grew:* " + "; ".join(theme_line(g) for g in t.grown))
-        for p in [*t.negative, *t.positive]:
-            lines.append(post_line(p))
+        posts = [*t.negative, *t.positive]
+        # Each post its own block (with its correction menu) while Slack's 50 blocks allow.
+        separate = len(blocks) + 2 + len(posts) <= MAX_BLOCKS - 2
+        if not separate:
+            lines += [post_line(p) for p in posts]
         blocks.append({"type": "divider"})
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": clip("\n".join(lines), 3000)}}
         )
+        if separate:
+            blocks += [post_block(p, t.watch_id) for p in posts]
     if content.omitted:
         blocks.append(
             {

@@ -74,16 +74,50 @@ def post_line(p: ScoredText) -> str:
     return f">{text}\n>{where} · {p.engagement} engagement · {p.sentiment.compound:+.2f}"
 
 
-def posts_section(posts: Sequence[ScoredText]) -> str:
-    parts = []
+CORRECT_ACTION = "post_correct"
+_WRONG = {"negative": "Wrong: negative", "neutral": "Wrong: neutral", "positive": "Wrong: positive"}
+
+
+def correction_menu(p: ScoredText, watch_id: int | None) -> dict:
+    """The overflow menu beside a post: right as scored, the two other labels, off topic.
+    Its value carries the post, the answer and the watch (for an exclusion)."""
+    options = []
+    for label, text in _WRONG.items():
+        shown = f"✓ Right: {label}" if label == p.sentiment.label else text
+        options.append((shown, label))
+    options.append(("Not about this topic", "off_topic"))
+    return {
+        "type": "overflow",
+        "action_id": CORRECT_ACTION,
+        "options": [
+            {
+                "text": {"type": "plain_text", "text": shown},
+                "value": f"{p.post_id}|{label}|{watch_id or ''}",
+            }
+            for shown, label in options
+        ],
+    }
+
+
+def post_block(p: ScoredText, watch_id: int | None = None) -> dict:
+    """A post as its own section, with the correction menu where the post is a stored one."""
+    block: dict = {"type": "section", "text": {"type": "mrkdwn", "text": post_line(p)}}
+    if p.post_id is not None:
+        block["accessory"] = correction_menu(p, watch_id)
+    return block
+
+
+def posts_blocks(posts: Sequence[ScoredText], watch_id: int | None = None) -> list[dict]:
+    blocks: list[dict] = []
     for label, title in (
         ("negative", "Most engaging negative"),
         ("positive", "Most engaging positive"),
     ):
         chosen = top_posts(posts, label, n=2)
         if chosen:
-            parts.append(f"*{title}*\n" + "\n".join(post_line(p) for p in chosen))
-    return clip("\n".join(parts), SECTION_LIMIT)
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}})
+            blocks += [post_block(p, watch_id) for p in chosen]
+    return blocks
 
 
 def drivers_section(posts: Sequence[ScoredText], topic: str) -> str:
@@ -200,10 +234,10 @@ def render_summary(
     for text in (
         themes_section(themes),
         drivers_section(posts, summary.topic),
-        posts_section(posts),
     ):
         if text:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    blocks += posts_blocks(posts)
     if o.count:
         blocks.append(report_buttons(summary.topic, job_id if posts else None))
     blocks.append(

@@ -41,6 +41,7 @@ class AlertReport:
     state: AlertState
     note: str = ""
     themes: Sequence[Theme] = ()  # what drove it, most first
+    watch_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,9 @@ def held_back(posts: list) -> str:
 def _explain(
     session: Session, rule: AlertRule, watch: Watch, posts: list, now: datetime
 ) -> tuple[Breakdown, list[Driver], list[ScoredText]]:
-    texts = [ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source) for p in posts]
+    texts = [
+        ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source, p.post_id) for p in posts
+    ]
     split = breakdown(p.sentiment for p in posts)
     if rule.metric == "volume":
         window = timedelta(seconds=rule.window_s)
@@ -176,6 +179,7 @@ def _report(
         state=AlertState(rule.state),
         note=note,
         themes=themes[:2],
+        watch_id=watch.id,
     )
 
 

@@ -163,7 +163,7 @@ def job_report(session: Session, job: Job, embed: Embed | None = None) -> JobRep
         _Item(
             p.source,
             p.posted_at,
-            ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source),
+            ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source, p.post_id),
             p.author,
         )
         for p in scored

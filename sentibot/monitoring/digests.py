@@ -34,6 +34,7 @@ class TopicDigest:
     points: Sequence[tuple[datetime, float]] = ()
     # Themes that grew against the period before (new ones first), at most two.
     grown: Sequence[Theme] = ()
+    watch_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,16 @@ def build(session: Session, run: DigestRun, embed: Embed | None = None) -> Diges
     for watch in watches[:MAX_TOPICS]:
         now_posts = post_store.window_posts(session, watch, start, end)
         before = post_store.window_posts(session, watch, start - length, start)
-        texts = [ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source) for p in now_posts]
+        texts = [
+            ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source, p.post_id)
+            for p in now_posts
+        ]
         # Each message once, each author capped (scoring/integrity.py), as reports and alerts.
         found = weigh([p.text for p in now_posts], [p.author for p in now_posts])
         earlier = weigh([p.text for p in before], [p.author for p in before])
         topics.append(
             TopicDigest(
+                watch_id=watch.id,
                 topic=watch.topic,
                 current=breakdown([p.sentiment for p in now_posts], found.weights),
                 previous=breakdown([p.sentiment for p in before], earlier.weights),

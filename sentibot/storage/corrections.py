@@ -8,11 +8,30 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from scoring.base import Sentiment
 from sentibot.storage.models import Correction, Score
 from sentibot.storage.statements import dialect_insert
 
 OFF_TOPIC = "off_topic"
 LABELS = ("negative", "neutral", "positive", OFF_TOPIC)
+
+
+# A corrected post counts as its label at least this strongly (a model's weak "positive"
+# corrected to negative weighs like a clear negative post).
+CORRECTED_STRENGTH = 0.5
+
+
+def corrected(sentiment: Sentiment, label: str | None) -> Sentiment | None:
+    """The post's sentiment in its workspace's figures: as scored, as corrected, or None when
+    the workspace said it is not about the topic (left out of every figure)."""
+    if label is None:
+        return sentiment
+    if label == OFF_TOPIC:
+        return None
+    strength = max(abs(sentiment.compound), CORRECTED_STRENGTH)
+    compound = {"negative": -strength, "neutral": 0.0, "positive": strength}[label]
+    shares = {k: float(k == label) for k in ("negative", "neutral", "positive")}
+    return Sentiment(label, compound, shares["negative"], shares["neutral"], shares["positive"])
 
 
 def correct(

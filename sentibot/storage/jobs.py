@@ -12,9 +12,11 @@ from sqlalchemy import Connection, Insert, bindparam, func, insert, or_, select,
 from sqlalchemy.orm import Session
 
 from scoring.base import UNSCORED, Sentiment
+from sentibot.storage.corrections import corrected
 from sentibot.storage.models import (
     ANALYZE,
     UNFINISHED,
+    Correction,
     Job,
     JobPost,
     JobStage,
@@ -215,36 +217,43 @@ class ScoredPost:
     sentiment: Sentiment
     posted_at: datetime | None = None
     author: str | None = None
+    post_id: int | None = None
 
 
 def scored_job_posts(session: Session, job: Job) -> list[ScoredPost]:
     """The job's posts with their scores under the job's model, scoped by the job's team."""
     stmt = (
-        select(Post, Score)
+        select(Post, Score, Correction.label)
         .join(JobPost, JobPost.post_id == Post.id)
         .join(Job, Job.id == JobPost.job_id)
         .join(Score, (Score.post_id == Post.id) & (Score.model == job.model))
+        .outerjoin(
+            Correction, (Correction.post_id == Post.id) & (Correction.team_id == job.team_id)
+        )
         .where(JobPost.job_id == job.id, Job.team_id == job.team_id, Score.label != UNSCORED)
         .order_by(Post.id)
     )
-    return [
-        ScoredPost(
-            source=post.source,
-            text=post.text,
-            url=post.url,
-            engagement=post.engagement,
-            posted_at=post.posted_at or post.collected_at,
-            author=post.author,
-            sentiment=Sentiment(
-                label=score.label,
-                compound=score.compound,
-                negative=score.negative,
-                neutral=score.neutral,
-                positive=score.positive,
-            ),
+    out = []
+    for post, score, correction in session.execute(stmt):
+        sentiment = corrected(
+            Sentiment(score.label, score.compound, score.negative, score.neutral, score.positive),
+            correction,
         )
-        for post, score in session.execute(stmt)
-    ]
+        if sentiment is None:
+            continue
+        out.append(
+            ScoredPost(
+                source=post.source,
+                text=post.text,
+                url=post.url,
+                engagement=post.engagement,
+                posted_at=post.posted_at or post.collected_at,
+                author=post.author,
+                sentiment=sentiment,
+                post_id=post.id,
+            )
+        )
+    return out
 
 
 def job_languages(session: Session, job: Job) -> tuple[dict[str, int], int]:

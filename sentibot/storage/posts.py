@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from collectors.base import Post as CollectedPost
 from scoring.base import UNSCORED, Sentiment
+from sentibot.storage.corrections import corrected
 from sentibot.storage.models import (
+    Correction,
     Post,
     Score,
     Watch,
@@ -131,16 +133,21 @@ class WindowPost:
     engagement: int
     sentiment: Sentiment
     author: str | None = None
+    post_id: int | None = None
 
 
 def window_posts(
     session: Session, watch: Watch, start: datetime, end: datetime
 ) -> list[WindowPost]:
-    """The watch's scored posts that happened in [start, end)."""
+    """The watch's scored posts that happened in [start, end), as the watch's workspace
+    corrected them (a post it said is off topic is left out)."""
     rows = session.execute(
-        select(Post, Score, POSTED.label("at"))
+        select(Post, Score, POSTED.label("at"), Correction.label)
         .join(WatchPost, WatchPost.post_id == Post.id)
         .join(Score, (Score.post_id == Post.id) & (Score.model == watch.model))
+        .outerjoin(
+            Correction, (Correction.post_id == Post.id) & (Correction.team_id == watch.team_id)
+        )
         .where(
             WatchPost.watch_id == watch.id,
             POSTED >= start,
@@ -150,7 +157,13 @@ def window_posts(
         .order_by(Post.id)
     )
     out = []
-    for post, score, at in rows:
+    for post, score, at, correction in rows:
+        sentiment = corrected(
+            Sentiment(score.label, score.compound, score.negative, score.neutral, score.positive),
+            correction,
+        )
+        if sentiment is None:
+            continue
         when = at if isinstance(at, datetime) else post.posted_at or post.collected_at
         out.append(
             WindowPost(
@@ -159,10 +172,9 @@ def window_posts(
                 text=post.text,
                 url=post.url,
                 engagement=post.engagement,
-                sentiment=Sentiment(
-                    score.label, score.compound, score.negative, score.neutral, score.positive
-                ),
+                sentiment=sentiment,
                 author=post.author,
+                post_id=post.id,
             )
         )
     return out

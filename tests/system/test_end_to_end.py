@@ -620,6 +620,93 @@ def test_an_export_uploads_every_post_of_the_period_as_csv_in_a_thread(
     ]  # fmt: skip
 
 
+def _menu_action(stack: ServiceStack, channel: str, value: str, message_ts: str) -> dict:
+    payload = _button(stack, channel, "post_correct", "", message_ts)
+    payload["actions"] = [
+        {
+            "type": "overflow",
+            "action_id": "post_correct",
+            "block_id": "p1",
+            "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": value},
+            "action_ts": "1.4",
+        }
+    ]
+    return payload
+
+
+def test_corrections_change_the_next_report_count_in_accuracy_and_exclude_a_term(
+    stack: ServiceStack,
+) -> None:
+    from sentibot.storage.models import Watch
+    from sentibot.storage.session import sessionmaker_for
+
+    channel = _channel()
+    stack.command("watch acme --sources hn", channel=channel)
+    watch_id = _collect_watch(stack, channel)
+
+    def report() -> Message:
+        before = len(stack.slack.messages_in(channel))
+        stack.command("analyze acme --sources hn", channel=channel)
+        return stack.slack.wait_for(
+            lambda s: [
+                m
+                for m in s.messages_in(channel)[before:]
+                if "hourglass" not in m.text and m.text.startswith("Sentiment for")
+            ],
+            timeout=60,
+        )[-1]
+
+    first = report()
+    menus = [
+        b["accessory"] for b in first.blocks if b.get("accessory", {}).get("type") == "overflow"
+    ]
+    assert menus, "each shown post has a correction menu"
+    negative = next(
+        o["value"] for m in menus for o in m["options"] if o["text"]["text"] == "✓ Right: negative"
+    )
+    post_id = negative.split("|")[0]
+    shares = re.compile(r"negative (\d+)% · neutral (\d+)% · positive (\d+)%")
+    neg_before = int(shares.search(json.dumps(first.blocks, ensure_ascii=False)).group(1))
+    resp = stack.post_interaction(_menu_action(stack, channel, f"{post_id}|positive|", first.ts))
+    assert resp.status_code == 200
+    stack.slack.wait_for(
+        lambda s: any("counts as *positive*" in r.get("text", "") for r in s.responses), timeout=20
+    )
+    second = report()
+    neg_after = int(shares.search(json.dumps(second.blocks, ensure_ascii=False)).group(1))
+    assert neg_after < neg_before  # one negative post fewer in this workspace's figures
+
+    accuracy = stack.command("accuracy", channel=channel).json()["text"]
+    assert "0 of 1 (0%)" in accuracy
+    assert "positive (1): the model said 1 negative" in accuracy
+
+    # "Not about this topic" on a watch's post offers the post's most distinctive word.
+    other = next(
+        o["value"] for m in menus for o in m["options"] if o["value"].split("|")[0] != post_id
+    )
+    off = f"{other.split('|')[0]}|off_topic|{watch_id}"
+    stack.post_interaction(_menu_action(stack, channel, off, first.ts))
+    (answer,) = stack.slack.wait_for(
+        lambda s: [
+            r
+            for r in s.responses
+            if "not about the topic" in r.get("text", "")
+            and r.get("blocks")
+            and len(r["blocks"]) > 1
+        ],
+        timeout=20,
+    )[-1:]
+    button = answer["blocks"][1]["elements"][0]
+    term = button["value"].split("|")[1]
+    stack.post_interaction(_button(stack, channel, "watch_exclude", button["value"], first.ts))
+    stack.slack.wait_for(
+        lambda s: any("now reads" in r.get("text", "") for r in s.responses), timeout=20
+    )
+    with sessionmaker_for(stack.effective_database_url)() as s:
+        assert s.get(Watch, watch_id).topic == f"acme -{term}"
+    assert f"acme -{term}" in stack.command("list", channel=channel).json()["text"]
+
+
 def test_metrics_count_requests_jobs_posts_and_queues(stack: ServiceStack) -> None:
     import requests
 

@@ -1,0 +1,200 @@
+"""Corrections from the team: storing them, turning "not about this topic" into an exclusion,
+and how well each model agrees with what the team said (with a calibration once there are
+enough corrections)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from collectors.query import QueryError, parse_query
+from scoring.aggregate import terms
+from sentibot.storage import corrections as correction_store
+from sentibot.storage import posts as post_store
+from sentibot.storage import watches as watch_store
+from sentibot.storage.models import AlertRule, Post, Score, Watch
+
+LABELS = ("negative", "neutral", "positive")
+# A workspace with this many corrections of a model gets a calibration of it.
+CALIBRATE_AFTER = 50
+_TERM = re.compile(r"^[^\W\d_][\w'-]{2,}$")
+
+
+@dataclass(frozen=True)
+class Corrected:
+    label: str
+    model: str | None  # the watch's or job's model, where known
+    model_label: str | None
+    watch_id: int | None
+    topic: str | None
+    exclusion: str | None  # a term to offer as `-term`, for "not about this topic"
+
+
+def record(
+    session: Session,
+    team_id: str,
+    channel_id: str,
+    post_id: int,
+    label: str,
+    watch_id: int | None,
+    user_id: str | None,
+    now: datetime,
+) -> Corrected | None:
+    """Store the correction; None when the post is gone. A watch id not of this workspace's
+    channel is ignored (the correction still counts for the workspace)."""
+    post = session.get(Post, post_id)
+    if post is None:
+        return None
+    watch = watch_store.get_watch(session, watch_id) if watch_id else None
+    if watch is not None and (watch.team_id, watch.channel_id) != (team_id, channel_id):
+        watch = None
+    correction_store.correct(
+        session, team_id, post_id, label, user_id, watch.id if watch else None, now
+    )
+    model = watch.model if watch else None
+    model_label = (
+        session.scalar(select(Score.label).where(Score.post_id == post_id, Score.model == model))
+        if model
+        else None
+    )
+    term = (
+        distinctive_term(session, watch, post.text, now)
+        if watch and label == correction_store.OFF_TOPIC
+        else None
+    )
+    return Corrected(
+        label, model, model_label, watch.id if watch else None, watch.topic if watch else None, term
+    )
+
+
+def distinctive_term(session: Session, watch: Watch, text: str, now: datetime) -> str | None:
+    """The word of `text` most over-represented against the watch's other posts of the last
+    week: what most likely made it match for the wrong reason."""
+    others = [
+        p.text
+        for p in post_store.window_posts(session, watch, now - timedelta(days=7), now)
+        if p.text != text
+    ][:500]
+    exclude = frozenset(terms(watch.topic))
+    words = [t for t in set(terms(text, exclude)) if " " not in t and _TERM.match(t)]
+    if not words:
+        return None
+    seen: Counter[str] = Counter()
+    for other in others:
+        seen.update(set(terms(other, exclude)) & set(words))
+    # The rarest of its words among the watch's other posts; the longer one on a tie.
+    return min(words, key=lambda w: (seen[w], -len(w), w))
+
+
+def exclude(session: Session, team_id: str, channel_id: str, watch_id: int, term: str) -> str:
+    """Add `-term` to the watch's query; the reply to show."""
+    watch = watch_store.get_watch(session, watch_id)
+    if watch is None or (watch.team_id, watch.channel_id) != (team_id, channel_id):
+        return "That watch is gone."
+    if not _TERM.match(term):
+        return f"`{term}` cannot be excluded."
+    try:
+        topic = parse_query(f"{watch.topic} -{term}").canonical()
+    except QueryError as exc:
+        return f"Adding `-{term}` would not parse: {exc}"
+    if topic == watch.topic:
+        return f"“{watch.topic}” already leaves out `{term}`."
+    clash = any(w.topic == topic for w in watch_store.channel_watches(session, team_id, channel_id))
+    if clash:
+        return f"This channel already watches “{topic}”."
+    old = watch.topic
+    watch.topic = topic
+    session.execute(update(AlertRule).where(AlertRule.watch_id == watch.id).values(topic=topic))
+    return f"“{old}” now reads “{topic}”: its next run leaves out posts with `{term}`."
+
+
+@dataclass(frozen=True)
+class Agreement:
+    model: str
+    corrections: int
+    agreeing: int
+    confusion: dict[str, Counter[str]]  # team's label -> model's labels
+    calibrated: float | None = None  # cross-validated agreement after calibration
+    uncalibrated: float | None = None  # the same folds without it
+    offsets: tuple[float, float, float] = field(default=(0.0, 0.0, 0.0))
+
+    @property
+    def share(self) -> float:
+        return self.agreeing / self.corrections if self.corrections else 0.0
+
+
+def agreement(
+    session: Session, team_id: str, watch_ids: list[int] | None = None
+) -> list[Agreement]:
+    rows = correction_store.corrected_scores(session, team_id, watch_ids)
+    by_model: dict[str, list[tuple[str, str, list[float]]]] = {}
+    for model, model_label, team_label, probs in rows:
+        by_model.setdefault(model, []).append((model_label, team_label, probs))
+    out = []
+    for model, items in sorted(by_model.items()):
+        confusion: dict[str, Counter[str]] = {label: Counter() for label in LABELS}
+        for model_label, team_label, _ in items:
+            confusion[team_label][model_label] += 1
+        agreeing = sum(m == t for m, t, _ in items)
+        found = Agreement(model, len(items), agreeing, confusion)
+        if len(items) >= CALIBRATE_AFTER:
+            found = calibrate(found, items)
+        out.append(found)
+    return out
+
+
+def _log(p: float) -> float:
+    return math.log(max(p, 1e-6))
+
+
+def _fit(items: list[tuple[str, list[float]]]) -> tuple[float, float, float]:
+    """Per-class offsets on the log-probabilities (neutral fixed at 0) that agree most with
+    the team on `items`: a grid of 31 × 31 pairs."""
+    logs = [([_log(x) for x in p], t) for t, p in items]
+    best, best_hits = (0.0, 0.0, 0.0), -1
+    steps = [x / 5 for x in range(-15, 16)]
+    for neg in steps:
+        for pos in steps:
+            offsets = (neg, 0.0, pos)
+            hits = sum(_label(lp, offsets) == t for lp, t in logs)
+            if hits > best_hits or (
+                hits == best_hits and abs(neg) + abs(pos) < sum(map(abs, best))
+            ):
+                best, best_hits = offsets, hits
+    return best
+
+
+def _label(logp: list[float], offsets: tuple[float, float, float]) -> str:
+    scores = [lp + o for lp, o in zip(logp, offsets, strict=True)]
+    return LABELS[max(range(3), key=lambda k: scores[k])]
+
+
+def calibrate(
+    found: Agreement, items: list[tuple[str, str, list[float]]], folds: int = 5
+) -> Agreement:
+    """Fit offsets on four fifths, count agreement on the fifth left out, five times: the
+    figure a team can expect on posts it has not corrected; then fit on all of them."""
+    hits_after = hits_before = 0
+    for k in range(folds):
+        train = [(t, p) for i, (_, t, p) in enumerate(items) if i % folds != k]
+        test = [x for i, x in enumerate(items) if i % folds == k]
+        offsets = _fit(train)
+        for model_label, team_label, probs in test:
+            hits_after += _label([_log(x) for x in probs], offsets) == team_label
+            hits_before += model_label == team_label
+    n = len(items)
+    return Agreement(
+        found.model,
+        found.corrections,
+        found.agreeing,
+        found.confusion,
+        calibrated=hits_after / n,
+        uncalibrated=hits_before / n,
+        offsets=_fit([(t, p) for _, t, p in items]),
+    )
