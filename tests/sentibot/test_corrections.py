@@ -1,0 +1,67 @@
+"""Corrections are a workspace's own: they change its figures and no other's."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from collectors.base import Post as CollectedPost
+from scoring.base import Sentiment
+from sentibot.monitoring.corrections import Agreement, calibrate
+from sentibot.storage import corrections as correction_store
+from sentibot.storage import posts as post_store
+from sentibot.storage import watches as watch_store
+from sentibot.storage.models import utcnow
+from sentibot.storage.workspaces import ensure_workspace
+
+
+def test_a_correction_changes_its_workspace_figures_only(sessions: sessionmaker[Session]) -> None:
+    now = utcnow()
+    posts = [
+        CollectedPost(
+            "hn", f"c{i}-{now.timestamp()}", f"acme post number {i}", created_at=now, lang="en"
+        )
+        for i in range(3)
+    ]
+    with sessions.begin() as s:
+        ids = post_store.store_posts(s, posts)
+        post_store.store_scores(
+            s, "vader", [(i, Sentiment("negative", -0.6, 0.7, 0.3, 0.0)) for i in ids]
+        )
+        watches = []
+        for team in ("T1", "T2"):
+            ensure_workspace(s, team)
+            watch, _ = watch_store.upsert_watch(
+                s, team_id=team, channel_id="C1", topic="acme", sources=["hn"], every_s=900,
+                model="vader", user_id="U1", now=now,
+            )  # fmt: skip
+            watch_store.link_watch_posts(s, watch.id, ids)
+            watches.append(watch.id)
+        correction_store.correct(s, "T1", ids[0], "positive", "U1", watches[0], now)
+        correction_store.correct(s, "T1", ids[1], "off_topic", "U1", watches[0], now)
+
+    def labels(watch_id: int) -> list[str]:
+        with sessions() as s:
+            watch = watch_store.get_watch(s, watch_id)
+            found = post_store.window_posts(s, watch, now - timedelta(hours=1), now + timedelta(1))
+            return sorted(p.sentiment.label for p in found)
+
+    assert labels(watches[0]) == ["negative", "positive"]  # one corrected, one left out
+    assert labels(watches[1]) == ["negative", "negative", "negative"]
+
+
+def test_calibration_learns_a_models_lean_and_says_so_on_posts_left_out() -> None:
+    rng = random.Random(3)
+    items = []
+    for _ in range(120):  # the model leans neutral: the team calls most of those negative
+        team = rng.choice(["negative", "negative", "positive"])
+        probs = [0.3, 0.6, 0.1] if team == "negative" else [0.05, 0.55, 0.4]
+        items.append(("neutral", team, probs))
+    found = calibrate(Agreement("vader", len(items), 0, {}), items)
+    assert found.uncalibrated == 0.0
+    assert found.calibrated is not None
+    assert found.calibrated > 0.9
+    assert found.offsets[0] > 0
+    assert found.offsets[2] > 0
