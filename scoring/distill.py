@@ -27,8 +27,17 @@ from torch.nn import functional as F  # noqa: N812
 
 from scoring.base import LABELS
 from scoring.metrics import report
-from scoring.train import _fmt, choose_bias, length_batches, read_split
-from scoring.transformer import FULL_WEIGHTS, MAX_LEN, WEIGHTS, SentimentNet, load_default
+from scoring.train import (
+    _fmt,
+    choose_bias,
+    class_weights,
+    encode,
+    length_batches,
+    predict_logits,
+    read_split,
+    warmup_then_decay,
+)
+from scoring.transformer import FULL_WEIGHTS, WEIGHTS, SentimentNet, load_default
 
 
 def student_of(teacher: SentimentNet, keep: list[int]) -> SentimentNet:
@@ -38,19 +47,6 @@ def student_of(teacher: SentimentNet, keep: list[int]) -> SentimentNet:
     student.encoder.encoder.layer = nn.ModuleList(layers[i] for i in keep)
     student.encoder.config.num_hidden_layers = len(keep)
     return student
-
-
-def logits_of(net: SentimentNet, enc: dict, device: str, batch_size: int = 256) -> torch.Tensor:
-    net.eval()
-    lengths = enc["attention_mask"].sum(1).tolist()
-    out = torch.zeros(len(lengths), 3)
-    with torch.inference_mode():
-        for idx in length_batches(lengths, batch_size, None):
-            width = max(lengths[i] for i in idx)
-            ids = enc["input_ids"][idx, :width].to(device)
-            mask = enc["attention_mask"][idx, :width].to(device)
-            out[idx] = net(ids, mask).float().cpu()
-    return out
 
 
 def distill(
@@ -74,12 +70,9 @@ def distill(
     teacher.to(device)
     texts, labels = read_split(data_dir, "train", limit)
     val_texts, val_labels = read_split(data_dir, "val", limit)
-    tok = lambda xs: tokenizer(  # noqa: E731
-        xs, padding="max_length", truncation=True, max_length=MAX_LEN, return_tensors="pt"
-    )
-    enc, val_enc = tok(texts), tok(val_texts)
+    enc, val_enc = encode(tokenizer, texts, val_texts)
     started = time.monotonic()
-    soft = logits_of(teacher, enc, device)  # without the offsets: the network's own view
+    soft = predict_logits(teacher, enc, 256, device)  # without the offsets: the network's own view
     print(f"teacher logits for {len(texts)} tweets in {time.monotonic() - started:.0f}s")
 
     student = student_of(teacher, keep)
@@ -87,15 +80,12 @@ def distill(
     for name, param in student.named_parameters():
         param.requires_grad = not name.startswith(("encoder.embeddings.", "encoder.pooler."))
     y = torch.tensor(labels)
-    counts = torch.bincount(y, minlength=3).float().clamp(min=1)
-    class_weight = (counts.sum() / counts).sqrt().to(device)
+    class_weight = class_weights(y).to(device)
     params = [p for p in student.parameters() if p.requires_grad]
     optim = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     lengths = enc["attention_mask"].sum(1).tolist()
     total = epochs * ((len(texts) + batch_size - 1) // batch_size)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        optim, lambda step: min(1.0, step / max(1, total // 20)) * max(0.0, 1 - step / total)
-    )
+    sched = warmup_then_decay(optim, total)
     step = 0
     for epoch in range(epochs):
         student.train()
@@ -119,7 +109,7 @@ def distill(
             if step % 500 == 0:
                 print(f"epoch {epoch + 1} step {step}/{total} loss {loss.item():.3f}", flush=True)
 
-    val_logits = logits_of(student, val_enc, device)
+    val_logits = predict_logits(student, val_enc, 256, device)
     gold = [LABELS[v] for v in val_labels]
     bias, _ = choose_bias(val_logits, val_labels)
     chosen = report(gold, [LABELS[i] for i in (val_logits + bias).argmax(1).tolist()])

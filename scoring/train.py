@@ -56,17 +56,48 @@ def length_batches(
     return batches
 
 
-def predict_logits(net: SentimentNet, enc: dict, batch_size: int = 128) -> torch.Tensor:
+def predict_logits(
+    net: SentimentNet, enc: dict, batch_size: int = 128, device: str = "cpu"
+) -> torch.Tensor:
     net.eval()
     lengths = enc["attention_mask"].sum(1).tolist()
     out = torch.zeros(len(lengths), 3)
     with torch.inference_mode():
         for idx in length_batches(lengths, batch_size, None):
             width = max(lengths[i] for i in idx)
-            ids = enc["input_ids"][idx, :width]
-            mask = enc["attention_mask"][idx, :width]
-            out[idx] = net(ids, mask)
+            ids = enc["input_ids"][idx, :width].to(device)
+            mask = enc["attention_mask"][idx, :width].to(device)
+            out[idx] = net(ids, mask).float().cpu()
     return out
+
+
+def encode(tokenizer: object, *splits: Sequence[str]) -> list[dict]:
+    """Each split's texts as token ids and masks, padded to MAX_LEN (batches cut them down)."""
+    return [
+        tokenizer(  # type: ignore[operator]
+            list(texts),
+            padding="max_length",
+            truncation=True,
+            max_length=MAX_LEN,
+            return_tensors="pt",
+        )
+        for texts in splits
+    ]
+
+
+def class_weights(y: torch.Tensor) -> torch.Tensor:
+    """Loss weights for the three classes: the square root of their inverse frequency."""
+    counts = torch.bincount(y, minlength=3).float().clamp(min=1)
+    return (counts.sum() / counts).sqrt()
+
+
+def warmup_then_decay(
+    optim: torch.optim.Optimizer, total: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over the first 5% of `total` steps, then linear decay to zero."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        optim, lambda step: min(1.0, step / max(1, total // 20)) * max(0.0, 1 - step / total)
+    )
 
 
 def choose_bias(logits: torch.Tensor, gold: Sequence[int]) -> tuple[torch.Tensor, float]:
@@ -109,13 +140,9 @@ def train(
 
     texts, labels = read_split(data_dir, "train", limit)
     val_texts, val_labels = read_split(data_dir, "val", limit)
-    tok = lambda xs: tokenizer(  # noqa: E731
-        xs, padding="max_length", truncation=True, max_length=MAX_LEN, return_tensors="pt"
-    )
-    enc, val_enc = tok(texts), tok(val_texts)
+    enc, val_enc = encode(tokenizer, texts, val_texts)
     y = torch.tensor(labels)
-    counts = torch.bincount(y, minlength=3).float().clamp(min=1)
-    loss_fn = nn.CrossEntropyLoss(weight=(counts.sum() / counts).sqrt())
+    loss_fn = nn.CrossEntropyLoss(weight=class_weights(y))
     head = [p for n, p in net.named_parameters() if n.startswith("head.")]
     body = [p for n, p in net.named_parameters() if p.requires_grad and not n.startswith("head.")]
     optim = torch.optim.AdamW(
@@ -123,9 +150,7 @@ def train(
     )
     lengths = enc["attention_mask"].sum(1).tolist()
     total = epochs * ((len(texts) + batch_size - 1) // batch_size)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        optim, lambda step: min(1.0, step / max(1, total // 20)) * max(0.0, 1 - step / total)
-    )
+    sched = warmup_then_decay(optim, total)
     started, step = time.monotonic(), 0
     for epoch in range(epochs):
         net.train()

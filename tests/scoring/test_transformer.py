@@ -95,9 +95,8 @@ def test_normalize_matches_tweeteval_preprocessing() -> None:
     assert normalize("mail me at a@b.com") == "mail me at a@b.com"
 
 
-def test_training_writes_weights_that_load_and_score(tmp_path: Path) -> None:
-    from scoring.train import train
-
+def _tiny_tweeteval(tmp_path: Path) -> Path:
+    """A TweetEval-shaped folder of 48 obvious tweets (the same for train and val)."""
     data = tmp_path / "data"
     data.mkdir()
     pos = [f"I love it, wonderful day {i}" for i in range(16)]
@@ -107,6 +106,13 @@ def test_training_writes_weights_that_load_and_score(tmp_path: Path) -> None:
     for split in ("train", "val"):
         (data / f"{split}_text.txt").write_text("\n".join(texts) + "\n")
         (data / f"{split}_labels.txt").write_text("\n".join(labels) + "\n")
+    return data
+
+
+def test_training_writes_weights_that_load_and_score(tmp_path: Path) -> None:
+    from scoring.train import train
+
+    data = _tiny_tweeteval(tmp_path)
     out = tmp_path / "w.safetensors"
     metrics = train(data, out, epochs=3, batch_size=16, lr=2e-4, freeze=4)
     assert out.exists()
@@ -123,15 +129,7 @@ def test_distilling_writes_a_shallower_network_that_loads_and_scores(tmp_path: P
     from scoring.distill import distill
     from scoring.lean_bert import LeanBert
 
-    data = tmp_path / "data"
-    data.mkdir()
-    pos = [f"I love it, wonderful day {i}" for i in range(16)]
-    neg = [f"I hate this, awful mess {i}" for i in range(16)]
-    neu = [f"the meeting is at {i} pm" for i in range(16)]
-    texts, labels = pos + neg + neu, ["2"] * 16 + ["0"] * 16 + ["1"] * 16
-    for split in ("train", "val"):
-        (data / f"{split}_text.txt").write_text("\n".join(texts) + "\n")
-        (data / f"{split}_labels.txt").write_text("\n".join(labels) + "\n")
+    data = _tiny_tweeteval(tmp_path)
     out = tmp_path / "student.safetensors"
     metrics = distill(data, out, keep=[0, 5], epochs=2, batch_size=16)
     assert metrics["macro_recall"] > 0.9
