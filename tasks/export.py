@@ -24,10 +24,7 @@ def answer_export(job_id: int) -> None:
             return
         team_id, channel, topic = job.team_id, job.channel_id, job.topic
         uploaded, response_url = job.chart_file_id, job.response_url
-        watch = next(
-            (w for w in watch_store.channel_watches(session, team_id, channel) if w.topic == topic),
-            None,
-        )
+        watch = watch_store.channel_watch(session, team_id, channel, topic)
         made = None
         if watch is not None:
             end = job.created_at

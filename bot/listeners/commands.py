@@ -212,10 +212,7 @@ _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"
 
 
 def _watch(session: Session, team_id: str, channel_id: str, topic: str) -> Watch | None:
-    return next(
-        (w for w in watch_store.channel_watches(session, team_id, channel_id) if w.topic == topic),
-        None,
-    )
+    return watch_store.channel_watch(session, team_id, channel_id, topic)
 
 
 @lru_cache(maxsize=4)

@@ -105,8 +105,7 @@ def exclude(session: Session, team_id: str, channel_id: str, watch_id: int, term
         return f"Adding `-{term}` would not parse: {exc}"
     if topic == watch.topic:
         return f"“{watch.topic}” already leaves out `{term}`."
-    clash = any(w.topic == topic for w in watch_store.channel_watches(session, team_id, channel_id))
-    if clash:
+    if watch_store.channel_watch(session, team_id, channel_id, topic) is not None:
         return f"This channel already watches “{topic}”."
     old = watch.topic
     watch.topic = topic

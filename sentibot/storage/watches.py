@@ -36,11 +36,7 @@ def upsert_watch(
 ) -> tuple[Watch, bool]:
     """The channel's watch on `topic`, created (due now) or updated; True when created."""
     ensure_workspace(session, team_id)
-    watch = session.scalar(
-        select(Watch).where(
-            Watch.team_id == team_id, Watch.channel_id == channel_id, Watch.topic == topic
-        )
-    )
+    watch = channel_watch(session, team_id, channel_id, topic)
     created = watch is None
     if watch is None:
         watch = Watch(
@@ -82,6 +78,15 @@ def channel_watches(session: Session, team_id: str, channel_id: str) -> list[Wat
             select(Watch)
             .where(Watch.team_id == team_id, Watch.channel_id == channel_id)
             .order_by(Watch.topic)
+        )
+    )
+
+
+def channel_watch(session: Session, team_id: str, channel_id: str, topic: str) -> Watch | None:
+    """The channel's watch of exactly this topic, if it has one."""
+    return session.scalar(
+        select(Watch).where(
+            Watch.team_id == team_id, Watch.channel_id == channel_id, Watch.topic == topic
         )
     )
 

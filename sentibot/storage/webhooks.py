@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from sentibot.storage.models import Webhook, WebhookDelivery
@@ -62,18 +62,22 @@ def record_event(
     return added
 
 
+def _claimable(now: datetime, stale: timedelta) -> ColumnElement[bool]:
+    """Pending, due, and held by no live attempt."""
+    return and_(
+        WebhookDelivery.state == PENDING,
+        WebhookDelivery.next_attempt_at <= now,
+        or_(WebhookDelivery.claimed_at.is_(None), WebhookDelivery.claimed_at < now - stale),
+    )
+
+
 def claim(
     session: Session, delivery_id: int, now: datetime, stale: timedelta
 ) -> tuple[WebhookDelivery, Webhook] | None:
     """The delivery and its webhook if it is due and no live attempt holds it; claimed."""
     done = session.execute(
         update(WebhookDelivery)
-        .where(
-            WebhookDelivery.id == delivery_id,
-            WebhookDelivery.state == PENDING,
-            WebhookDelivery.next_attempt_at <= now,
-            or_(WebhookDelivery.claimed_at.is_(None), WebhookDelivery.claimed_at < now - stale),
-        )
+        .where(WebhookDelivery.id == delivery_id, _claimable(now, stale))
         .values(claimed_at=now, attempts=WebhookDelivery.attempts + 1)
     )
     if done.rowcount != 1:
@@ -86,14 +90,7 @@ def due(session: Session, now: datetime, stale: timedelta, limit: int = 100) -> 
     return list(
         session.scalars(
             select(WebhookDelivery.id)
-            .where(
-                WebhookDelivery.state == PENDING,
-                WebhookDelivery.next_attempt_at <= now,
-                or_(
-                    WebhookDelivery.claimed_at.is_(None),
-                    WebhookDelivery.claimed_at < now - stale,
-                ),
-            )
+            .where(_claimable(now, stale))
             .order_by(WebhookDelivery.next_attempt_at)
             .limit(limit)
         )
