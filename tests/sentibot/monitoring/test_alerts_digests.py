@@ -344,16 +344,23 @@ def test_one_authors_posts_do_not_fire_a_sentiment_alert_alone(sessions) -> None
         assert held.detail == "not fired: one author (angry) wrote 50 of 60 posts"
 
 
+def _checkout_breaks(s, w, calm_at, broken_at) -> None:
+    """Battery and shipping talk at `calm_at`; the same again plus checkout errors at
+    `broken_at`, each post by its own author."""
+    from tests.scoring.test_themes import BATTERY, CHECKOUT, SHIPPING
+
+    calm = BATTERY + SHIPPING
+    _authored(s, w, calm, [f"a{i}" for i in range(len(calm))], calm_at)
+    now = calm + CHECKOUT
+    _authored(s, w, now, [f"b{i}" for i in range(len(now))], broken_at)
+
+
 def test_an_alert_says_which_theme_drove_it(sessions) -> None:
     from scoring.embed import embed
-    from tests.scoring.test_themes import BATTERY, CHECKOUT, SHIPPING
 
     with sessions.begin() as s:
         w = watch(s)
-        calm = BATTERY + SHIPPING
-        _authored(s, w, calm, [f"a{i}" for i in range(len(calm))], T0 - timedelta(minutes=90))
-        now = calm + CHECKOUT
-        _authored(s, w, now, [f"b{i}" for i in range(len(now))], T0 - timedelta(minutes=20))
+        _checkout_breaks(s, w, T0 - timedelta(minutes=90), T0 - timedelta(minutes=20))
         rule_id = rule(s, w, metric="negative", op=">", threshold=0.3).id
     with sessions.begin() as s:
         fired = alert_checks.evaluate(s, rule_id, T0, embed)
@@ -369,14 +376,10 @@ def test_an_alert_says_which_theme_drove_it(sessions) -> None:
 
 def test_a_digest_shows_the_themes_that_grew(sessions) -> None:
     from scoring.embed import embed
-    from tests.scoring.test_themes import BATTERY, CHECKOUT, SHIPPING
 
     with sessions.begin() as s:
         w = watch(s)
-        calm = BATTERY + SHIPPING
-        _authored(s, w, calm, [f"a{i}" for i in range(len(calm))], T0 - timedelta(hours=30))
-        now = calm + CHECKOUT
-        _authored(s, w, now, [f"b{i}" for i in range(len(now))], T0 - timedelta(hours=6))
+        _checkout_breaks(s, w, T0 - timedelta(hours=30), T0 - timedelta(hours=6))
         digest_store.set_digest(
             s,
             team_id="T1",
