@@ -28,8 +28,9 @@ USAGE = {
         "with `lang:en`"
     ),
     "watch": (
-        "`/sentiment watch <topic> [--sources x,reddit,hn,…] [--every 15m]` collects posts "
-        "about a topic on a schedule (every 1m to 1d) for this channel"
+        "`/sentiment watch <topic> [--sources x,reddit,hn,…] [--every 15m] [--backfill 7d]` "
+        "collects posts about a topic on a schedule (every 1m to 1d) for this channel; a new "
+        "watch first reads back up to 7 days (`--backfill 0` skips that)"
     ),
     "preview": (
         "`/sentiment preview <topic> [--sources …]` shows, only to you, what a watch would "
@@ -84,6 +85,7 @@ class Watch:
     topic: str
     sources: tuple[str, ...] = field(default_factory=source_names)
     every_s: int = DEFAULT_EVERY_S
+    backfill_s: int | None = None  # None: the service's default (BACKFILL_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -328,7 +330,7 @@ def _parse_preview(args: list[str]) -> Preview | UsageError:
 
 
 def _parse_watch(args: list[str]) -> Watch | UsageError:
-    parsed = _topic_and_sources(args, "watch", ("sources", "every"))
+    parsed = _topic_and_sources(args, "watch", ("sources", "every", "backfill"))
     if isinstance(parsed, UsageError):
         return parsed
     topic, sources, options = parsed
@@ -338,7 +340,26 @@ def _parse_watch(args: list[str]) -> Watch | UsageError:
         if seconds is None or not MIN_EVERY_S <= seconds <= MAX_EVERY_S:
             return UsageError("`--every` takes a duration from 1m to 1d, like `15m`, `2h` or `1d`.")
         every = seconds
-    return Watch(topic=topic, sources=sources, every_s=every)
+    backfill = None
+    if "backfill" in options:
+        backfill = parse_backfill(options["backfill"])
+        if backfill is None:
+            return UsageError(
+                f"`--backfill {_clip(options['backfill'])}` takes `0` (none) or a duration up "
+                f"to 30d, like `7d` or `36h`.\nUsage: {USAGE['watch']}"
+            )
+    return Watch(topic=topic, sources=sources, every_s=every, backfill_s=backfill)
+
+
+MAX_BACKFILL_S = 30 * 86_400
+
+
+def parse_backfill(text: str) -> int | None:
+    """`7d` → seconds, `0`/`off`/`no` → 0; None where it is neither (or over 30 days)."""
+    if text.strip().lower() in ("0", "off", "no", "none"):
+        return 0
+    seconds = parse_duration(text)
+    return seconds if seconds is not None and 3600 <= seconds <= MAX_BACKFILL_S else None
 
 
 _DURATION = re.compile(r"^(\d{1,5})\s*(s|sec|m|min|h|hr|d|day)s?$", re.IGNORECASE)

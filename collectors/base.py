@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
@@ -114,6 +114,15 @@ class SourceSpec:
     aliases: tuple[str, ...] = ()
     order: int = 100  # position in listings and the default source list
     needs: str = ""  # what a team needs to use it, for help texts
+    # How far back its search reaches (None: as far back as asked), and the cursor that starts
+    # a read at a time (None: a backfill reads newest first and keeps what is recent enough).
+    reach: timedelta | None = None
+    cursor_at: Callable[[datetime], str] | None = None
+
+
+def unix_cursor(when: datetime) -> str:
+    """`cursor_at` of the sources whose cursor is a Unix time."""
+    return str(int(when.timestamp()))
 
 
 def newer(cursor: str | None, candidate: float | int | None) -> str | None:

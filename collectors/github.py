@@ -24,6 +24,7 @@ from collectors.base import (
     malformed,
     newer,
     side_by_side,
+    unix_cursor,
     with_retries,
 )
 from collectors.query import Query
@@ -204,4 +205,5 @@ SOURCE = SourceSpec(
     aliases=("gh",),
     order=60,
     needs="nothing (GITHUB_TOKEN raises the search limit)",
+    cursor_at=unix_cursor,
 )

@@ -19,6 +19,7 @@ from collectors.base import (
     malformed,
     newer,
     side_by_side,
+    unix_cursor,
     with_retries,
 )
 from collectors.boundary import html_to_text
@@ -146,4 +147,5 @@ SOURCE = SourceSpec(
     aliases=("hackernews", "hacker-news"),
     order=30,
     needs="nothing (public API)",
+    cursor_at=unix_cursor,
 )

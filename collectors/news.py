@@ -3,7 +3,7 @@ by the feed collector, so a team gets news without finding feed URLs itself."""
 
 from __future__ import annotations
 
-from collectors.base import RetryPolicy, SourceSpec
+from collectors.base import RetryPolicy, SourceSpec, unix_cursor
 from collectors.rss import FeedCollector
 from sentibot.config.settings import Settings
 
@@ -20,4 +20,5 @@ SOURCE = SourceSpec(
     aliases=("googlenews", "google-news"),
     order=80,
     needs="nothing (NEWS_SEARCH_URL changes the search)",
+    cursor_at=unix_cursor,
 )

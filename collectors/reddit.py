@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import praw
@@ -22,6 +22,7 @@ from collectors.base import (
     malformed,
     newer,
     side_by_side,
+    unix_cursor,
     with_retries,
 )
 from collectors.query import Query
@@ -263,4 +264,6 @@ SOURCE = SourceSpec(
     build=_build,
     order=20,
     needs="REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET (a script app)",
+    reach=timedelta(days=7),  # the search asks for the past week
+    cursor_at=unix_cursor,
 )

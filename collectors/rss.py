@@ -26,6 +26,7 @@ from collectors.base import (
     SourceUnavailable,
     newer,
     side_by_side,
+    unix_cursor,
     with_retries,
 )
 from collectors.boundary import html_to_text
@@ -151,4 +152,5 @@ SOURCE = SourceSpec(
     aliases=("feeds", "atom"),
     order=40,
     needs="RSS_FEEDS (feed URLs, comma-separated)",
+    cursor_at=unix_cursor,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import requests
 import tweepy
@@ -59,16 +59,18 @@ class TwitterCollector:
 
     def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
         """Newest first; with a cursor only tweets after it (`since_id`), so none is bought
-        twice. X bills every tweet a page returns, duplicates included (`billed`)."""
+        twice; a time cursor (`cursor_at`) reads from that time on (`start_time`). X bills
+        every tweet a page returns, duplicates included (`billed`)."""
         posts: dict[str, Post] = {}
         next_token: str | None = None
         billed = 0
-        newest = cursor
+        since_id, start_time = _since(cursor)
+        newest = since_id
         while len(posts) < limit:
             page_size = min(100, max(10, limit - len(posts)))
             response = with_retries(
                 lambda token=next_token, size=page_size: self._page(
-                    query.to_x(), size, token, cursor
+                    query.to_x(), size, token, since_id, start_time
                 ),
                 self.retry,
             )
@@ -84,19 +86,46 @@ class TwitterCollector:
                 break
         return Batch(list(posts.values())[:limit], newest, billed)
 
+    def estimate(self, query: Query, since: datetime) -> int:
+        """Posts a read from `since` would bill, from X's counts endpoint (which bills none)."""
+        response = with_retries(lambda: self._counts(query.to_x(), since), self.retry)
+        meta = response.meta or {}
+        total = meta.get("total_tweet_count", meta.get("total_post_count"))
+        if total is None:
+            total = sum(int(bucket.get("tweet_count", 0)) for bucket in response.data or [])
+        return int(total)
+
+    def _counts(self, query: str, since: datetime) -> tweepy.Response:
+        return self._call(
+            self.client.get_recent_tweets_count,
+            query=query,
+            granularity="day",
+            start_time=_recent_start(since),
+        )
+
     def _page(
-        self, query: str, size: int, next_token: str | None, since_id: str | None
+        self,
+        query: str,
+        size: int,
+        next_token: str | None,
+        since_id: str | None,
+        start_time: datetime | None = None,
     ) -> tweepy.Response:
+        return self._call(
+            self.client.search_recent_tweets,
+            query=query,
+            max_results=size,
+            next_token=next_token,
+            since_id=since_id,
+            start_time=start_time,
+            tweet_fields=TWEET_FIELDS,
+            expansions=["author_id"],
+            user_fields=["username"],
+        )
+
+    def _call(self, method, **params: object) -> tweepy.Response:
         try:
-            return self.client.search_recent_tweets(
-                query=query,
-                max_results=size,
-                next_token=next_token,
-                since_id=since_id,
-                tweet_fields=TWEET_FIELDS,
-                expansions=["author_id"],
-                user_fields=["username"],
-            )
+            return method(**params)
         except tweepy.TooManyRequests as exc:
             raise RateLimited("X rate limit reached (429)", _reset_wait(exc.response)) from exc
         except tweepy.Unauthorized as exc:
@@ -116,6 +145,26 @@ class TwitterCollector:
             raise SourceBadResponse(malformed("X", exc)) from exc
         except requests.RequestException as exc:
             raise SourceUnavailable(f"X unreachable: {type(exc).__name__}") from exc
+
+
+# Recent search reaches back seven days; a start a little inside that is always accepted.
+REACH = timedelta(days=7)
+
+
+def cursor_at(when: datetime) -> str:
+    """A cursor that starts a read at `when` (X's `start_time`), for backfills."""
+    return f"@{int(when.timestamp())}"
+
+
+def _since(cursor: str | None) -> tuple[str | None, datetime | None]:
+    """(since_id, start_time) of a cursor: a tweet id, or a time from `cursor_at`."""
+    if cursor and cursor.startswith("@"):
+        return None, _recent_start(datetime.fromtimestamp(int(cursor[1:]), UTC))
+    return cursor, None
+
+
+def _recent_start(when: datetime) -> datetime:
+    return max(when, datetime.now(UTC) - REACH + timedelta(minutes=1)).replace(microsecond=0)
 
 
 def _reset_wait(response: requests.Response) -> float | None:
@@ -171,4 +220,6 @@ SOURCE = SourceSpec(
     aliases=("twitter",),
     order=10,
     needs="TWITTER_BEARER_TOKEN (an API plan with recent search)",
+    reach=REACH,
+    cursor_at=cursor_at,
 )

@@ -43,6 +43,10 @@ METRICS_TOKEN = "standin-metrics-token"
 SENTIBOT_VARS = [name.upper() for name in Settings.model_fields]
 
 
+LIVE_QUEUES = "collect,score,notify,default"
+BACKFILL_WORKER = ["worker", "--queues", "backfill", "--concurrency", "1"]
+
+
 def local_redis_url() -> str | None:
     """A Redis already answering on 127.0.0.1:6379, if one does (else the stack embeds one)."""
     import redis
@@ -190,6 +194,9 @@ class ServiceStack:
         upgrade(self.effective_database_url)
         if self.start_worker_process:
             self.start_worker()
+            # As in production: backfills have a worker of their own, so they never wait in
+            # front of a live run.
+            self._spawn("backfill-worker", [*BACKFILL_WORKER, "--loglevel", "info"])
         if self.start_beat_process:
             self._spawn("beat", ["beat", "--loglevel", "warning"])
         port = free_port()
@@ -201,7 +208,15 @@ class ServiceStack:
     def start_worker(self) -> None:
         self._spawn(
             "worker",
-            ["worker", "--concurrency", str(self.worker_concurrency), "--loglevel", "info"],
+            [
+                "worker",
+                "--queues",
+                LIVE_QUEUES,
+                "--concurrency",
+                str(self.worker_concurrency),
+                "--loglevel",
+                "info",
+            ],
         )
 
     def _spawn(self, name: str, args: list[str]) -> None:

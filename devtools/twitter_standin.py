@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 from devtools.corpus import Corpus, CorpusPost, source_query
 from devtools.http_standin import Request, Response, StandIn
@@ -25,6 +26,8 @@ class TwitterStandIn(StandIn):
                     "detail": "Unauthorized",
                 },
             )
+        if request.path == "/2/tweets/counts/recent":
+            return self._counts(request)
         if request.path != "/2/tweets/search/recent":
             return Response(404, {"title": "Not Found Error", "status": 404})
         size = int(request.query.get("max_results", 10))
@@ -46,6 +49,11 @@ class TwitterStandIn(StandIn):
         since_id = request.query.get("since_id")
         if since_id:
             found = [p for p in found if int(p.id) > int(since_id)]
+        if request.query.get("start_time"):
+            start = _start_time(request)
+            if isinstance(start, Response):
+                return start
+            found = [p for p in found if p.created_at >= start]
         offset = int(request.query.get("next_token", "0") or 0)
         page = found[offset : offset + size]
         meta: dict[str, object] = {"result_count": len(page)}
@@ -66,6 +74,60 @@ class TwitterStandIn(StandIn):
             "x-rate-limit-reset": str(int(time.time()) + 900),
         }
         return Response(200, body, headers)
+
+    def _counts(self, request: Request) -> Response:
+        """GET /2/tweets/counts/recent: tweets per day over the last seven days (or from
+        start_time), as X counts them: nothing billed."""
+        query = source_query(request.query.get("query", ""), "x")
+        if query is None:
+            return Response(
+                400, {"title": "Invalid Request", "status": 400, "detail": "Invalid query"}
+            )
+        start = _start_time(request)
+        if isinstance(start, Response):
+            return start
+        found = [p for p in self.corpus.search(query) if p.created_at >= start]
+        now = datetime.now(UTC)
+        day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        buckets = []
+        while day < now:
+            end = day + timedelta(days=1)
+            n = sum(1 for p in found if day <= p.created_at < end)
+            buckets.append(
+                {"end": _stamp(min(end, now)), "start": _stamp(max(day, start)), "tweet_count": n}
+            )
+            day = end
+        return Response(200, {"data": buckets, "meta": {"total_tweet_count": len(found)}})
+
+
+def _start_time(request: Request) -> datetime | Response:
+    """Recent search's start_time (seven days back when absent); X refuses one older."""
+    oldest = datetime.now(UTC) - timedelta(days=7)
+    text = request.query.get("start_time")
+    if not text:
+        return oldest
+    start = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if start < oldest - timedelta(seconds=10):
+        detail = (
+            "Invalid 'start_time':'"
+            + text
+            + "'. 'start_time' must be on or after "
+            + _stamp(oldest)
+        )
+        return Response(
+            400,
+            {
+                "errors": [{"parameters": {"start_time": [text]}, "message": detail}],
+                "title": "Invalid Request",
+                "detail": "One or more parameters to your request was invalid.",
+                "type": "https://api.twitter.com/2/problems/invalid-request",
+            },
+        )
+    return start
+
+
+def _stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _user_id(author: str) -> str:

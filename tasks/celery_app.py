@@ -12,7 +12,9 @@ from sentibot import logs
 from sentibot.config.settings import Settings, get_settings
 from sentibot.embedded import broker_url
 
-QUEUES = ("collect", "score", "notify", "default")
+# `backfill` is history for new watches: production gives it its own worker, so it never
+# takes the place of a live run on the collect queue.
+QUEUES = ("collect", "score", "notify", "default", "backfill")
 DISPATCH_EVERY_S = 15.0
 
 
@@ -64,6 +66,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "sentibot.evaluate_alert": {"queue": "notify"},
             "sentibot.send_digest": {"queue": "notify"},
             "sentibot.deliver_webhook": {"queue": "notify"},
+            "sentibot.backfill_source": {"queue": "backfill"},
             "sentibot.dispatch": {"queue": "default"},
         },
         # Beat only ticks the dispatcher; every due time lives in the database.
@@ -87,6 +90,7 @@ LOG_FIELD = {
     "sentibot.send_digest": "digest_run_id",
     "sentibot.send_notice": "notice_id",
     "sentibot.deliver_webhook": "webhook_delivery_id",
+    "sentibot.backfill_source": "backfill_id",
 }
 
 
@@ -125,6 +129,7 @@ def create_celery(settings: Settings) -> Celery:
             "tasks.alerts",
             "tasks.digests",
             "tasks.webhooks",
+            "tasks.backfill",
             "tasks.dispatch",
         ],
     )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sentibot.config.settings import get_settings
 from sentibot.monitoring import digests
 from sentibot.storage import alerts as alert_store
+from sentibot.storage import backfills as backfill_store
 from sentibot.storage import digests as digest_store
 from sentibot.storage import jobs as job_store
 from sentibot.storage import notices as notice_store
@@ -97,6 +98,7 @@ class Sent:
     alerts: list[int] = field(default_factory=list)
     digests: list[int] = field(default_factory=list)
     webhooks: list[int] = field(default_factory=list)
+    backfills: list[int] = field(default_factory=list)
     jobs: list[int] = field(default_factory=list)
 
 
@@ -143,6 +145,9 @@ def tick(session_factory: Callable[[], Session], now: datetime, send: Callable[.
         hooks = webhook_store.due(session, now, WEBHOOK_CLAIM_STALE)
     send_each("sentibot.deliver_webhook", hooks, sent.webhooks)
     with session_factory() as session, session.begin():
+        backfills = backfill_store.claim_due(session, now)
+    send_each("sentibot.backfill_source", backfills, sent.backfills)
+    with session_factory() as session, session.begin():
         sent.jobs = sweep(session, now, lambda job_id, stage: send(STAGE_TASKS[stage], job_id))
     return sent
 
@@ -162,18 +167,20 @@ def dispatch() -> None:
                 sent.alerts,
                 sent.digests,
                 sent.webhooks,
+                sent.backfills,
             )
         )
         or sent.jobs
     ):
         log.info(
             "dispatched: watches %s, %s score batches, notices %s, alerts %s, digests %s, "
-            "webhook deliveries %s, re-sent jobs %s",
+            "webhook deliveries %s, backfills %s, re-sent jobs %s",
             sent.watches,
             len(sent.score_batches),
             sent.notices,
             sent.alerts,
             sent.digests,
             sent.webhooks,
+            sent.backfills,
             sent.jobs,
         )

@@ -32,7 +32,7 @@ def send_notice(notice_id: int) -> None:
             )
             return
         channel, text, team_id = notice.channel_id, notice.text, notice.team_id
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        blocks = notice.blocks or [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     ts = publish_or_drop(team_id, f"notice:{notice_id}", channel=channel, text=text, blocks=blocks)
     with sessions().begin() as session:
         notice = session.get(Notice, notice_id)

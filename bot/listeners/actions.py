@@ -12,18 +12,29 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.delivery import Delivery, Undeliverable
 from bot.grammar import DEFAULT_EVERY_S
+from bot.views import backfills as backfill_views
 from bot.views import corrections as correction_views
 from bot.views import watches as views
 from bot.views.alerts import RESOLVE_ACTION, SNOOZE_ACTION
+from bot.views.backfills import APPROVE_ACTION, SKIP_ACTION
 from bot.views.corrections import EXCLUDE_ACTION
 from bot.views.mrkdwn import escape
 from bot.views.summary import CORRECT_ACTION, MORE_ACTION, WATCH_ACTION, more_posts
 from collectors.query import QueryError, parse_query
 from collectors.registry import source_names
 from sentibot.config.settings import Settings
-from sentibot.monitoring import alert_checks, analysis, corrections, quotas, webhook_events
+from sentibot.monitoring import (
+    alert_checks,
+    analysis,
+    backfills,
+    corrections,
+    quotas,
+    webhook_events,
+)
+from sentibot.monitoring.overview import BackfillStatus
 from sentibot.monitoring.quotas import Quotas
 from sentibot.storage import alerts as alert_store
+from sentibot.storage import backfills as backfill_store
 from sentibot.storage import corrections as correction_store
 from sentibot.storage import jobs as job_store
 from sentibot.storage import watches as watch_store
@@ -161,7 +172,7 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
             if refusal:
                 respond(response_type="ephemeral", replace_original=False, text=refusal)
                 return
-            _, created = watch_store.upsert_watch(
+            watch, created = watch_store.upsert_watch(
                 session,
                 team_id=team_id,
                 channel_id=channel_id,
@@ -172,11 +183,48 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
                 user_id=(body.get("user") or {}).get("id"),
                 now=utcnow(),
             )
+            back_s = settings.backfill_default_s if created else 0
+            backfills.plan(session, watch, back_s, utcnow())
         respond(
             response_type="ephemeral",
             replace_original=False,
-            text=views.watch_started(topic, sources, DEFAULT_EVERY_S, created),
+            text=views.watch_started(topic, sources, DEFAULT_EVERY_S, created, back_s),
         )
+
+    def backfill_button(approve: bool) -> Callable[..., None]:
+        def handle(ack: Ack, body: dict, respond: Respond) -> None:
+            """X's history above the share of the day's cap: read it, or skip it."""
+            ack()
+            value = (body.get("actions") or [{}])[0].get("value") or ""
+            team_id = (body.get("team") or {}).get("id") or ""
+            user_id = (body.get("user") or {}).get("id") or "someone"
+            if not value.isdigit():
+                return
+            with sessions.begin() as session:
+                row = backfill_store.answer(session, int(value), team_id, approve, utcnow())
+                topic = watch_store.get_watch(session, row.watch_id).topic if row else ""
+                ended = backfill_store.settle_history(session, row.watch_id) if row else None
+            if row is None:
+                respond(
+                    response_type="ephemeral",
+                    replace_original=False,
+                    text=backfill_views.answered(topic, None, user_id),
+                )
+                return
+            answer = backfill_views.answered(topic, approve, user_id)
+            respond(replace_original=True, text=answer)
+            if ended:
+                finished = [BackfillStatus.of(r) for r in ended]
+                respond(
+                    response_type="in_channel",
+                    replace_original=False,
+                    text=backfill_views.finished(topic, finished, utcnow()),
+                )
+
+        return handle
+
+    app.action(APPROVE_ACTION)(backfill_button(True))
+    app.action(SKIP_ACTION)(backfill_button(False))
 
 
 def _channel(body: dict) -> str:

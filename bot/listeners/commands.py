@@ -22,7 +22,7 @@ from bot.views.mrkdwn import escape, quote_inline
 from collectors.registry import display_name, source_names
 from sentibot.config.settings import Settings
 from sentibot.logs import bind
-from sentibot.monitoring import corrections, overview, quotas, source_overview
+from sentibot.monitoring import backfills, corrections, overview, quotas, source_overview
 from sentibot.monitoring.preview import PREVIEW_LIMIT
 from sentibot.monitoring.quotas import Quotas
 from sentibot.monitoring.schedules import next_occurrence
@@ -97,7 +97,7 @@ def manage_watches(
             )
             if refusal:
                 return refusal
-            _, created = watch_store.upsert_watch(
+            watch, created = watch_store.upsert_watch(
                 session,
                 team_id=team_id,
                 channel_id=channel_id,
@@ -108,12 +108,17 @@ def manage_watches(
                 user_id=command.get("user_id"),
                 now=now,
             )
-            return views.watch_started(cmd.topic, cmd.sources, cmd.every_s, created)
+            back_s = settings.backfill_default_s if cmd.backfill_s is None else cmd.backfill_s
+            planned = backfills.plan(session, watch, back_s, now) if created else []
+            return views.watch_started(
+                cmd.topic, cmd.sources, cmd.every_s, created, back_s if planned else 0
+            )
         if isinstance(cmd, Unwatch):
             removed = watch_store.remove_watch(session, team_id, channel_id, cmd.topic)
             return views.watch_removed(cmd.topic, removed)
         found = watch_store.channel_watches(session, team_id, channel_id)
         lines = overview.watch_statuses(session, found, now)
+
         used = x_usage.x_read_today(session, team_id, now)
         return views.watch_list(lines, used, settings.x_daily_post_cap, now)
 
@@ -153,6 +158,7 @@ def manage_schedules(
                     user_id=user_id,
                     now=now,
                 )
+                backfills.plan(session, watch, settings.backfill_default_s, now)
             elif not alert_store.has_rule(session, watch.id, cmd.metric, cmd.op):
                 refusal = quotas.alert_refusal(session, limits, team_id, channel_id)
                 if refusal:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.grammar import format_duration
+from bot.views.backfills import progress as backfill_progress
 from bot.views.mrkdwn import escape, quote_inline
 from collectors.registry import display_name
 from sentibot.monitoring.overview import WatchStatus
@@ -14,13 +15,22 @@ from sentibot.monitoring.source_overview import SourceLine
 HEALTH_ICON = {"ok": ":large_green_circle:", "failing": ":red_circle:", "silent": ":zzz:"}
 
 
-def watch_started(topic: str, sources: Sequence[str], every_s: int, created: bool) -> str:
+def watch_started(
+    topic: str, sources: Sequence[str], every_s: int, created: bool, backfill_s: int = 0
+) -> str:
     names = ", ".join(display_name(s) for s in sources)
     verb = "Watching" if created else "Updated the watch on"
+    back = (
+        f" It first reads back {format_duration(backfill_s)} (each source as far as its search "
+        "goes; X says what that costs before spending it), so alerts and digests have a "
+        "baseline from the start."
+        if backfill_s
+        else ""
+    )
     return (
         f"{verb} “{quote_inline(topic)}” on {names} every {format_duration(every_s)} for this "
-        "channel. The first collection starts within a minute; I'll tell this channel if a "
-        "source fails or goes quiet. `/sentiment list` shows how it is doing."
+        f"channel.{back} The first collection starts within a minute; I'll tell this channel if "
+        "a source fails or goes quiet. `/sentiment list` shows how it is doing."
     )
 
 
@@ -49,6 +59,9 @@ def watch_list(lines: Sequence[WatchStatus], x_read_today: int, x_cap: int, now:
             icon = HEALTH_ICON.get(s.health, ":white_circle:")
             note = f": {escape(s.last_error)}" if s.health == "failing" and s.last_error else ""
             out.append(f"    {icon} {display_name(s.source)} {s.health}{note}")
+        back = backfill_progress(w.backfills)
+        if back:
+            out.append(f"    :rewind: {back}")
     out.append(
         f"X posts read today by this workspace: {x_read_today:,} of {x_cap:,} (resets 00:00 UTC)"
     )

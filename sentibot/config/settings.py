@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     analyze_limit: int = 200
     # Most posts fetched per source in one scheduled watch run.
     watch_post_limit: int = 100
+    # A new watch first reads this far back (`--backfill`; 0: not at all), each source as far
+    # as its search goes, at most this many posts per source; it asks before X spends more
+    # than this share of the workspace's daily X cap.
+    backfill_default: Annotated[str, Field(pattern=r"^(0|[1-9]\d{0,2}[hd])$")] = "7d"
+    backfill_post_limit: int = 1000
+    backfill_confirm_share: float = 0.1
 
     # Quotas (sentibot/monitoring/quotas.py): set high enough that a real team does not meet
     # them, low enough that one person cannot take the service (or the X allowance) for all.
@@ -126,6 +132,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'sentibot.db').resolve()}"
+
+    @property
+    def backfill_default_s(self) -> int:
+        value = self.backfill_default
+        return 0 if value == "0" else int(value[:-1]) * (86_400 if value[-1] == "d" else 3600)
 
     def require(self, name: str, needed_for: str) -> str:
         """The value of a setting, or a MissingSetting error naming its variable."""

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from sentibot.storage import alerts as alert_store
+from sentibot.storage import backfills as backfill_store
 from sentibot.storage import digests as digest_store
 from sentibot.storage import watches as watch_store
-from sentibot.storage.models import AlertRule, AlertState, SourceHealth, Watch
+from sentibot.storage.models import AlertRule, AlertState, Backfill, SourceHealth, Watch
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,20 @@ class SourceStatus:
 
 
 @dataclass(frozen=True)
+class BackfillStatus:
+    source: str
+    state: str  # a BackfillState
+    since: datetime
+    posts: int
+    estimate: int | None
+    reason: str | None
+
+    @classmethod
+    def of(cls, row: Backfill) -> BackfillStatus:
+        return cls(row.source, row.state, row.since, row.posts, row.estimate, row.reason)
+
+
+@dataclass(frozen=True)
 class WatchStatus:
     channel_id: str
     topic: str
@@ -30,6 +45,7 @@ class WatchStatus:
     next_run_at: datetime
     posts_24h: int
     sources: Sequence[SourceStatus]
+    backfills: Sequence[BackfillStatus] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,7 @@ def watch_statuses(session: Session, watches: Sequence[Watch], now: datetime) ->
     counts = watch_store.watch_post_counts(
         session, [w.id for w in watches], now - timedelta(hours=24)
     )
+    history = backfill_store.of_watches(session, [w.id for w in watches])
     out = []
     for w in watches:
         states = watch_store.source_states(session, w.id)
@@ -86,6 +103,7 @@ def watch_statuses(session: Session, watches: Sequence[Watch], now: datetime) ->
                     else SourceStatus(name, PENDING, None)
                     for name in w.sources
                 ],
+                backfills=[BackfillStatus.of(r) for r in history.get(w.id, [])],
             )
         )
     return out

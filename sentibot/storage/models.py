@@ -147,6 +147,52 @@ class Watch(Base):
     muted_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where the watch's history is complete: its creation, or earlier once a backfill read
+    # every source back to here (volume baselines count windows from then on).
+    history_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def history_start(self) -> datetime:
+        """From when the watch's posts are complete (windows before it are unknown, not 0)."""
+        if self.history_from is not None and self.history_from < self.created_at:
+            return self.history_from
+        return self.created_at
+
+
+class BackfillState(StrEnum):
+    PLANNED = "planned"  # the dispatcher sends it; X first estimates its cost
+    CONFIRM = "confirm"  # X's estimate is above the share of the day's cap: waits for a button
+    APPROVED = "approved"  # the button was pressed: read without asking again
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Backfill(Base):
+    """Reading a new watch's source back in time, once, in its own low-priority task."""
+
+    __tablename__ = "backfills"
+    __table_args__ = (
+        UniqueConstraint("watch_id", "source"),
+        Index("ix_backfills_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    watch_id: Mapped[int] = mapped_column(BigID, ForeignKey("watches.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(32))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default=BackfillState.PLANNED)
+    # X only: posts the counts endpoint expects the read to bill, told before reading.
+    estimate: Mapped[int | None] = mapped_column(Integer)
+    posts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # How far back the read reached: `since`, or the oldest post when the limit cut it short.
+    reached: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class WatchPost(Base):
@@ -215,6 +261,8 @@ class Notice(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_ts: Mapped[str | None] = mapped_column(String(32))
+    # Block Kit for a notice with buttons (a backfill asking before it spends); else the text.
+    blocks: Mapped[list | None] = mapped_column(JSON)
 
 
 class Delivery(Base):

@@ -14,9 +14,21 @@ from sentibot.storage.models import (
 from sentibot.storage.statements import paused_teams
 
 
-def add_notice(session: Session, team_id: str, channel_id: str, kind: str, text: str) -> Notice:
+def add_notice(
+    session: Session,
+    team_id: str,
+    channel_id: str,
+    kind: str,
+    text: str,
+    blocks: list[dict] | None = None,
+) -> Notice:
     notice = Notice(
-        team_id=team_id, channel_id=channel_id, kind=kind, text=text, created_at=utcnow()
+        team_id=team_id,
+        channel_id=channel_id,
+        kind=kind,
+        text=text,
+        blocks=blocks,
+        created_at=utcnow(),
     )
     session.add(notice)
     session.flush()

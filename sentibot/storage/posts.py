@@ -183,10 +183,11 @@ def window_posts(
 def window_counts(
     session: Session, watch: Watch, windows: Sequence[tuple[datetime, datetime]]
 ) -> list[int | None]:
-    """Posts per window; None for windows that began before the watch existed."""
+    """Posts per window; None for windows that began before the watch's history (its
+    creation, or as far back as its backfill read every source)."""
     out: list[int | None] = []
     for start, end in windows:
-        if start < watch.created_at:
+        if start < watch.history_start:
             out.append(None)
             continue
         n = session.scalar(

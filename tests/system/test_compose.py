@@ -72,14 +72,19 @@ def test_compose_runs_every_process_with_health_checks() -> None:
         "worker-collect",
         "worker-score",
         "worker-notify",
+        "worker-backfill",
         "beat",
         "flower",
     }
     queues = sorted(
         services[name]["command"][services[name]["command"].index("--queues") + 1]
-        for name in ("worker-collect", "worker-score", "worker-notify")
+        for name in ("worker-collect", "worker-score", "worker-notify", "worker-backfill")
     )
-    assert queues == ["collect", "notify,default", "score"]  # every queue has a worker
+    # Every queue has a worker, and backfills one of their own.
+    assert queues == ["backfill", "collect", "notify,default", "score"]
+    from tasks.celery_app import QUEUES
+
+    assert sorted(",".join(queues).split(",")) == sorted(QUEUES)
     for name in ("redis", "postgres", "bot", "flower"):
         assert "healthcheck" in services[name], name
     assert services["bot"]["environment"]["SLACK_BOT_TOKEN"] == "xoxb-from-env"

@@ -1,0 +1,154 @@
+"""Backfills: one row per (new watch, source), claimed by the dispatcher, run by a low-priority
+task; when the last one of a watch ends, the watch's complete history starts earlier."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from sentibot.storage.models import Backfill, BackfillState, Watch
+from sentibot.storage.statements import paused_teams
+
+S = BackfillState
+FINISHED = (S.DONE, S.FAILED, S.SKIPPED)
+# Sent, or running, but not heard of for this long: the message or its worker was lost.
+CLAIM_STALE = timedelta(minutes=10)
+MAX_ATTEMPTS = 3
+
+
+def plan(
+    session: Session,
+    watch: Watch,
+    back: timedelta,
+    reaches: Mapping[str, timedelta | None],
+    now: datetime,
+) -> list[Backfill]:
+    """A backfill of each of the watch's sources, `back` or as far as the source reaches."""
+    rows = []
+    for source in watch.sources:
+        reach = reaches.get(source)
+        since = now - (min(back, reach) if reach is not None else back)
+        row = Backfill(watch_id=watch.id, source=source, since=since, created_at=now)
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    return rows
+
+
+def claim_due(session: Session, now: datetime, limit: int = 50) -> list[int]:
+    """Backfills to send now: planned or approved ones not sent lately, and running ones whose
+    worker went quiet. Each is claimed (its claim time set) so the next tick does not resend."""
+    stale = now - CLAIM_STALE
+    ids = list(
+        session.scalars(
+            select(Backfill.id)
+            .join(Watch, Watch.id == Backfill.watch_id)
+            .where(
+                Backfill.state.in_((S.PLANNED, S.APPROVED, S.RUNNING)),
+                Backfill.claimed_at.is_(None) | (Backfill.claimed_at < stale),
+                Watch.team_id.not_in(paused_teams()),
+            )
+            .order_by(Backfill.id)
+            .limit(limit)
+        )
+    )
+    claimed = []
+    for backfill_id in ids:
+        result = session.execute(
+            update(Backfill)
+            .where(
+                Backfill.id == backfill_id,
+                Backfill.claimed_at.is_(None) | (Backfill.claimed_at < stale),
+            )
+            .values(claimed_at=now)
+        )
+        if result.rowcount == 1:
+            claimed.append(backfill_id)
+    return claimed
+
+
+def start(session: Session, backfill_id: int, now: datetime) -> tuple[Backfill, bool] | None:
+    """The backfill, now running, and whether its X cost was already approved; None if it is
+    finished, waits for a button, or was tried too often (then it is failed here)."""
+    row = session.get(Backfill, backfill_id, with_for_update=True)
+    if row is None or row.state not in (S.PLANNED, S.APPROVED, S.RUNNING):
+        return None
+    if row.attempts >= MAX_ATTEMPTS:
+        finish(session, row, S.FAILED, now, reason=f"gave up after {row.attempts} attempts")
+        return None
+    approved = row.state == S.APPROVED or row.estimate is not None
+    row.state, row.claimed_at, row.attempts = S.RUNNING, now, row.attempts + 1
+    session.flush()
+    return row, approved
+
+
+def ask(session: Session, row: Backfill, estimate: int) -> None:
+    """X's cost is above the share: wait for someone to approve it (or skip it)."""
+    row.state, row.estimate, row.claimed_at = S.CONFIRM, estimate, None
+
+
+def answer(
+    session: Session, backfill_id: int, team_id: str, approve: bool, now: datetime
+) -> Backfill | None:
+    """A button on the question: approve (the dispatcher sends it again) or skip. None if the
+    backfill is not the workspace's or is no longer waiting."""
+    row = session.get(Backfill, backfill_id, with_for_update=True)
+    if row is None or row.state != S.CONFIRM:
+        return None
+    watch = session.get(Watch, row.watch_id)
+    if watch is None or watch.team_id != team_id:
+        return None
+    if approve:
+        row.state, row.claimed_at = S.APPROVED, None
+    else:
+        finish(session, row, S.SKIPPED, now, reason="skipped: the X cost was declined")
+    session.flush()
+    return row
+
+
+def finish(
+    session: Session,
+    row: Backfill,
+    state: BackfillState,
+    now: datetime,
+    *,
+    posts: int = 0,
+    reached: datetime | None = None,
+    reason: str | None = None,
+) -> None:
+    """End the backfill. `reached` is how far back its history is complete (None: it is not,
+    before the watch began)."""
+    row.state, row.posts, row.reached, row.reason = state, posts, reached, reason
+    row.finished_at, row.claimed_at = now, None
+    session.flush()
+
+
+def settle_history(session: Session, watch_id: int) -> list[Backfill] | None:
+    """Once every backfill of the watch has ended: move the start of its complete history back
+    to the latest point every source reached, and return the backfills (None before then)."""
+    rows = list(session.scalars(select(Backfill).where(Backfill.watch_id == watch_id)))
+    if not rows or any(r.state not in FINISHED for r in rows):
+        return None
+    watch = session.get(Watch, watch_id)
+    if watch is None:
+        return None
+    start = max(r.reached or watch.created_at for r in rows)
+    if start < watch.created_at:
+        watch.history_from = start
+    session.flush()
+    return rows
+
+
+def of_watches(session: Session, watch_ids: Sequence[int]) -> dict[int, list[Backfill]]:
+    """Each watch's backfills, in source order of creation."""
+    out: dict[int, list[Backfill]] = {}
+    if not watch_ids:
+        return out
+    for row in session.scalars(
+        select(Backfill).where(Backfill.watch_id.in_(watch_ids)).order_by(Backfill.id)
+    ):
+        out.setdefault(row.watch_id, []).append(row)
+    return out
