@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from devtools.corpus import Corpus, CorpusPost
 from devtools.slack_standin import Message
 from devtools.stack import METRICS_TOKEN, SIGNING_SECRET, TEAM_ID, ServiceStack
 from sentibot.embedded import drop_broker_keys
@@ -43,7 +44,15 @@ def stack(
 ) -> Iterator[ServiceStack]:
     # Eight worker processes, as production's collect worker has: a preview or an analysis
     # reads its sources side by side, one task each.
-    stack = _stack(tmp_path_factory.mktemp("stack"), migrated_url, redis_url, worker_concurrency=8)
+    # New watches here read no history unless a test asks (`--backfill`): the other tests count
+    # exactly what a watch's live runs collect and post.
+    stack = _stack(
+        tmp_path_factory.mktemp("stack"),
+        migrated_url,
+        redis_url,
+        worker_concurrency=8,
+        extra_env={"BACKFILL_DEFAULT": "0"},
+    )
     with stack as running:
         yield running
     drop_broker_keys(redis_url, running.broker_prefix)
@@ -387,6 +396,94 @@ def _alert_ticker(stack: ServiceStack, channel: str):
         return [m for m in stack.slack.messages_in(channel) if "alert" in m.text.lower()]
 
     return tick_now, alert_messages
+
+
+class _SpikeCorpus:
+    """Hacker News on “spikeco”: three posts an hour for eight days, then 40 in the last 40
+    minutes; every other topic as the demo corpus has it."""
+
+    WORDS = (
+        "battery screen update price support launch refund design shipping login camera speed "
+        "sync export pricing docs outage keyboard plugin theme backup search"
+    ).split()
+
+    def __init__(self, demo: Corpus) -> None:
+        import random
+
+        self.demo = demo
+        now, rng = time_now().replace(microsecond=0), random.Random(7)
+        history = [now - timedelta(minutes=20 * i + 45) for i in range(3 * 24 * 8)]
+        spike = [now - timedelta(minutes=i, seconds=30) for i in range(40)]
+        self.posts = [
+            CorpusPost(
+                id=str(7_000_000 + i),
+                text=f"spikeco {' '.join(rng.sample(self.WORDS, 6))} #{i}",
+                author=f"hn_person{i}",
+                created_at=at,
+            )
+            for i, at in enumerate(sorted(history + spike, reverse=True))
+        ]
+
+    def search(self, query):
+        if "spikeco" not in query.canonical():
+            return self.demo.search(query)
+        return [p for p in self.posts if query.matches(p.text, p.lang)]
+
+
+def test_a_new_watch_with_backfill_fires_a_volume_alert_where_one_without_cannot(
+    stack: ServiceStack,
+) -> None:
+    from sentibot.storage.models import AlertRule, Backfill, Watch
+    from sentibot.storage.session import sessionmaker_for
+
+    demo, stack.hn.corpus = stack.hn.corpus, _SpikeCorpus(stack.hn.corpus)
+    try:
+        with_history, without = _channel(), _channel()
+        ack = stack.command("watch spikeco --sources hn --backfill 7d", channel=with_history)
+        assert "It first reads back 7d" in ack.json()["text"]
+        listed = stack.command("list", channel=with_history).json()["text"]
+        assert "backfill: Hacker News queued" in listed
+        ack = stack.command("watch spikeco --sources hn --backfill 0", channel=without)
+        assert "reads back" not in ack.json()["text"]
+        for channel in (with_history, without):
+            stack.command("alert spikeco when volume > 3x --window 1h", channel=channel)
+        tick_with, alerts_with = _alert_ticker(stack, with_history)
+        tick_without, alerts_without = _alert_ticker(stack, without)
+        started = time.monotonic()
+
+        def fired() -> list:
+            tick_without()
+            tick_with()
+            return [m for m in alerts_with() if "Read back" not in m.text]
+
+        (alert,) = _poll(fired, timeout=180, what="the volume alert of the backfilled watch")
+        assert time.monotonic() - started < 180  # within minutes of the watch's creation
+        assert "volume" in alert.text.lower()
+        sessions = sessionmaker_for(stack.effective_database_url)
+        with sessions() as s:
+            rules = {
+                r.channel_id: r
+                for r in s.scalars(
+                    select(AlertRule).where(AlertRule.channel_id.in_((with_history, without)))
+                )
+            }
+            assert rules[with_history].state == "firing"
+            assert rules[with_history].value > 3
+            # The same posts, the same spike: without history there is no baseline to judge.
+            assert rules[without].state == "ok"
+            assert rules[without].value is None
+            watch = s.scalars(select(Watch).where(Watch.channel_id == with_history)).one()
+            (backfill,) = s.scalars(select(Backfill).where(Backfill.watch_id == watch.id))
+            assert backfill.state == "done"
+            assert backfill.posts >= 3 * 24 * 7 - 3
+        assert [m for m in alerts_without() if "Read back" not in m.text] == []
+        told = [m.text for m in stack.slack.messages_in(with_history) if "Read back" in m.text]
+        assert told
+        assert f"Hacker News {backfill.posts:,} posts ✓" in told[0]
+        listed = stack.command("list", channel=with_history).json()["text"]
+        assert "backfill:" not in listed  # done: the list is back to the watch's health
+    finally:
+        stack.hn.corpus = demo
 
 
 def _button(stack: ServiceStack, channel: str, action_id: str, value: str, message_ts: str) -> dict:
