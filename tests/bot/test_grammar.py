@@ -60,6 +60,9 @@ def test_watch_unwatch_list() -> None:
     assert parse("watch acme") == Watch("acme", source_names(), 900)
     assert parse('unwatch "acme phone"') == Unwatch('"acme phone"')
     assert parse("list") == List()
+    assert parse("watch acme --backfill 0").backfill_s == 0
+    assert parse("watch acme --backfill 36h").backfill_s == 36 * 3600
+    assert parse("watch acme").backfill_s is None  # the service's default (BACKFILL_DEFAULT)
 
 
 @pytest.mark.parametrize(
@@ -71,6 +74,8 @@ def test_watch_unwatch_list() -> None:
         ("watch --every 5m", "Tell me which topic"),
         ("unwatch", "Tell me which topic"),
         ("watch acme --limit 5", "Unknown option `--limit`"),
+        ("watch acme --backfill 31d", "`--backfill 31d` takes `0` (none) or a duration up to 30d"),
+        ("watch acme --backfill 10m", "takes `0` (none) or a duration"),
     ],
 )
 def test_bad_watch_commands_say_how_to_fix_them(text: str, expected: str) -> None:

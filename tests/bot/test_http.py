@@ -5,6 +5,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 import requests
@@ -619,3 +620,62 @@ def test_preview_is_a_job_that_answers_only_the_asker(bot: Bot, sessions) -> Non
     assert (job.kind, job.sources, job.post_limit) == ("preview", ["mastodon", "github"], 100)
     assert bot.enqueue.flush()
     assert bot.queue_length("collect") == 1
+
+
+def test_a_new_watch_reads_back_by_default_and_the_list_shows_it(bot: Bot, sessions) -> None:
+    from sentibot.storage.models import Backfill, Watch
+
+    ack = bot.post(command("watch acme --sources hn,x")).json()["text"]
+    assert "It first reads back 7d" in ack
+    bot.post(command("watch acme --sources hn,x --every 30m"))  # an update reads nothing again
+    quiet = bot.post(command("watch other --sources hn --backfill 0")).json()["text"]
+    assert "reads back" not in quiet
+    refused = bot.post(command("watch third --backfill 90d")).json()["text"]
+    assert "`--backfill 90d` takes `0` (none) or a duration up to 30d" in refused
+    with sessions() as s:
+        rows = s.scalars(select(Backfill).join(Watch, Watch.id == Backfill.watch_id)).all()
+        assert sorted(r.source for r in rows) == ["hn", "x"]
+        assert {r.state for r in rows} == {"planned"}
+        watch = s.scalars(select(Watch).where(Watch.topic == "acme")).one()
+        for row in rows:
+            assert abs(watch.created_at - timedelta(days=7) - row.since) < timedelta(seconds=5)
+    listing = bot.post(command("list")).json()["text"]
+    assert "backfill: Hacker News queued · X queued" in listing
+
+
+def test_the_x_cost_question_is_answered_once_by_the_workspace(bot: Bot, sessions) -> None:
+    import json as jsonlib
+
+    from sentibot.storage.models import Backfill, Watch
+
+    bot.post(command("watch acme --sources x"))
+    with sessions.begin() as s:
+        row = s.scalars(select(Backfill)).one()
+        row.state, row.estimate = "confirm", 4200
+
+    def press(action: str, team: str) -> dict:
+        payload = {
+            "type": "block_actions",
+            "team": {"id": team, "domain": "t"},
+            "user": {"id": "U7", "team_id": team},
+            "channel": {"id": "C1", "name": "brand"},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "trigger_id": "1.2",
+            "response_url": bot.slack.url + f"/response/{action}-{team}",
+            "actions": [{"type": "button", "action_id": action, "value": str(row.id)}],
+        }
+        before = len(bot.slack.responses)
+        assert bot.post({"payload": jsonlib.dumps(payload)}).status_code == 200
+        return bot.slack.wait_for(lambda s: s.responses[before:], timeout=10)[0]
+
+    assert "no longer waiting" in press("backfill_approve", "T2")["text"]  # not their watch
+    with sessions() as s:
+        assert s.get(Backfill, row.id).state == "confirm"
+    approved = press("backfill_approve", "T1")
+    assert "<@U7> approved reading X's history" in approved["text"]
+    assert approved["replace_original"] is True  # the buttons go away
+    assert "no longer waiting" in press("backfill_skip", "T1")["text"]
+    with sessions() as s:
+        assert s.get(Backfill, row.id).state == "approved"
+        assert s.scalars(select(Watch)).one().history_from is None
