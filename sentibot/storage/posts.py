@@ -7,13 +7,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from collectors.base import Post as CollectedPost
 from scoring.base import UNSCORED, Sentiment
-from sentibot.storage.corrections import corrected
+from sentibot.storage.corrections import OFF_TOPIC, corrected
 from sentibot.storage.models import (
     Correction,
     Post,
@@ -180,11 +180,21 @@ def window_posts(
     return out
 
 
+def _off_topic(watch: Watch) -> ColumnElement[bool]:
+    """The watch's workspace said the post is not about the topic."""
+    return exists().where(
+        Correction.post_id == Post.id,
+        Correction.team_id == watch.team_id,
+        Correction.label == OFF_TOPIC,
+    )
+
+
 def window_counts(
     session: Session, watch: Watch, windows: Sequence[tuple[datetime, datetime]]
 ) -> list[int | None]:
-    """Posts per window; None for windows that began before the watch's history (its
-    creation, or as far back as its backfill read every source)."""
+    """Posts per window (less those the workspace said are off topic); None for windows that
+    began before the watch's history (its creation, or as far back as its backfill read every
+    source)."""
     out: list[int | None] = []
     for start, end in windows:
         if start < watch.history_start:
@@ -195,6 +205,7 @@ def window_counts(
             .select_from(WatchPost)
             .join(Post, Post.id == WatchPost.post_id)
             .where(WatchPost.watch_id == watch.id, POSTED >= start, POSTED < end)
+            .where(~_off_topic(watch))
         )
         out.append(int(n or 0))
     return out

@@ -46,7 +46,8 @@ def claim_unscored(
         .join(Watch, Watch.id == WatchPost.watch_id)
         .where(~scored, ~requested)
         .distinct()
-        .order_by(WatchPost.post_id)
+        # Newest stored first: a live run's posts go ahead of a backlog (a backfill's history).
+        .order_by(WatchPost.post_id.desc())
         .limit(batch * max_batches)
     ).all()
     by_model: dict[str, list[int]] = {}

@@ -51,6 +51,14 @@ def test_a_correction_changes_its_workspace_figures_only(sessions: sessionmaker[
     assert labels(watches[0]) == ["negative", "positive"]  # one corrected, one left out
     assert labels(watches[1]) == ["negative", "negative", "negative"]
 
+    def volume(watch_id: int) -> list[int | None]:
+        with sessions() as s:
+            watch = watch_store.get_watch(s, watch_id)
+            return post_store.window_counts(s, watch, [(now, now + timedelta(hours=1))])
+
+    assert volume(watches[0]) == [2]  # volume alerts do not count the off-topic post either
+    assert volume(watches[1]) == [3]
+
 
 def test_calibration_learns_a_models_lean_and_says_so_on_posts_left_out() -> None:
     rng = random.Random(3)

@@ -315,6 +315,23 @@ def test_processor_claims_each_unscored_post_once_until_scored(sessions) -> None
         assert score_queue.unscored_count(s) == 5
 
 
+def test_a_live_runs_posts_are_scored_ahead_of_a_backlog(sessions) -> None:
+    with sessions.begin() as s:
+        wid = make_watch(s)
+    src = Source()
+    src.add(*range(1, 31))  # a backfill's history, stored first
+    run_watch(sessions, wid, src, T0)
+    src.add(31, 32)  # then a live run
+    run_watch(sessions, wid, src, T0 + timedelta(minutes=15))
+    with sessions.begin() as s:
+        batches = score_queue.claim_unscored(
+            s, T0, timedelta(minutes=5), batch=4, max_batches=10, max_attempts=5
+        )
+        rows = s.scalars(select(PostRow).where(PostRow.id.in_(batches[0][1])))
+        first = {p.external_id for p in rows}
+    assert {"31", "32"} <= first
+
+
 def test_links_are_written_in_chunks_of_bounded_size(sessions, monkeypatch) -> None:
     # PostgreSQL binds at most 65,535 parameters per statement; bench/ingest.py runs 100,000
     # posts through one run. Here the chunk is made small to exercise the same path quickly.
