@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from sentibot.storage.models import (
+    Backfill,
     Post,
     SourceState,
     Watch,
@@ -68,6 +69,7 @@ def remove_watch(session: Session, team_id: str, channel_id: str, topic: str) ->
     # Explicit deletes: SQLite only cascades with foreign keys switched on.
     session.execute(delete(WatchPost).where(WatchPost.watch_id == watch_id))
     session.execute(delete(SourceState).where(SourceState.watch_id == watch_id))
+    session.execute(delete(Backfill).where(Backfill.watch_id == watch_id))
     session.execute(delete(Watch).where(Watch.id == watch_id))
     return True
 

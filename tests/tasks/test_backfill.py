@@ -221,3 +221,17 @@ def test_a_failing_source_is_tried_again_then_reported_without_moving_history(
         assert s.get(Watch, watch_id).history_from is None
         (ended,) = s.scalars(select(Notice)).all()
         assert "X failed" in ended.text
+
+
+def test_unwatching_drops_a_pending_backfill_and_its_message_finds_nothing(
+    sessions, worker_env, x_history
+) -> None:
+    _, (backfill_id,) = _new_watch(sessions)
+    assert _claimed(sessions) == [backfill_id]
+    with sessions.begin() as s:
+        assert watch_store.remove_watch(s, "T1", "C1", "acme")
+    backfill_source(backfill_id)  # the message sent before the watch went
+    with sessions() as s:
+        assert s.scalars(select(Backfill)).all() == []
+        assert s.scalars(select(Notice)).all() == []
+    assert x_history.calls == []  # nothing asked of X, nothing billed
