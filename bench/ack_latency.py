@@ -3,9 +3,11 @@
 `sentibot serve` (gunicorn, gthread, one worker process) receives signed `/sentiment analyze`
 requests over HTTP; each one checks the person's quota, stores a Job row and enqueues its id
 on Redis before the bot answers. The floor is a bare Bolt app whose listener only acks, on the
-same server settings (bench/bare_bolt.py). Reports p50, p95, p99 and max of each.
+same server settings (bench/bare_bolt.py), both up at once and asked in alternating turns
+(`--rounds`), so drift in the machine's speed weighs on both alike. Reports p50, p95, p99
+and max of each.
 
-    .venv/bin/python bench/ack_latency.py [--requests 500] [--concurrency 1,8]
+    .venv/bin/python bench/ack_latency.py [--requests 500] [--concurrency 1,8] [--rounds 5]
         [--also-without-process-before-response]
 
 Uses REDIS_URL and DATABASE_URL when set, else the embedded redis-server and a SQLite file.
@@ -24,13 +26,17 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import requests
 
 from devtools.stack import SIGNING_SECRET, ServiceStack, cpu_model, free_port
 from sentibot.embedded import drop_broker_keys, redis_client_url
+
+SENTIBOT = "sentibot, process_before_response=true"
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -58,8 +64,9 @@ def measure(stack: ServiceStack, n: int, concurrency: int) -> list[float]:
         return list(pool.map(one, range(n)))
 
 
-def bare_floor(n: int, levels: list[int]) -> list[tuple[int, list[float]]]:
-    """The same requests against a Bolt app that only acks, on the same gunicorn settings."""
+@contextmanager
+def bare_server() -> Iterator[ServiceStack]:
+    """A Bolt app that only acks, on the same gunicorn settings, addressed like a stack."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("bare_bolt.py")), "--port", str(port)],
@@ -81,16 +88,40 @@ def bare_floor(n: int, levels: list[int]) -> list[tuple[int, list[float]]]:
         bare.bot_url = url
         with bare.slack:  # only for the response_url each command carries
             assert bare.command("analyze warm", secret=SIGNING_SECRET).status_code == 200
-            return [(conc, measure(bare, n, conc)) for conc in levels]
+            yield bare
     finally:
         server.terminate()
         server.wait()
+
+
+def side_by_side(
+    stacks: dict[str, ServiceStack], n: int, conc: int, rounds: int
+) -> dict[str, list[float]]:
+    """`n` requests to each server in `rounds` alternating turns, so a machine that speeds up
+    or slows down during the run (a shared two-core VM does) weighs on both alike."""
+    found: dict[str, list[float]] = {name: [] for name in stacks}
+    for _ in range(rounds):
+        for name, stack in stacks.items():
+            found[name] += measure(stack, max(1, n // rounds), conc)
+    return found
+
+
+def _sentibot(before: bool, tmp: str) -> ServiceStack:
+    return ServiceStack(
+        data_dir=Path(tmp),
+        database_url=os.environ.get("DATABASE_URL"),
+        redis_url=os.environ.get("REDIS_URL"),
+        broker_prefix=f"sentibot-bench-{os.getpid()}-{before}:",
+        start_worker_process=False,
+        extra_env={"SLACK_PROCESS_BEFORE_RESPONSE": str(before).lower()},
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--concurrency", default="1,8")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating turns per level")
     parser.add_argument("--also-without-process-before-response", action="store_true")
     parser.add_argument("--json", action="store_true", help="one JSON line (bench/goals.py)")
     args = parser.parse_args()
@@ -108,29 +139,28 @@ def main() -> None:
             f"{percentile(ms, 95):8.1f} {percentile(ms, 99):8.1f} {max(ms):8.1f}"
         )
 
-    for conc, ms in bare_floor(args.requests, levels):
-        found["bare"][conc] = percentile(ms, 99)
-        row("bare Bolt app (the floor)", conc, ms)
-    for before in (True, False) if args.also_without_process_before_response else (True,):
-        with tempfile.TemporaryDirectory(prefix="sentibot-bench-") as tmp:
-            stack = ServiceStack(
-                data_dir=Path(tmp),
-                database_url=os.environ.get("DATABASE_URL"),
-                redis_url=os.environ.get("REDIS_URL"),
-                broker_prefix=f"sentibot-bench-{os.getpid()}:",
-                start_worker_process=False,
-                extra_env={
-                    "SLACK_PROCESS_BEFORE_RESPONSE": str(before).lower(),
-                },
-            )
-            with stack:
-                for conc in levels:
-                    ms = measure(stack, args.requests, conc)
-                    if before:
-                        found["sentibot"][conc] = percentile(ms, 99)
-                    row(f"sentibot, process_before_response={before}".lower(), conc, ms)
-                # No worker ran: remove the benchmark's messages from the broker.
-                drop_broker_keys(redis_client_url(stack.settings()), stack.broker_prefix)
+    with ExitStack() as running, tempfile.TemporaryDirectory(prefix="sentibot-bench-") as tmp:
+        bare = running.enter_context(bare_server())
+        ours = running.enter_context(_sentibot(True, tmp))
+        for conc in levels:
+            ms = side_by_side({"bare": bare, "sentibot": ours}, args.requests, conc, args.rounds)
+            for name, label in (("bare", "bare Bolt app (the floor)"), ("sentibot", SENTIBOT)):
+                found[name][conc] = percentile(ms[name], 99)
+                row(label, conc, ms[name])
+        # No worker ran: remove the benchmark's messages from the broker.
+        drop_broker_keys(redis_client_url(ours.settings()), ours.broker_prefix)
+    if args.also_without_process_before_response:
+        with (
+            tempfile.TemporaryDirectory(prefix="sentibot-bench-") as tmp,
+            _sentibot(False, tmp) as stack,
+        ):
+            for conc in levels:
+                row(
+                    "sentibot, process_before_response=false",
+                    conc,
+                    measure(stack, args.requests, conc),
+                )
+            drop_broker_keys(redis_client_url(stack.settings()), stack.broker_prefix)
     if args.json:
         print(json.dumps({"p99_ms": found}))
 
