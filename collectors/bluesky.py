@@ -237,5 +237,5 @@ SOURCE = SourceSpec(
     aliases=("bsky",),
     order=50,
     needs="BLUESKY_HANDLE and BLUESKY_APP_PASSWORD (a free app password)",
-    cursor_at=lambda when: _stamp(when),
+    cursor_at=_stamp,
 )

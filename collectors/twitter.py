@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import requests
@@ -123,7 +124,7 @@ class TwitterCollector:
             user_fields=["username"],
         )
 
-    def _call(self, method, **params: object) -> tweepy.Response:
+    def _call(self, method: Callable[..., tweepy.Response], **params: object) -> tweepy.Response:
         try:
             return method(**params)
         except tweepy.TooManyRequests as exc:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from sqlalchemy.orm import Session
+
 from bot.views import backfills as views
 from collectors.base import Collector, SourceError, SourceSkipped
 from collectors.query import parse_query
@@ -106,7 +108,9 @@ def _priced(
     return price.go
 
 
-def _ended(session, run: backfills.BackfillRun, ended: Sequence[Backfill] | None) -> list[int]:
+def _ended(
+    session: Session, run: backfills.BackfillRun, ended: Sequence[Backfill] | None
+) -> list[int]:
     """The notice that the watch's backfill is over, once its last source ended."""
     if not ended:
         return []
