@@ -17,19 +17,22 @@ from bot.views.backfills import APPROVE_ACTION, SKIP_ACTION
 from devtools.corpus import CorpusPost, StaticCorpus
 from devtools.slack_standin import SlackStandIn
 from devtools.twitter_standin import TwitterStandIn
+from scoring.base import Sentiment
 from sentibot.config.settings import get_settings
-from sentibot.monitoring import backfills
+from sentibot.monitoring import backfills, digests
 from sentibot.storage import backfills as backfill_store
+from sentibot.storage import digests as digest_store
 from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store
 from sentibot.storage import x_usage
-from sentibot.storage.models import Backfill, Notice, Watch, WatchPost, utcnow
+from sentibot.storage.models import Backfill, DigestRun, Notice, Watch, WatchPost, utcnow
 from tasks import runtime
 from tasks.backfill import backfill_source
 from tasks.celery_app import app, celery_config
 from tasks.dispatch import tick
 from tasks.notices import send_notice
 
+NEUTRAL = Sentiment("neutral", 0.0, 0.0, 1.0, 0.0)
 HOURS = 300  # one post an hour for 12.5 days: X's search reaches back seven of them
 
 
@@ -143,6 +146,23 @@ def test_x_says_its_cost_then_reads_back_as_far_as_search_goes(
         day = utcnow() - timedelta(days=3)
         (count,) = post_store.window_counts(s, watch, [(day, day + timedelta(hours=5))])
         assert count == 5
+    # The first digest, the day after the watch began, compares against the day before.
+    with sessions.begin() as s:
+        ids = [pid for (pid,) in s.execute(select(WatchPost.post_id))]
+        post_store.store_scores(s, "vader", [(i, NEUTRAL) for i in ids])
+        digest = digest_store.set_digest(
+            s, team_id="T1", channel_id="C1", cadence="daily", local_time="09:00", tz="UTC",
+            weekday=None, next_due_at=utcnow(), user_id="U1",
+        )  # fmt: skip
+        end = utcnow()
+        run = DigestRun(
+            digest_id=digest.id, team_id="T1", channel_id="C1",
+            period_start=end - timedelta(days=1), period_end=end,
+        )  # fmt: skip
+        s.add(run)
+        s.flush()
+        (topic,) = digests.build(s, run).topics
+        assert (topic.current.count, topic.previous.count) == (24, 24)
     # Search was asked from seven days back (X refuses older), every page of it.
     searches = x_history.requests_to("/2/tweets/search/recent")
     assert len(searches) == 2
