@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.grammar import format_duration
+from bot.views.backfills import progress as backfill_progress
 from bot.views.mrkdwn import clip, escape, quote_inline
 from bot.views.watches import HEALTH_ICON, source_list
 from collectors.registry import display_name
@@ -63,6 +64,9 @@ def home_view(
             f"{format_duration(w.every_s)} · {w.posts_24h} posts in 24 h · next run in "
             f"{minutes} min\n{sources}"
         )
+        back = backfill_progress(w.backfills)
+        if back:
+            text += f"\n:rewind: {back}"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000)}})
     if len(watches) > MAX_WATCH_BLOCKS:
         more = len(watches) - MAX_WATCH_BLOCKS

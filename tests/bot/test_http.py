@@ -295,6 +295,7 @@ def test_app_home_lists_the_viewers_channels_watches_and_no_others(bot: Bot) -> 
     assert "private-launch" not in body  # a channel U5 is not in
     assert "Watches in your channels* (2)" in body
     assert "*“acme”* in <#C1> · every 1h" in body
+    assert ":rewind: backfill: X queued · Reddit queued" in body  # new watches read back first
     assert "&lt;!channel&gt; widget" in body
     assert "<!channel>" not in body
     assert "secretproject" not in body  # T2's watch
