@@ -109,7 +109,10 @@ def manage_watches(
                 now=now,
             )
             back_s = settings.backfill_default_s if cmd.backfill_s is None else cmd.backfill_s
-            planned = backfills.plan(session, watch, back_s, now) if created else []
+            # A new watch reads back by default; an existing one when asked (its sources not
+            # read back before).
+            asked = created or cmd.backfill_s is not None
+            planned = backfills.plan(session, watch, back_s, now) if asked else []
             return views.watch_started(
                 cmd.topic, cmd.sources, cmd.every_s, created, back_s if planned else 0
             )

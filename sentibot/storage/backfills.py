@@ -26,9 +26,11 @@ def plan(
     reaches: Mapping[str, timedelta | None],
     now: datetime,
 ) -> list[Backfill]:
-    """A backfill of each of the watch's sources, `back` or as far as the source reaches."""
+    """A backfill of each of the watch's sources not read back before, `back` or as far as
+    the source reaches."""
+    done = set(session.scalars(select(Backfill.source).where(Backfill.watch_id == watch.id)))
     rows = []
-    for source in watch.sources:
+    for source in (s for s in watch.sources if s not in done):
         reach = reaches.get(source)
         since = now - (min(back, reach) if reach is not None else back)
         row = Backfill(watch_id=watch.id, source=source, since=since, created_at=now)

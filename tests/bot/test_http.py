@@ -629,19 +629,24 @@ def test_a_new_watch_reads_back_by_default_and_the_list_shows_it(bot: Bot, sessi
     ack = bot.post(command("watch acme --sources hn,x")).json()["text"]
     assert "It first reads back 7d" in ack
     bot.post(command("watch acme --sources hn,x --every 30m"))  # an update reads nothing again
+    again = bot.post(command("watch acme --sources hn,x --backfill 2d")).json()["text"]
+    assert "reads back" not in again  # both sources were read back already
+    added = bot.post(command("watch acme --sources hn,x,reddit --backfill 2d")).json()["text"]
+    assert "It first reads back 2d" in added  # asked: the new source reads back
     quiet = bot.post(command("watch other --sources hn --backfill 0")).json()["text"]
     assert "reads back" not in quiet
     refused = bot.post(command("watch third --backfill 90d")).json()["text"]
     assert "`--backfill 90d` takes `0` (none) or a duration up to 30d" in refused
     with sessions() as s:
         rows = s.scalars(select(Backfill).join(Watch, Watch.id == Backfill.watch_id)).all()
-        assert sorted(r.source for r in rows) == ["hn", "x"]
+        assert sorted(r.source for r in rows) == ["hn", "reddit", "x"]
         assert {r.state for r in rows} == {"planned"}
         watch = s.scalars(select(Watch).where(Watch.topic == "acme")).one()
-        for row in rows:
-            assert abs(watch.created_at - timedelta(days=7) - row.since) < timedelta(seconds=5)
+        back = {r.source: watch.created_at - r.since for r in rows}
+        assert abs(back["x"] - timedelta(days=7)) < timedelta(seconds=5)
+        assert abs(back["reddit"] - timedelta(days=2)) < timedelta(seconds=5)
     listing = bot.post(command("list")).json()["text"]
-    assert "backfill: Hacker News queued · X queued" in listing
+    assert "backfill: Hacker News queued · X queued · Reddit queued" in listing
 
 
 def test_the_x_cost_question_is_answered_once_by_the_workspace(bot: Bot, sessions) -> None:
