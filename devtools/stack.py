@@ -286,19 +286,25 @@ class ServiceStack:
         return requests.post(self.bot_url + "/slack/events", data=body, headers=headers, timeout=10)
 
     def stop_process(self, name: str, kill: bool = False) -> None:
-        proc = self.processes.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        os.killpg(proc.pid, 9 if kill else 15)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
+        self._stop([name], kill)
+
+    def _stop(self, names: list[str], kill: bool = False) -> None:
+        """Signal every process first, then wait: they shut down side by side."""
+        stopping = []
+        for name in names:
+            proc = self.processes.pop(name, None)
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, 9 if kill else 15)
+                stopping.append(proc)
+        for proc in stopping:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()
 
     def stop(self) -> None:
-        for name in list(self.processes):
-            self.stop_process(name)
+        self._stop(list(self.processes))
         for standin in self.standins():
             standin.stop()
         if self._own_redis:
