@@ -10,7 +10,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from sentibot.embedded import drop_broker_keys
 from sentibot.storage.models import Job, Post, Score
 from sentibot.storage.session import make_engine, make_sessionmaker
 from tasks.celery_app import create_celery
+from tasks.dispatch import Sent
 
 pytestmark = pytest.mark.slow
 
@@ -259,16 +260,12 @@ def test_a_watch_collects_on_schedule_scores_and_reports_source_health(
     from sentibot.storage.models import SourceState, Watch, WatchPost
     from sentibot.storage.session import sessionmaker_for
     from sentibot.storage.x_usage import x_read_today
-    from tasks.dispatch import tick
 
     channel = _channel()
     ack = stack.command("watch acme --sources hn,x --every 1m", channel=channel)
     assert "Watching “acme” on Hacker News, X every 1m" in ack.json()["text"]
     sessions = sessionmaker_for(stack.effective_database_url)
-    sender = create_celery(stack.settings())
-
-    def send(name: str, *args: object) -> None:
-        sender.send_task(name, args=list(args))
+    tick_now = _ticker(stack)
 
     with sessions() as s:
         watch_id = s.scalars(select(Watch.id).where(Watch.channel_id == channel)).one()
@@ -280,7 +277,7 @@ def test_a_watch_collects_on_schedule_scores_and_reports_source_health(
                 select(func.count()).select_from(WatchPost).where(WatchPost.watch_id == watch_id)
             )
 
-    assert watch_id in tick(sessions, time_now(), send).watches
+    assert watch_id in tick_now().watches
     _poll(lambda: linked() == 80, what="80 posts from HN and X")
     # Each source was read in its own task on the collect queue.
     lines = (stack.data_dir / "worker.log").read_text().splitlines()
@@ -302,7 +299,7 @@ def test_a_watch_collects_on_schedule_scores_and_reports_source_health(
                 .where(WatchPost.watch_id == watch_id)
             )
 
-    tick(sessions, time_now(), send)  # the sentiment processor sends the unscored posts
+    tick_now()  # the sentiment processor sends the unscored posts
     _poll(lambda: scored() == 80, what="the watch's posts scored")
 
     listing = stack.command("list", channel=channel).json()["text"]
@@ -315,7 +312,7 @@ def test_a_watch_collects_on_schedule_scores_and_reports_source_health(
     for _ in range(3):
         with sessions.begin() as s:
             s.get(Watch, watch_id).next_run_at = time_now()
-        tick(sessions, time_now(), send)
+        tick_now()
         _poll(
             lambda: _source_failing(sessions, watch_id),
             what="the failure recorded",
@@ -372,10 +369,8 @@ def test_a_notice_for_a_channel_the_bot_left_is_dropped_not_retried_forever(
     assert stack.slack.messages_in(channel) == []
 
 
-def _alert_ticker(stack: ServiceStack, channel: str):
-    """(tick_now, alert_messages): a dispatcher tick with the channel's rules due now, and the
-    alert messages the channel holds."""
-    from sentibot.storage.models import AlertRule
+def _ticker(stack: ServiceStack) -> Callable[[], Sent]:
+    """A dispatcher tick now, sending to the stack's broker: Beat's work, when a test wants it."""
     from sentibot.storage.session import sessionmaker_for
     from tasks.dispatch import tick
 
@@ -385,11 +380,23 @@ def _alert_ticker(stack: ServiceStack, channel: str):
     def send(name: str, *args: object) -> None:
         sender.send_task(name, args=list(args))
 
+    return lambda: tick(sessions, time_now(), send)
+
+
+def _alert_ticker(stack: ServiceStack, channel: str):
+    """(tick_now, alert_messages): a dispatcher tick with the channel's rules due now, and the
+    alert messages the channel holds."""
+    from sentibot.storage.models import AlertRule
+    from sentibot.storage.session import sessionmaker_for
+
+    sessions = sessionmaker_for(stack.effective_database_url)
+    dispatch = _ticker(stack)
+
     def tick_now() -> None:
         with sessions.begin() as s:  # whatever is scheduled for this channel is due now
             for r in s.scalars(select(AlertRule).where(AlertRule.channel_id == channel)):
                 r.next_eval_at = time_now()
-        tick(sessions, time_now(), send)
+        dispatch()
         time.sleep(0.5)
 
     def alert_messages() -> list[Message]:
@@ -611,19 +618,15 @@ def _collect_watch(stack: ServiceStack, channel: str, posts: int = 40) -> int:
     from sentibot.storage.models import Watch, WatchPost
     from sentibot.storage.score_queue import unscored_count
     from sentibot.storage.session import sessionmaker_for
-    from tasks.dispatch import tick
 
     sessions = sessionmaker_for(stack.effective_database_url)
-    sender = create_celery(stack.settings())
-
-    def send(name: str, *args: object) -> None:
-        sender.send_task(name, args=list(args))
+    tick_now = _ticker(stack)
 
     with sessions() as s:
         watch_id = s.scalars(select(Watch.id).where(Watch.channel_id == channel)).one()
 
     def collected_and_scored() -> bool:
-        tick(sessions, time_now(), send)  # the watch collects, then the processor's batches
+        tick_now()  # the watch collects, then the processor's batches
         with sessions() as s:
             linked = s.scalar(
                 select(func.count()).select_from(WatchPost).where(WatchPost.watch_id == watch_id)
@@ -637,7 +640,6 @@ def _collect_watch(stack: ServiceStack, channel: str, posts: int = 40) -> int:
 def test_a_digest_is_posted_once_with_its_charts(stack: ServiceStack) -> None:
     from sentibot.storage.models import Digest, DigestRun
     from sentibot.storage.session import sessionmaker_for
-    from tasks.dispatch import tick
 
     channel = _channel()
     stack.command("watch acme --sources hn", channel=channel)
@@ -645,10 +647,7 @@ def test_a_digest_is_posted_once_with_its_charts(stack: ServiceStack) -> None:
     ack = stack.command(f"digest daily {at} UTC", channel=channel).json()["text"]
     assert f"daily digest every day at {at} UTC" in ack
     sessions = sessionmaker_for(stack.effective_database_url)
-    sender = create_celery(stack.settings())
-
-    def send(name: str, *args: object) -> None:
-        sender.send_task(name, args=list(args))
+    tick_now = _ticker(stack)
 
     with sessions() as s:
         digest_id = s.scalars(select(Digest.id).where(Digest.channel_id == channel)).one()
@@ -656,7 +655,7 @@ def test_a_digest_is_posted_once_with_its_charts(stack: ServiceStack) -> None:
     with sessions.begin() as s:
         s.get(Digest, digest_id).next_due_at = time_now()
     for _ in range(3):  # several ticks (or Beats): still one digest
-        tick(sessions, time_now(), send)
+        tick_now()
     message = stack.slack.wait_for(
         lambda s: [m for m in s.messages_in(channel) if "digest" in m.text.lower()], timeout=30
     )
@@ -896,18 +895,16 @@ def test_a_burst_of_commands_is_all_acknowledged_and_answered_once(stack: Servic
 def test_a_digest_for_a_channel_the_bot_left_is_dropped_once(stack: ServiceStack) -> None:
     from sentibot.storage.models import Digest, DigestRun
     from sentibot.storage.session import sessionmaker_for
-    from tasks.dispatch import tick
 
     channel = _channel()
     stack.slack.not_member.add(channel)
     stack.command("digest daily 09:00 UTC", channel=channel)
     sessions = sessionmaker_for(stack.effective_database_url)
-    sender = create_celery(stack.settings())
     with sessions.begin() as s:
         digest = s.scalars(select(Digest).where(Digest.channel_id == channel)).one()
         digest.next_due_at = time_now()
         digest_id = digest.id
-    tick(sessions, time_now(), lambda name, *args: sender.send_task(name, args=list(args)))
+    _ticker(stack)()
 
     def settled() -> DigestRun | None:
         with sessions() as s:
