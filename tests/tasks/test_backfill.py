@@ -26,11 +26,12 @@ from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store
 from sentibot.storage import x_usage
 from sentibot.storage.models import Backfill, DigestRun, Notice, Watch, WatchPost, utcnow
-from tasks import runtime
 from tasks.backfill import backfill_source
 from tasks.celery_app import app, celery_config
 from tasks.dispatch import tick
 from tasks.notices import send_notice
+from tests.tasks.environment import worker_env as base_env
+from tests.tasks.environment import worker_settings
 
 NEUTRAL = Sentiment("neutral", 0.0, 0.0, 1.0, 0.0)
 HOURS = 300  # one post an hour for 12.5 days: X's search reaches back seven of them
@@ -54,26 +55,17 @@ def x_history() -> Iterator[TwitterStandIn]:
 
 @pytest.fixture
 def worker_env(database_url, redis_url, broker_prefix, x_history, monkeypatch):
-    """The environment a backfill worker reads (X cap 1,000; ask above 10% of it)."""
+    """The environment a backfill worker reads (X cap 1,000; ask above 25% of it)."""
     with SlackStandIn() as slack:
-        for name, value in {
-            "SLACK_API_URL": slack.api_url,
-            "SLACK_BOT_TOKEN": "xoxb-standin",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "SENTIBOT_BROKER_PREFIX": broker_prefix,
+        env = {
+            **base_env(slack, database_url, redis_url, broker_prefix),
             "TWITTER_BEARER_TOKEN": x_history.bearer_token,
             "TWITTER_API_URL": x_history.url,
             "X_DAILY_POST_CAP": "1000",
             "BACKFILL_CONFIRM_SHARE": "0.25",
-        }.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-        runtime._client_for.cache_clear()
-        with _broker(app, celery_config(get_settings())):
+        }
+        with worker_settings(monkeypatch, env), _broker(app, celery_config(get_settings())):
             yield slack
-    get_settings.cache_clear()
-    runtime._client_for.cache_clear()
 
 
 @contextmanager

@@ -13,37 +13,25 @@ from slack_sdk.errors import SlackApiError
 
 from bot.delivery import Delivery
 from devtools.slack_standin import SlackStandIn
-from sentibot.config.settings import get_settings
 from sentibot.storage import alerts as alert_store
 from sentibot.storage import deliveries
 from sentibot.storage import notices as notice_store
 from sentibot.storage import watches as watch_store
 from sentibot.storage.models import AlertRule, Notice, utcnow
 from sentibot.storage.workspaces import ensure_workspace
-from tasks import runtime
 from tasks.alerts import evaluate_alert
 from tasks.notices import NOTICE_CLAIM_STALE, send_notice
 from tasks.runtime import MAX_SENDS
+from tests.tasks.environment import worker_env, worker_settings
 
 
 @pytest.fixture
 def slack(database_url, redis_url, broker_prefix, monkeypatch) -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        for name, value in {
-            "SLACK_API_URL": standin.api_url,
-            "SLACK_BOT_TOKEN": "xoxb-standin",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "SENTIBOT_BROKER_PREFIX": broker_prefix,
-        }.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-        runtime._client_for.cache_clear()
-        runtime._pacer.cache_clear()
+    with (
+        SlackStandIn() as standin,
+        worker_settings(monkeypatch, worker_env(standin, database_url, redis_url, broker_prefix)),
+    ):
         yield standin
-    get_settings.cache_clear()
-    runtime._client_for.cache_clear()
-    runtime._pacer.cache_clear()
 
 
 def _posted_before_the_crash(slack: SlackStandIn, channel: str, key: str) -> str:
