@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.views.mrkdwn import escape, quote_inline
 from collectors.registry import display_name
-from sentibot.monitoring.overview import BackfillStatus as Progress
+from sentibot.monitoring.overview import BackfillStatus
 
 APPROVE_ACTION = "backfill_approve"
 SKIP_ACTION = "backfill_skip"
@@ -65,7 +65,7 @@ def answered(topic: str, approved: bool | None, user_id: str) -> str:
     return f"<@{user_id}> skipped X's history of “{quote_inline(topic)}”; X is watched from now on."
 
 
-def finished(topic: str, rows: Sequence[Progress], now: datetime) -> str:
+def finished(topic: str, rows: Sequence[BackfillStatus], now: datetime) -> str:
     back = max((now - r.since for r in rows), default=None)
     span = f" {_days(now - back, now)}" if back else ""
     parts = [_part(r) for r in rows]
@@ -75,15 +75,15 @@ def finished(topic: str, rows: Sequence[Progress], now: datetime) -> str:
     )
 
 
-def progress(rows: Sequence[Progress]) -> str | None:
-    """The list's line of a watch's backfill; None once it ended long enough ago not to
-    matter (every source done)."""
+def progress(rows: Sequence[BackfillStatus]) -> str | None:
+    """The list's line of a watch's backfill; None when there is none or every source is
+    done."""
     if not rows or all(r.state == "done" for r in rows):
         return None
     return "backfill: " + " · ".join(_part(r) for r in rows)
 
 
-def _part(r: Progress) -> str:
+def _part(r: BackfillStatus) -> str:
     name = display_name(r.source)
     if r.state == "done":
         return f"{name} {r.posts:,} posts ✓"

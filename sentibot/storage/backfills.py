@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sentibot.storage.models import Backfill, BackfillState, Watch
-from sentibot.storage.statements import paused_teams
+from sentibot.storage.statements import compare_and_set, paused_teams
 
 S = BackfillState
 FINISHED = (S.DONE, S.FAILED, S.SKIPPED)
@@ -44,32 +44,22 @@ def claim_due(session: Session, now: datetime, limit: int = 50) -> list[int]:
     """Backfills to send now: planned or approved ones not sent lately, and running ones whose
     worker went quiet. Each is claimed (its claim time set) so the next tick does not resend."""
     stale = now - CLAIM_STALE
-    ids = list(
-        session.scalars(
-            select(Backfill.id)
-            .join(Watch, Watch.id == Backfill.watch_id)
-            .where(
-                Backfill.state.in_((S.PLANNED, S.APPROVED, S.RUNNING)),
-                Backfill.claimed_at.is_(None) | (Backfill.claimed_at < stale),
-                Watch.team_id.not_in(paused_teams()),
-            )
-            .order_by(Backfill.id)
-            .limit(limit)
+    due = session.execute(
+        select(Backfill.id, Backfill.claimed_at)
+        .join(Watch, Watch.id == Backfill.watch_id)
+        .where(
+            Backfill.state.in_((S.PLANNED, S.APPROVED, S.RUNNING)),
+            Backfill.claimed_at.is_(None) | (Backfill.claimed_at < stale),
+            Watch.team_id.not_in(paused_teams()),
         )
-    )
-    claimed = []
-    for backfill_id in ids:
-        result = session.execute(
-            update(Backfill)
-            .where(
-                Backfill.id == backfill_id,
-                Backfill.claimed_at.is_(None) | (Backfill.claimed_at < stale),
-            )
-            .values(claimed_at=now)
-        )
-        if result.rowcount == 1:
-            claimed.append(backfill_id)
-    return claimed
+        .order_by(Backfill.id)
+        .limit(limit)
+    ).all()
+    return [
+        backfill_id
+        for backfill_id, claimed_at in due
+        if compare_and_set(session, Backfill.claimed_at, backfill_id, claimed_at, claimed_at=now)
+    ]
 
 
 def start(session: Session, backfill_id: int, now: datetime) -> tuple[Backfill, bool] | None:
