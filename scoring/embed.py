@@ -25,6 +25,7 @@ def _model() -> tuple[object, torch.nn.Module]:
 
     path = base_model_path()
     encoder = load_encoder(path, torch.float32).eval()
+    encoder.encoder.fuse()
     with warnings.catch_warnings():  # a notice about later torch releases, not this one
         warnings.simplefilter("ignore")
         encoder = torch.ao.quantization.quantize_dynamic(
