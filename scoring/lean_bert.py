@@ -173,13 +173,23 @@ class _Output(dict):
         return self["last_hidden_state"]
 
 
-def load_encoder(path: Path, dtype: torch.dtype, num_layers: int | None = None) -> LeanBert:
+def load_encoder(
+    path: Path,
+    dtype: torch.dtype,
+    num_layers: int | None = None,
+    intermediate_size: int | None = None,
+) -> LeanBert:
     """The encoder of the model directory `path` (config.json, model.safetensors), its weights
     read tensor by tensor straight into `dtype` (no fp32 copy of the whole model); with
-    `num_layers`, only that many layers (a distilled student's, whose weights replace them)."""
+    `num_layers`, only that many layers (a distilled student's, whose weights replace them);
+    with a narrower `intermediate_size` (a pruned student's), the layers are left empty
+    (on the meta device) for the student's own weights to be assigned."""
     config = json.loads((path / "config.json").read_text())
     if num_layers is not None:
         config["num_hidden_layers"] = num_layers
+    pruned = intermediate_size not in (None, config["intermediate_size"])
+    if pruned:
+        config["intermediate_size"] = intermediate_size
     with torch.device("meta"):
         encoder = LeanBert(config)
     state = {}
@@ -187,9 +197,9 @@ def load_encoder(path: Path, dtype: torch.dtype, num_layers: int | None = None) 
         for name in f.keys():  # noqa: SIM118 (not a dict)
             if name.startswith(("embeddings.", "encoder.")) and name != "embeddings.position_ids":
                 layer = name.split(".")[2] if name.startswith("encoder.layer.") else None
-                if layer is None or int(layer) < encoder.config.num_layers:
+                if layer is None or (not pruned and int(layer) < encoder.config.num_layers):
                     state[name] = f.get_tensor(name).to(dtype)
-    encoder.load_state_dict(state, assign=True)
+    encoder.load_state_dict(state, assign=True, strict=not pruned)
     return encoder
 
 

@@ -112,6 +112,12 @@ def load_default(
     if layers is not None:  # a distilled student: the bottom `layers` slots, refilled below
         encoder.encoder.layer = encoder.encoder.layer[:layers]
         encoder.config.num_hidden_layers = layers
+    width = _intermediate_size(weights)
+    if width is not None and width != encoder.config.intermediate_size:
+        for layer in encoder.encoder.layer:  # a pruned student: narrower feed-forward layers
+            layer.intermediate.dense = nn.Linear(layer.intermediate.dense.in_features, width)
+            layer.output.dense = nn.Linear(width, layer.output.dense.out_features)
+        encoder.config.intermediate_size = width
     return tokenizer, _finetuned(SentimentNet(encoder).to(dtype), weights, dtype)
 
 
@@ -124,7 +130,9 @@ def load_lean(
 
     _require(weights)
     path = base_model_path()
-    encoder = load_encoder(path, dtype, num_layers=_num_layers(weights))
+    encoder = load_encoder(
+        path, dtype, num_layers=_num_layers(weights), intermediate_size=_intermediate_size(weights)
+    )
     net = _finetuned(SentimentNet(encoder).to(dtype), weights, dtype)
     encoder.encoder.fuse()
     return LeanTokenizer(path), net
@@ -140,9 +148,19 @@ def _require(weights: Path) -> None:
 
 def _num_layers(weights: Path) -> int | None:
     """How many encoder layers a weights file's network has (distilled students say so)."""
-    with safe_open(str(weights), framework="pt") as f:
-        layers = (f.metadata() or {}).get("num_layers")
+    layers = weights_metadata(weights).get("num_layers")
     return int(layers) if layers else None
+
+
+def _intermediate_size(weights: Path) -> int | None:
+    """How many feed-forward units each layer keeps (pruned students say so)."""
+    width = weights_metadata(weights).get("intermediate_size")
+    return int(width) if width else None
+
+
+def weights_metadata(weights: Path) -> dict[str, str]:
+    with safe_open(str(weights), framework="pt") as f:
+        return dict(f.metadata() or {})
 
 
 def _finetuned(net: SentimentNet, weights: Path, dtype: torch.dtype) -> SentimentNet:
@@ -153,7 +171,8 @@ def _finetuned(net: SentimentNet, weights: Path, dtype: torch.dtype) -> Sentimen
     missing = (set(trainable_names(net, frozen)) | {"logit_bias"}) - set(state)
     if missing:
         raise UnknownModel(f"{weights} lacks {sorted(missing)[:3]}…; rebuild it")
-    unknown = net.load_state_dict(state, strict=False).unexpected_keys
+    # Assigned, not copied: a pruned student's layers are empty until now (meta tensors).
+    unknown = net.load_state_dict(state, strict=False, assign=True).unexpected_keys
     if unknown:
         raise UnknownModel(f"{weights} has weights this network lacks: {unknown[:3]}…")
     return net

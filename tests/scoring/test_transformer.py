@@ -15,6 +15,7 @@ from scoring.transformer import (
     WEIGHTS,
     TransformerScorer,
     base_model_path,
+    default_scorer,
     hf_scorer,
     label_map_for,
     load_default,
@@ -143,6 +144,45 @@ def test_distilling_writes_a_shallower_network_that_loads_and_scores(tmp_path: P
     ]
 
 
+def test_pruning_the_feed_forward_layers_writes_a_narrower_network_both_loaders_read(
+    tmp_path: Path,
+) -> None:
+    from scoring.distill import distill
+
+    data = _tiny_tweeteval(tmp_path)
+    out = tmp_path / "narrow.safetensors"
+    metrics = distill(data, out, keep=[0, 5], epochs=2, batch_size=16, ffn=256)
+    assert metrics["macro_recall"] > 0.9
+    lean_tok, lean = load_lean(out)
+    hf_tok, hf = load_default(out)
+    lean.eval(), hf.eval()
+    for layer in (*lean.encoder.encoder.layer, *hf.encoder.encoder.layer):
+        assert layer.intermediate.dense.weight.shape == (256, 384)
+        assert layer.output.dense.weight.shape == (384, 256)
+    texts = ["I love it, wonderful", "I hate this, awful", "the meeting is at 3 pm"]
+    with torch.inference_mode():
+        lean_enc, hf_enc = lean_tok(texts), hf_tok(texts, padding=True, return_tensors="pt")
+        a = lean(lean_enc["input_ids"], lean_enc["attention_mask"])
+        b = hf(hf_enc["input_ids"], hf_enc["attention_mask"])
+    assert torch.allclose(a, b, atol=1e-4)
+    scorer = TransformerScorer(lean_tok, lean)
+    assert [s.label for s in scorer.score(texts)] == ["positive", "negative", "neutral"]
+
+
+def test_a_text_scores_the_same_whatever_it_is_batched_with() -> None:
+    scorer = get_scorer("transformer")
+    texts = [
+        "meh",
+        "I absolutely love the new update, best app ever! " * 6,  # cut at 64 tokens
+        "worst support ever @acme https://t.co/x",
+    ] + [f"tweet number {i} about the launch, mostly fine" for i in range(200)]
+    together = scorer.score(texts)
+    alone = [scorer.score([t])[0] for t in texts[:3]]
+    for a, b in zip(together[:3], alone, strict=True):
+        assert a.label == b.label
+        assert a.compound == pytest.approx(b.compound, abs=0.02)
+
+
 def test_the_shipped_default_is_the_distilled_network() -> None:
     from safetensors import safe_open
 
@@ -195,5 +235,7 @@ def test_auto_precision_picks_bf16_only_where_the_cpu_has_it() -> None:
     from scoring.transformer import bf16_supported, resolve_precision
 
     assert resolve_precision("auto") == ("bf16" if bf16_supported() else "fp32")
+    # sentibot's own network, whose int8 recall is measured, runs int8 on such a CPU
+    assert default_scorer("auto").precision == ("bf16" if bf16_supported() else "int8")
     with pytest.raises(UnknownModel, match="unknown precision"):
         resolve_precision("fp8")
