@@ -7,7 +7,7 @@ a warm-up (texts/s: the median pass; peak RSS: over all of them):
 - vader-plain: a plain loop over vaderSentiment's polarity_scores (the reference)
 - vader: sentibot's VADER scorer
 - transformer: sentibot's default as a scoring worker loads it (precision "auto": bfloat16
-  where the CPU has bf16 instructions, else int8)
+  where the CPU has bf16 instructions, else fp32)
 - transformer-fp32, transformer-int8: the same network in fp32, and with int8 dynamic
   quantisation of its linear layers
 - hf-pipeline: transformers' pipeline("text-classification") on an equivalent MiniLM

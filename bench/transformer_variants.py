@@ -3,12 +3,13 @@
     .venv/bin/python bench/transformer_variants.py ../shared/data/tweeteval-sentiment \
         [WEIGHTS.safetensors ...] [--precisions auto,fp32,int8]
 
-Without files: the shipped six-layer network and its three-layer distilled student (the
-default). Other students come from `sentibot distill DATA --keep 0,2,4,5 --out FILE`. Each
+Without files: the shipped six-layer network, its three-layer distilled student, and that
+student with its feed-forward layers pruned to 768 units (the default). Other students come
+from `sentibot distill DATA --keep 0,2,4,5 --out FILE` (`--ffn N` prunes). Each
 file and precision runs in a fresh process (its peak RSS is its own), scoring the 2,000
 validation tweets the way a scoring worker does (lean encoder, length-sorted batches) three
 times after a warm-up: texts/s is the median pass, peak RSS the whole process's. "auto" runs
-what a scoring worker's default does on this CPU (bf16 where the CPU has it, else int8).
+what a scoring worker's default does on this CPU (bf16 where the CPU has it, else fp32).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def run_one(data_dir: Path, weights: Path, precision: str, passes: int) -> dict:
 
     texts = (data_dir / "val_text.txt").read_text(encoding="utf-8").splitlines()
     gold = [LABELS[int(x)] for x in (data_dir / "val_labels.txt").read_text().split()]
-    precision = resolve_precision(precision, without_bf16="int8")  # as default_scorer does
+    precision = resolve_precision(precision)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     scorer = TransformerScorer(*load_lean(weights, dtype), precision=precision)
     scorer.score(texts[:64])  # warm up
@@ -53,7 +54,12 @@ def run_one(data_dir: Path, weights: Path, precision: str, passes: int) -> dict:
 
 
 def main() -> int:
-    from scoring.transformer import FULL_WEIGHTS, WEIGHTS, weights_metadata
+    from scoring.transformer import (
+        FULL_WEIGHTS,
+        THREE_LAYER_WEIGHTS,
+        WEIGHTS,
+        weights_metadata,
+    )
 
     parser = argparse.ArgumentParser()
     parser.add_argument("data_dir", type=Path)
@@ -73,7 +79,7 @@ def main() -> int:
         f"{'weights':<34} {'layers':>6} {'ffn':>5} {'precision':<14} {'macro recall':>12} "
         f"{'texts/s':>8} {'peak RSS':>9}"
     )
-    for weights in args.weights or [FULL_WEIGHTS, WEIGHTS]:
+    for weights in args.weights or [FULL_WEIGHTS, THREE_LAYER_WEIGHTS, WEIGHTS]:
         for precision in args.precisions.split(","):
             out = subprocess.run(
                 [sys.executable, __file__, str(args.data_dir), "--passes", str(args.passes)]

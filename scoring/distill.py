@@ -204,6 +204,7 @@ def distill(
             "teacher": teacher_weights.name,
             "val_macro_recall": f"{chosen['macro_recall']:.4f}",
             "epochs": str(epochs),
+            **({"start": start.name} if start is not None else {}),
         },
     )
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) in {time.monotonic() - started:.0f}s")

@@ -19,9 +19,9 @@ from safetensors import safe_open
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-# The packed token count is rounded up to a multiple of this (with padding tokens, masked as
-# keys): oneDNN compiles a GELU kernel per shape it meets, and a worker meeting every count
-# from 1 to 1,024 grew by ~120 MB; with multiples of 64 it meets at most 16.
+# The packed token count is rounded up to a multiple of this (with copies of real tokens):
+# oneDNN compiles a GELU kernel per shape it meets, and a worker meeting every count from 1 to
+# 1,024 grew by ~120 MB; with multiples of 64 it meets at most 16.
 PACK_ROWS = 64
 
 
@@ -97,27 +97,30 @@ class _Layer(nn.Module):
         self.intermediate = _Dense(c.hidden_size, c.intermediate_size)
         self.output = _Dense(c.intermediate_size, c.hidden_size, c.eps)
 
-    def forward(self, x: torch.Tensor, keep: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """`x`: the batch's real tokens only, packed (tokens × hidden); `keep`: where each sits
-        in the padded batch (flat positions); `mask`: the additive key mask (batch × 1 × 1 × n).
-        Every linear layer, GELU and LayerNorm runs on real tokens only; attention alone needs
-        the padded shape, and gets it by scattering into zeros and gathering back."""
+    def forward(
+        self, x: torch.Tensor, real: torch.Tensor, keep: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        """`x`: the batch's tokens packed (tokens × hidden): its real tokens, then copies of a
+        few of them; `real`: where the real ones sit in the padded batch (flat positions);
+        `keep`: where each row of `x` comes from; `mask`: the additive key mask (batch × 1 ×
+        1 × n). Every linear layer, GELU and LayerNorm runs on the packed rows only; attention
+        alone needs the padded shape, and gets it by scattering into zeros and gathering back."""
         a = self.attention.self
         b, n = mask.shape[0], mask.shape[-1]
         d = x.shape[-1]
         h = a.heads
 
+        def padded(t: torch.Tensor) -> torch.Tensor:
+            rows = t.narrow(0, 0, real.shape[0])
+            return t.new_zeros(b * n, t.shape[-1]).index_copy_(0, real, rows)
+
         if a.qkv is not None:
-            qkv = a.qkv(x)
-            full = qkv.new_zeros(b * n, 3 * d).index_copy_(0, keep, qkv)
-            q, k, v = full.view(b, n, 3, h, d // h).permute(2, 0, 3, 1, 4)
+            q, k, v = padded(a.qkv(x)).view(b, n, 3, h, d // h).permute(2, 0, 3, 1, 4)
         else:
-
-            def heads(t: torch.Tensor) -> torch.Tensor:
-                full = t.new_zeros(b * n, d).index_copy_(0, keep, t)
-                return full.view(b, n, h, d // h).transpose(1, 2)
-
-            q, k, v = heads(a.query(x)), heads(a.key(x)), heads(a.value(x))
+            q, k, v = (
+                padded(t).view(b, n, h, d // h).transpose(1, 2)
+                for t in (a.query(x), a.key(x), a.value(x))
+            )
         context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         context = context.transpose(1, 2).reshape(b * n, d).index_select(0, keep)
         out = self.attention.output
@@ -155,15 +158,18 @@ class LeanBert(nn.Module):
         mask = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
         # Padding is a third of a batch of tweets even sorted by length: drop it before the
         # layers (whose every token is computed alone but attention's) and put zeros back after.
-        # `keep`: the real tokens' flat positions, and the first few padding ones to fill the
-        # count up to a multiple of PACK_ROWS.
+        # Copies of the first few real tokens fill the count up to a multiple of PACK_ROWS:
+        # copies, not padding tokens, so int8's per-batch scale sees only real activations.
         flat = attention_mask.reshape(-1)
-        short = (-flat.sum()) % PACK_ROWS
-        keep = ((flat == 1) | (torch.cumsum(1 - flat, 0) <= short)).nonzero().squeeze(1)
+        count = flat.sum()
+        real = flat.nonzero().squeeze(1)
+        copies = (torch.arange(PACK_ROWS) < (-count) % PACK_ROWS).nonzero().squeeze(1)
+        keep = torch.cat([real, real.index_select(0, copies % count)])
         packed = x.reshape(b * n, d).index_select(0, keep)
         for layer in self.encoder.layer:
-            packed = layer(packed, keep, mask)
-        hidden = x.new_zeros(b * n, d).index_copy_(0, keep, packed).view(b, n, d)
+            packed = layer(packed, real, keep, mask)
+        hidden = x.new_zeros(b * n, d).index_copy_(0, real, packed.narrow(0, 0, real.shape[0]))
+        hidden = hidden.view(b, n, d)
         return _Output(last_hidden_state=hidden)
 
 

@@ -24,10 +24,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 _WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-# The six-layer fine-tuned network (scoring/train.py), teacher of the default (scoring/distill.py).
+# The six-layer fine-tuned network (scoring/train.py), teacher of the others (scoring/distill.py).
 FULL_WEIGHTS = _WEIGHTS_DIR / "minilm-tweeteval.safetensors"
-# What `transformer` runs: three of those layers, distilled (1.7x the speed, the same recall).
-WEIGHTS = _WEIGHTS_DIR / "minilm-tweeteval-3l.safetensors"
+# Three of those layers, distilled (1.7x the speed, the same recall).
+THREE_LAYER_WEIGHTS = _WEIGHTS_DIR / "minilm-tweeteval-3l.safetensors"
+# What `transformer` runs: those three layers with half of each feed-forward layer's units
+# pruned and distilled again (1.4x the speed in fp32, 0.7 points of recall less).
+WEIGHTS = _WEIGHTS_DIR / "minilm-tweeteval-3l-ffn768.safetensors"
 MAX_LEN = 64
 PAD_TO = 16
 
@@ -189,14 +192,11 @@ def bf16_supported() -> bool:
         return False
 
 
-def resolve_precision(precision: str, without_bf16: str = "fp32") -> str:
-    """The arithmetic `precision` means on this CPU: "auto" is bf16 where the CPU has native
-    bf16 instructions, else `without_bf16` (fp32 for any model; sentibot's own network passes
-    int8, its recall under int8 being measured: bench/transformer_variants.py)."""
+def resolve_precision(precision: str) -> str:
     if precision not in PRECISIONS:
         raise UnknownModel(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
     if precision == "auto":
-        return "bf16" if bf16_supported() else without_bf16
+        return "bf16" if bf16_supported() else "fp32"
     return precision
 
 
@@ -205,9 +205,9 @@ class TransformerScorer:
     many to a batch as fit `batch_tokens` (1,024 tokens: more rows ran no faster and held more).
 
     `precision`: "auto" runs the network in bfloat16 where the CPU has native bf16 instructions
-    and otherwise as `resolve_precision` says (fp32 for any model; `default_scorer` makes it
-    int8 for sentibot's own network); "int8" is dynamic quantisation of the linear layers.
-    Figures: bench/transformer_variants.py, bench/scoring_speed.py.
+    and in fp32 elsewhere; "int8" is dynamic quantisation of the linear layers (faster, and
+    1 to 1.5 points of macro recall lower on sentibot's networks). Figures:
+    bench/transformer_variants.py, bench/scoring_speed.py.
     """
 
     def __init__(
@@ -339,10 +339,7 @@ def _sentiment(p: Sequence[float]) -> Sentiment:
 
 
 def default_scorer(precision: str = "auto") -> TransformerScorer:
-    """sentibot's distilled network as a scoring worker runs it. Without bf16 instructions
-    "auto" runs it in int8 (0.740 macro recall against fp32's 0.747, at 1.5x the speed)."""
-    precision = resolve_precision(precision, without_bf16="int8")
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    dtype = torch.bfloat16 if resolve_precision(precision) == "bf16" else torch.float32
     tokenizer, net = load_lean(dtype=dtype)
     return TransformerScorer(tokenizer, net, "transformer", precision=precision)
 

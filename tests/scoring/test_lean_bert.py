@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from scoring.transformer import FULL_WEIGHTS, MAX_LEN, PAD_TO, WEIGHTS, load_default, load_lean
+from scoring.transformer import (
+    FULL_WEIGHTS,
+    MAX_LEN,
+    PAD_TO,
+    THREE_LAYER_WEIGHTS,
+    WEIGHTS,
+    load_default,
+    load_lean,
+)
 
 TEXTS = [
     "I love my new acme phone!!! @user http",
@@ -17,7 +25,11 @@ TEXTS = [
 ]
 
 
-@pytest.mark.parametrize("weights", [WEIGHTS, FULL_WEIGHTS], ids=["distilled", "six-layer"])
+@pytest.mark.parametrize(
+    "weights",
+    [WEIGHTS, THREE_LAYER_WEIGHTS, FULL_WEIGHTS],
+    ids=["pruned", "three-layer", "six-layer"],
+)
 def test_the_lean_encoder_and_tokenizer_match_transformers(weights: Path) -> None:
     hf_tok, hf_net = load_default(weights)
     lean_tok, lean_net = load_lean(weights)
