@@ -76,7 +76,7 @@ def main() -> int:
     print(f"command: {' '.join(sys.argv)}")
     print(f"machine: {os.cpu_count()} cores, {cpu_model()}; 2,000 TweetEval validation tweets")
     print(
-        f"{'weights':<34} {'layers':>6} {'ffn':>5} {'precision':<14} {'macro recall':>12} "
+        f"{'weights':<40} {'layers':>6} {'ffn':>5} {'precision':<14} {'macro recall':>12} "
         f"{'texts/s':>8} {'peak RSS':>9}"
     )
     for weights in args.weights or [FULL_WEIGHTS, THREE_LAYER_WEIGHTS, WEIGHTS]:
@@ -92,7 +92,7 @@ def main() -> int:
             meta = weights_metadata(weights)
             ran = precision if precision == r["precision"] else f"{precision}: {r['precision']}"
             print(
-                f"{weights.name:<34} {meta.get('num_layers', 6):>6} "
+                f"{weights.name:<40} {meta.get('num_layers', 6):>6} "
                 f"{meta.get('intermediate_size', 1536):>5} {ran:<14} "
                 f"{r['macro_recall']:12.4f} "
                 f"{r['texts_per_s']:8.0f} {r['peak_rss_mb']:6.0f} MB"
