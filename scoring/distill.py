@@ -12,7 +12,7 @@ package ships them, so the weights file carries only the kept layers and the hea
 logit offsets are then chosen on the validation split, as `sentibot train` does, and the
 validation metrics printed. Runs on a GPU when one is there (`--device`), else on the CPU:
 about 20 minutes for three epochs on a 2-core machine, a minute on one GPU; the pruned
-default's two epochs took 18 minutes on a 2-core AVX2 machine.
+default's two passes of two epochs took about 21 minutes each on a 2-core AVX2 machine.
 """
 
 from __future__ import annotations
