@@ -4,15 +4,15 @@
     sentibot distill ../shared/data/tweeteval-sentiment --start STUDENT --ffn 768 [--epochs 2]
 
 The student starts as a copy of the teacher (the shipped `minilm-tweeteval` weights) keeping
-only the encoder layers `--keep`, or as an earlier student (`--start`); `--ffn N` then keeps
-N of each layer's feed-forward units (`prune_ffn`). It learns on TweetEval's train split from two signals: the
-teacher's softened class probabilities (temperature 2, Hinton et al.'s knowledge distillation)
-and the gold labels (class-weighted cross-entropy), half each. The embeddings stay as the base
-package ships them, so the weights file carries only the kept layers and the head. Per-class
-logit offsets are then chosen on the validation split, as `sentibot train` does, and the
-validation metrics printed. Runs on a GPU when one is there (`--device`), else on the CPU:
-about 20 minutes for three epochs on a 2-core machine, a minute on one GPU; the pruned
-default's two passes of two epochs took about 21 minutes each on a 2-core AVX2 machine.
+only the encoder layers `--keep`, or as an earlier student (`--start`); `--ffn N` then keeps N
+of each layer's feed-forward units (`prune_ffn`). It learns on TweetEval's train split from two
+signals: the teacher's softened class probabilities (temperature 2, Hinton et al.'s knowledge
+distillation) and the gold labels (class-weighted cross-entropy), half each. The embeddings stay
+as the base package ships them, so the weights file carries only the kept layers and the head.
+Per-class logit offsets are then chosen on the validation split, as `sentibot train` does, and
+the validation metrics printed. Runs on a GPU when one is there (`--device`), else on the CPU:
+about 20 minutes for three epochs on a 2-core machine, a minute on one GPU; the pruned default's
+two passes of two epochs took about 21 minutes each on a 2-core AVX2 machine.
 """
 
 from __future__ import annotations
