@@ -112,11 +112,10 @@ def load_default(
     weights as such never holds an fp32 copy: half the memory)."""
     _require(weights)
     tokenizer, encoder = load_base(dtype=dtype)
-    layers = _num_layers(weights)
+    layers, width = _shape(weights)
     if layers is not None:  # a distilled student: the bottom `layers` slots, refilled below
         encoder.encoder.layer = encoder.encoder.layer[:layers]
         encoder.config.num_hidden_layers = layers
-    width = _intermediate_size(weights)
     if width is not None and width != encoder.config.intermediate_size:
         for layer in encoder.encoder.layer:  # a pruned student: narrower feed-forward layers
             layer.intermediate.dense = nn.Linear(layer.intermediate.dense.in_features, width)
@@ -134,9 +133,8 @@ def load_lean(
 
     _require(weights)
     path = base_model_path()
-    encoder = load_encoder(
-        path, dtype, num_layers=_num_layers(weights), intermediate_size=_intermediate_size(weights)
-    )
+    layers, width = _shape(weights)
+    encoder = load_encoder(path, dtype, num_layers=layers, intermediate_size=width)
     net = _finetuned(SentimentNet(encoder).to(dtype), weights, dtype)
     encoder.encoder.fuse()
     return LeanTokenizer(path), net
@@ -150,16 +148,12 @@ def _require(weights: Path) -> None:
         )
 
 
-def _num_layers(weights: Path) -> int | None:
-    """How many encoder layers a weights file's network has (distilled students say so)."""
-    layers = weights_metadata(weights).get("num_layers")
-    return int(layers) if layers else None
-
-
-def _intermediate_size(weights: Path) -> int | None:
-    """How many feed-forward units each layer keeps (pruned students say so)."""
-    width = weights_metadata(weights).get("intermediate_size")
-    return int(width) if width else None
+def _shape(weights: Path) -> tuple[int | None, int | None]:
+    """A weights file's encoder layers (distilled students say so) and feed-forward units per
+    layer (pruned students say so); None where it keeps the base model's."""
+    meta = weights_metadata(weights)
+    layers, width = meta.get("num_layers"), meta.get("intermediate_size")
+    return (int(layers) if layers else None), (int(width) if width else None)
 
 
 def weights_metadata(weights: Path) -> dict[str, str]:

@@ -21,6 +21,7 @@ from scoring.transformer import (
     load_default,
     load_lean,
     normalize,
+    weights_metadata,
 )
 
 TEXTS = ["I love this!", "worst day ever", "the train leaves at 9", "", "ok " * 200]
@@ -189,10 +190,7 @@ def test_a_text_scores_the_same_whatever_it_is_batched_with(
 
 
 def test_the_shipped_default_is_the_distilled_pruned_network() -> None:
-    from safetensors import safe_open
-
-    with safe_open(str(WEIGHTS), framework="pt") as f:
-        meta = f.metadata()
+    meta = weights_metadata(WEIGHTS)
     assert meta["num_layers"] == "3"
     assert meta["intermediate_size"] == "768"
     assert float(meta["val_macro_recall"]) >= 0.735  # the floor, chosen on val only
