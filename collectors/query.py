@@ -66,6 +66,11 @@ class Query:
         words = {w.lower() for g in self.groups for t in g for w in t.text.split()}
         return sorted(words)
 
+    def named(self) -> list[str]:
+        """The words and phrases the query looks for (not those it excludes): the topic's own
+        terms, which never count as sentiment about it (scoring/masking.py)."""
+        return sorted({t.text.lower() for g in self.groups for t in g})
+
     def matches(self, text: str, lang: str | None = None) -> bool:
         if self.lang and lang and lang.lower() != self.lang:
             return False

@@ -38,6 +38,16 @@ class UnknownModel(ValueError):
     pass
 
 
+# A stored model key scoped to a topic: `vader|topic:best buy,kind` (scoring/masking.py).
+SCOPE = "|topic:"
+
+
+def split_scope(key: str) -> tuple[str, tuple[str, ...]]:
+    """(model, the topic's masked terms) of a stored model key."""
+    model, sep, terms = key.partition(SCOPE)
+    return model, tuple(t for t in terms.split(",") if t) if sep else ()
+
+
 # A post in a language its model does not read is stored with this label, counted, and left out
 # of every figure: an English lexicon reads Japanese as neutral, which would be a lie.
 UNSCORED = "unscored"
@@ -52,7 +62,7 @@ def languages_read(model: str) -> frozenset[str] | None:
 
 def reads(model: str, lang: str | None) -> bool:
     """Whether `model` can score a post in `lang` (a post of unknown language is tried)."""
-    langs = languages_read(model)
+    langs = languages_read(split_scope(model)[0])
     return langs is None or lang is None or lang in langs
 
 
@@ -97,8 +107,14 @@ def language_routes(setting: str, precision: str = "auto") -> dict[str, Scorer]:
 def get_scorer(name: str, precision: str = "auto") -> Scorer:
     """The scorer called `name`, loaded once per process and reused.
 
-    `precision` (auto, fp32, bf16, int8) applies to the transformer scorers only.
+    `precision` (auto, fp32, bf16, int8) applies to the transformer scorers only. A key scoped
+    to a topic (scoring/masking.py) is the model reading texts with the topic's terms masked.
     """
+    model, terms = split_scope(name)
+    if terms:
+        from scoring.masking import MaskedScorer
+
+        return MaskedScorer(get_scorer(model, precision), terms, name)
     if name == "vader":
         from scoring.vader import VaderScorer
 

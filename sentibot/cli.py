@@ -198,6 +198,7 @@ def _analyze(args: argparse.Namespace) -> int:
     from scoring.base import get_scorer, language_routes
     from scoring.embed import embed
     from sentibot.monitoring.analysis import analyze_in_process, report_as_json
+    from sentibot.topic_scope import scored_as
 
     names = _source_names(args.sources)
     if names is None:
@@ -215,7 +216,7 @@ def _analyze(args: argparse.Namespace) -> int:
     report = analyze_in_process(
         topic,
         build_collectors(settings, names),
-        get_scorer(settings.sentiment_model, settings.sentiment_precision),
+        get_scorer(scored_as(settings.sentiment_model, topic), settings.sentiment_precision),
         args.limit or settings.analyze_limit,
         window_s,
         embed,

@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from scoring.base import UNSCORED
+from scoring.masking import model_name
 from sentibot.config.settings import Settings
 from sentibot.storage.models import AlertRule, Job, Post, Score, Watch, utcnow
 from sentibot.storage.session import sessionmaker_for
@@ -84,8 +85,12 @@ class SharedStateCollector(Collector):
                 .where(Score.label != UNSCORED)
                 .group_by(Post.source, Score.model)
             )
-            for source, model, n in rows:
-                scored.add_metric([source, model], n)
+            by_model: dict[tuple[str, str], int] = {}
+            for source, model, n in rows:  # keys scoped to topics counted under their model
+                key = (source, model_name(model))
+                by_model[key] = by_model.get(key, 0) + n
+            for labels, n in by_model.items():
+                scored.add_metric(list(labels), n)
             yield scored
             yield GaugeMetricFamily(
                 "sentibot_watches",

@@ -15,6 +15,7 @@ from scoring.aggregate import (
     drivers,
     top_posts,
 )
+from scoring.masking import model_name
 from scoring.themes import Theme
 
 SECTION_LIMIT = 3000  # characters of mrkdwn per section text
@@ -225,6 +226,7 @@ def render_summary(
             }
         )
     lines = [source_line(n, r, summary.by_source.get(n)) for n, r in sources.items()]
+    model = model_name(model)
     mix = language_line(languages or {}, unscored, model)
     if mix:
         lines.append(mix)
@@ -291,8 +293,8 @@ def language_line(languages: Mapping[str, int], unscored: int, model: str) -> st
         f"{escape(lang)} {_pct(n / total)}" for lang, n in list(languages.items())[:6]
     )
     left_out = (
-        f" · {unscored} post{'s' if unscored != 1 else ''} in languages {escape(model)} does "
-        "not read left out"
+        f" · {unscored} post{'s' if unscored != 1 else ''} in languages "
+        f"{escape(model_name(model))} does not read left out"
         if unscored
         else ""
     )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from collectors.query import QueryError, parse_query
 from scoring.aggregate import terms
+from scoring.masking import model_name
 from sentibot.storage import corrections as correction_store
 from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store
@@ -134,7 +135,7 @@ def agreement(
     rows = correction_store.corrected_scores(session, team_id, watch_ids)
     by_model: dict[str, list[tuple[str, str, list[float]]]] = {}
     for model, model_label, team_label, probs in rows:
-        by_model.setdefault(model, []).append((model_label, team_label, probs))
+        by_model.setdefault(model_name(model), []).append((model_label, team_label, probs))
     out = []
     for model, items in sorted(by_model.items()):
         confusion: dict[str, Counter[str]] = {label: Counter() for label in LABELS}

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from scoring.base import Sentiment
 from scoring.integrity import near_duplicates, weigh
+from scoring.masking import model_name
 from scoring.themes import Embed, find_themes
 from sentibot.storage import corrections as correction_store
 from sentibot.storage import posts as post_store
@@ -111,7 +112,7 @@ def build(
                 _cell(post.text),
                 _cell(post.url),
                 post.lang or "",
-                watch.model,
+                model_name(watch.model),
                 post.label or "",
                 "" if post.compound is None else f"{post.compound:.4f}",
                 _cell(theme),

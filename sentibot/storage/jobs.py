@@ -26,6 +26,7 @@ from sentibot.storage.models import (
     utcnow,
 )
 from sentibot.storage.statements import dialect_insert
+from sentibot.topic_scope import scored_as
 
 
 def admit_job(
@@ -57,7 +58,7 @@ def admit_job(
         "user_id": user_id,
         "response_url": response_url,
         "post_limit": post_limit,
-        "model": model,
+        "model": scored_as(model, topic),
         "window_s": window_s,
         "state": JobState.QUEUED,
         "stage": JobStage.COLLECT,

@@ -18,6 +18,7 @@ from sentibot.storage.models import (
 )
 from sentibot.storage.statements import compare_and_set, dialect_insert, fair_due
 from sentibot.storage.workspaces import ensure_workspace
+from sentibot.topic_scope import scored_as
 
 # Ids per IN (…) list: well under PostgreSQL's 65,535 bind parameters per statement.
 _CHUNK = 1000
@@ -53,7 +54,7 @@ def upsert_watch(
         watch.next_run_at = min(watch.next_run_at, now + timedelta(seconds=every_s))
     watch.sources = list(sources)
     watch.interval_s = every_s
-    watch.model = model
+    watch.model = scored_as(model, topic)
     session.flush()
     return watch, created
 
