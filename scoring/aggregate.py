@@ -9,13 +9,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from scoring.base import Sentiment
+from scoring.quantify import NO_POSTS, Shares, estimate
 
 Z95 = 1.959964
 
 
 @dataclass(frozen=True)
 class Breakdown:
-    """Window statistics: volume, mean compound with its 95% CI, and the label shares."""
+    """Window statistics: volume, mean compound with its 95% CI, and the shares of each class,
+    estimated for the model's errors with their intervals (scoring/quantify.py)."""
 
     count: int
     mean_compound: float
@@ -24,6 +26,7 @@ class Breakdown:
     positive_share: float
     ci_low: float = 0.0
     ci_high: float = 0.0
+    shares: Shares = NO_POSTS
 
     @property
     def net(self) -> float:
@@ -42,9 +45,15 @@ class Summary:
         return self.overall.count
 
 
-def breakdown(sentiments: Iterable[Sentiment], weights: Sequence[float] | None = None) -> Breakdown:
+def breakdown(
+    sentiments: Iterable[Sentiment],
+    weights: Sequence[float] | None = None,
+    model: str | None = None,
+) -> Breakdown:
     """`count` is the number of posts; the mean and the shares weigh each post by `weights`
-    (scoring/integrity.py: a merged copy weighs 0, a capped author's posts less than 1)."""
+    (scoring/integrity.py: a merged copy weighs 0, a capped author's posts less than 1). The
+    shares are estimates corrected for how `model` errs (counted labels for a model with no
+    fit, or none named); the mean is the model's own, uncorrected."""
     items = list(sentiments)
     n = len(items)
     w = list(weights) if weights is not None else [1.0] * n
@@ -59,33 +68,35 @@ def breakdown(sentiments: Iterable[Sentiment], weights: Sequence[float] | None =
     else:
         half = 1.0  # one post says little: the interval spans most of the scale
 
-    def share(label: str) -> float:
-        return sum(wi for wi, s in zip(w, items, strict=True) if s.label == label) / total
-
+    shares = estimate(items, w, model)
     return Breakdown(
         count=n,
         mean_compound=mean,
-        negative_share=share("negative"),
-        neutral_share=share("neutral"),
-        positive_share=share("positive"),
+        negative_share=shares.values[0],
+        neutral_share=shares.values[1],
+        positive_share=shares.values[2],
         ci_low=max(-1.0, mean - half),
         ci_high=min(1.0, mean + half),
+        shares=shares,
     )
 
 
 def summarize(
-    topic: str, scored: Sequence[tuple[str, Sentiment]], weights: Sequence[float] | None = None
+    topic: str,
+    scored: Sequence[tuple[str, Sentiment]],
+    weights: Sequence[float] | None = None,
+    model: str | None = None,
 ) -> Summary:
-    """`scored` is (source name, sentiment) per post; `weights` per post, as in `breakdown`."""
+    """`scored` is (source name, sentiment) per post; `weights` and `model` as in `breakdown`."""
     w = list(weights) if weights is not None else [1.0] * len(scored)
     per_source: dict[str, list[tuple[Sentiment, float]]] = {}
     for (source, sentiment), weight in zip(scored, w, strict=True):
         per_source.setdefault(source, []).append((sentiment, weight))
     return Summary(
         topic=topic,
-        overall=breakdown((s for _, s in scored), w),
+        overall=breakdown((s for _, s in scored), w, model),
         by_source={
-            name: breakdown([s for s, _ in items], [x for _, x in items])
+            name: breakdown([s for s, _ in items], [x for _, x in items], model)
             for name, items in sorted(per_source.items())
         },
     )

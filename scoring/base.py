@@ -26,6 +26,8 @@ class Sentiment:
     negative: float
     neutral: float
     positive: float
+    # The team said so (a correction): a known label, not the model's estimate.
+    known: bool = False
 
 
 class Scorer(Protocol):

@@ -73,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("distill", help="distil the transformer into fewer layers")
     p.add_argument("args", nargs=argparse.REMAINDER, help="see `sentibot distill --help`")
 
+    p = sub.add_parser("fit-shares", help="fit how each model errs, for the share estimates")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="see `sentibot fit-shares --help`")
+
     p = sub.add_parser("demo", help="the whole service on embedded defaults, with a console")
     p.add_argument("--keep", action="store_true", help="keep the demo's data directory")
 
@@ -337,6 +340,12 @@ def _train(args: argparse.Namespace) -> int:
     return train_main(args.args)
 
 
+def _fit_shares(args: argparse.Namespace) -> int:
+    from scoring.fit_shares import main as fit_main
+
+    return fit_main(args.args)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from devtools.console import run_demo
 
@@ -356,5 +365,6 @@ COMMANDS = {
     "analyze": _analyze,
     "train": _train,
     "distill": _distill,
+    "fit-shares": _fit_shares,
     "demo": _demo,
 }

@@ -31,7 +31,9 @@ def corrected(sentiment: Sentiment, label: str | None) -> Sentiment | None:
     strength = max(abs(sentiment.compound), CORRECTED_STRENGTH)
     compound = {"negative": -strength, "neutral": 0.0, "positive": strength}[label]
     shares = {k: float(k == label) for k in ("negative", "neutral", "positive")}
-    return Sentiment(label, compound, shares["negative"], shares["neutral"], shares["positive"])
+    return Sentiment(
+        label, compound, shares["negative"], shares["neutral"], shares["positive"], known=True
+    )
 
 
 def correct(
