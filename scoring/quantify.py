@@ -173,7 +173,10 @@ class Shares:
         return self.effective >= MIN_POSTS
 
     def as_dict(self) -> dict[str, list[float]]:
-        return {label: [round(lo, 4), round(hi, 4)] for label, (lo, hi) in zip(LABELS, self.ci95)}
+        return {
+            label: [round(lo, 4), round(hi, 4)]
+            for label, (lo, hi) in zip(LABELS, self.ci95, strict=True)
+        }
 
 
 NO_POSTS = Shares((0.0, 0.0, 0.0), ((0.0, 1.0),) * 3, (0.0, 0.0, 0.0), COUNTED, 0.0)
@@ -198,7 +201,7 @@ def estimate(
     matrix = chosen.matrix if chosen else np.eye(3)
     replicates = chosen.replicates if chosen else np.eye(3)[None]
     counted = tuple((w @ labels / w.sum()).tolist())
-    point = _shares(w[None], x, labels, known, matrix[None])[0]
+    point = _shares(w[None], x, labels, known, matrix[None])[0] if chosen else np.array(counted)
     draws = max(MIN_DRAWS, min(draws, MAX_CELLS // n))
     rng = np.random.default_rng(seed + n)
     g = rng.poisson(1.0, size=(draws, n)) * w[None]

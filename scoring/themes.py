@@ -35,6 +35,8 @@ class Theme:
     before: int | None  # posts of the window before nearest this theme; None: no window before
     # Indices (into the texts given) of the messages in this theme; copies are not listed.
     members: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    # Indices (into the previous window's texts) of the sampled messages placed on it.
+    before_members: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
     def change(self) -> str:
         if self.before is None:
@@ -70,8 +72,9 @@ def find_themes(
     from sklearn.cluster import KMeans
 
     weights, copies = found.weights, found.copies
+    kept = list(range(len(previous)))
     if earlier is not None:
-        previous = [t for t, w in zip(previous, earlier.weights, strict=True) if w > 0]
+        kept = [i for i, w in zip(kept, earlier.weights, strict=True) if w > 0]
 
     messages = [i for i, w in enumerate(weights) if w > 0]
     if len(messages) < MIN_MESSAGES:
@@ -80,7 +83,7 @@ def find_themes(
     k = min(MAX_THEMES, max(2, round(math.sqrt(len(messages) / 4))))
     model = KMeans(n_clusters=k, n_init=4, random_state=0).fit(vectors)
     groups = [[m for m, c in zip(messages, model.labels_, strict=True) if c == g] for g in range(k)]
-    before = _placed(previous, model, embed)
+    before, placed = _placed([previous[i] for i in kept], model, embed)
     found = []
     for g, members in enumerate(groups):
         if not members:
@@ -99,20 +102,25 @@ def find_themes(
                 / w,
                 before=None if before is None else int(before[g]),
                 members=tuple(members),
+                before_members=tuple(kept[i] for i, c in placed if c == g),
             )
         )
     return sorted(found, key=lambda t: (-t.count, t.label))
 
 
-def _placed(previous: Sequence[str], model: object, embed: Embed) -> np.ndarray | None:
-    """Posts of the window before per theme (scaled up from a sample past MAX_PREVIOUS)."""
+def _placed(
+    previous: Sequence[str], model: object, embed: Embed
+) -> tuple[np.ndarray | None, list[tuple[int, int]]]:
+    """Posts of the window before per theme (scaled up from a sample past MAX_PREVIOUS), and
+    (index, theme) of each sampled one."""
     if not previous:
-        return None
+        return None, []
     step = max(1, math.ceil(len(previous) / MAX_PREVIOUS))
     sample = list(previous)[::step]
     nearest = model.predict(embed(sample))  # type: ignore[attr-defined]
     counts = np.bincount(nearest, minlength=model.n_clusters)  # type: ignore[attr-defined]
-    return np.round(counts * len(previous) / len(sample))
+    placed = [(i * step, int(c)) for i, c in enumerate(nearest)]
+    return np.round(counts * len(previous) / len(sample)), placed
 
 
 def _distinct(found: list[str]) -> list[str]:

@@ -18,6 +18,7 @@ from collectors.registry import Collection, SourceReport, collect
 from scoring.aggregate import Breakdown, ScoredText, Summary, breakdown, summarize
 from scoring.base import UNSCORED, Scorer, score_known_languages
 from scoring.integrity import weigh
+from scoring.movers import Movement, Row, movement
 from scoring.themes import Embed, Theme, find_themes
 from sentibot.storage import jobs as job_store
 from sentibot.storage import posts as post_store
@@ -99,6 +100,8 @@ class JobReport:
     duplicates_merged: int = 0
     unique_authors: int = 0
     themes: list[Theme] = field(default_factory=list)
+    # The negative share then and now, and what moved it (None: no window before).
+    movement: Movement | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class _Item:
     when: datetime | None
     text: ScoredText
     author: str | None = None
+    lang: str | None = None
 
 
 def _windowed(
@@ -116,6 +120,7 @@ def _windowed(
     end: datetime,
     window_s: int,
     embed: Embed | None = None,
+    model: str | None = None,
 ) -> JobReport:
     """The report on posts of the window ending at `end` (undated posts count as current),
     with the window before it for comparison."""
@@ -125,19 +130,13 @@ def _windowed(
     # Each message once, each author capped: copies and one busy account cannot swing it.
     found = weigh([i.text.text for i in current], [i.author for i in current])
     earlier = weigh([i.text.text for i in previous], [i.author for i in previous])
-    summary = summarize(topic, [(i.source, i.text.sentiment) for i in current], found.weights)
+    summary = summarize(
+        topic, [(i.source, i.text.sentiment) for i in current], found.weights, model
+    )
     timeline = [(i.when, i.text.sentiment.compound) for i in current if i.when]
-    return JobReport(
-        summary,
-        sources,
-        [i.text for i, w in zip(current, found.weights, strict=True) if w > 0],
-        timeline,
-        breakdown([i.text.sentiment for i in previous], earlier.weights),
-        window_s,
-        messages=found.messages,
-        duplicates_merged=found.duplicates_merged,
-        unique_authors=found.unique_authors,
-        themes=find_themes(
+    before = breakdown([i.text.sentiment for i in previous], earlier.weights, model)
+    themes = (
+        find_themes(
             [i.text.text for i in current],
             [i.text.sentiment for i in current],
             found,
@@ -147,8 +146,41 @@ def _windowed(
             earlier,
         )
         if embed is not None
-        else [],
+        else []
     )
+    now_theme = {m: t.label for t in themes for m in t.members}
+    before_theme = {m: t.label for t in themes for m in t.before_members}
+    moved = (
+        movement(
+            _rows(current, found.weights, now_theme),
+            _rows(previous, earlier.weights, before_theme),
+            model,
+            summary.overall.shares,
+            before.shares,
+        )
+        if previous
+        else None
+    )
+    return JobReport(
+        summary,
+        sources,
+        [i.text for i, w in zip(current, found.weights, strict=True) if w > 0],
+        timeline,
+        before,
+        window_s,
+        messages=found.messages,
+        duplicates_merged=found.duplicates_merged,
+        unique_authors=found.unique_authors,
+        themes=themes,
+        movement=moved,
+    )
+
+
+def _rows(items: Sequence[_Item], weights: Sequence[float], theme: dict[int, str]) -> list[Row]:
+    return [
+        Row(i.text.sentiment, w, i.source, i.lang, i.author, theme.get(n))
+        for n, (i, w) in enumerate(zip(items, weights, strict=True))
+    ]
 
 
 def job_report(session: Session, job: Job, embed: Embed | None = None) -> JobReport:
@@ -165,10 +197,11 @@ def job_report(session: Session, job: Job, embed: Embed | None = None) -> JobRep
             p.posted_at,
             ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source, p.post_id),
             p.author,
+            p.lang,
         )
         for p in scored
     ]
-    report = _windowed(job.topic, items, sources, job.created_at, job.window_s, embed)
+    report = _windowed(job.topic, items, sources, job.created_at, job.window_s, embed, job.model)
     return replace(report, languages=languages, unscored=unscored)
 
 
@@ -190,13 +223,17 @@ def analyze_in_process(
     )
     items = [
         _Item(
-            p.source, p.created_at, ScoredText(p.text, s, p.engagement, p.url, p.source), p.author
+            p.source,
+            p.created_at,
+            ScoredText(p.text, s, p.engagement, p.url, p.source),
+            p.author,
+            p.lang,
         )
         for p, s in zip(unique, sentiments, strict=True)
         if s.label != UNSCORED
     ]
     languages = Counter(p.lang or "?" for p in unique)
-    report = _windowed(topic, items, reports, datetime.now(UTC), window_s, embed)
+    report = _windowed(topic, items, reports, datetime.now(UTC), window_s, embed, scorer.name)
     return replace(
         report,
         languages=dict(languages.most_common()),
@@ -212,6 +249,16 @@ def report_as_json(report: JobReport) -> dict[str, object]:
         "mean_compound": round(s.overall.mean_compound, 4),
         "mean_compound_ci95": [round(s.overall.ci_low, 4), round(s.overall.ci_high, 4)],
         "shares": _shares(s.overall),
+        "shares_ci95": s.overall.shares.as_dict(),
+        "shares_method": s.overall.shares.method,
+        "shares_counted": dict(
+            zip(
+                ("negative", "neutral", "positive"),
+                map(_round, s.overall.shares.counted),
+                strict=True,
+            )
+        ),
+        "too_few_posts": not s.overall.shares.enough,
         "net_sentiment": round(s.overall.net, 4),
         "window_s": report.window_s,
         "previous_window": (
@@ -219,10 +266,14 @@ def report_as_json(report: JobReport) -> dict[str, object]:
                 "count": report.previous.count,
                 "net_sentiment": round(report.previous.net, 4),
                 "mean_compound": round(report.previous.mean_compound, 4),
+                "shares": _shares(report.previous),
+                "shares_ci95": report.previous.shares.as_dict(),
             }
             if report.previous is not None
             else None
         ),
+        "change": report.movement.as_dict() if report.movement else None,
+        "movers": [m.as_dict() for m in report.movement.movers] if report.movement else [],
         "by_source": {name: b.count for name, b in s.by_source.items()},
         "languages": report.languages,
         "unscored": report.unscored,
@@ -237,6 +288,7 @@ def report_as_json(report: JobReport) -> dict[str, object]:
                     {
                         "mean_compound": round(s.by_source[name].mean_compound, 4),
                         "shares": _shares(s.by_source[name]),
+                        "shares_ci95": s.by_source[name].shares.as_dict(),
                     }
                     if name in s.by_source
                     else {}
@@ -253,3 +305,7 @@ def _shares(b: Breakdown) -> dict[str, float]:
         "neutral": round(b.neutral_share, 4),
         "positive": round(b.positive_share, 4),
     }
+
+
+def _round(x: float) -> float:
+    return round(x, 4)

@@ -219,6 +219,7 @@ class ScoredPost:
     posted_at: datetime | None = None
     author: str | None = None
     post_id: int | None = None
+    lang: str | None = None
 
 
 def scored_job_posts(session: Session, job: Job) -> list[ScoredPost]:
@@ -252,6 +253,7 @@ def scored_job_posts(session: Session, job: Job) -> list[ScoredPost]:
                 author=post.author,
                 sentiment=sentiment,
                 post_id=post.id,
+                lang=post.lang,
             )
         )
     return out
