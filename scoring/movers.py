@@ -196,3 +196,14 @@ def _loudest(
         delta - without,
         (float(lo), float(hi)),
     )
+
+
+def rows_of(
+    posts: Sequence, weights: Sequence[float], themes: dict[int, str] | None = None
+) -> list[Row]:
+    """Rows from stored window posts (anything with sentiment, source, lang and author)."""
+    themes = themes or {}
+    return [
+        Row(p.sentiment, w, p.source, getattr(p, "lang", None), p.author, themes.get(n))
+        for n, (p, w) in enumerate(zip(posts, weights, strict=True))
+    ]

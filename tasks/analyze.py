@@ -252,6 +252,7 @@ def _notify(job_id: int) -> None:
                 report.unique_authors,
                 report.duplicates_merged,
                 report.themes,
+                report.movement,
             )
             if job.chart_file_id is None:
                 chart = render_chart(report.timeline, f"{job.topic}: sentiment and volume")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.views.mrkdwn import clip, escape, quote_inline
-from bot.views.summary import post_block, theme_line
+from bot.views.summary import movement_line, post_block, shares_text, theme_line
 from sentibot.monitoring.alert_checks import AlertReport
 from sentibot.monitoring.alert_rules import describe, show_value
 from sentibot.monitoring.overview import RuleEvent, RuleStatus
@@ -38,10 +38,10 @@ def render_alert(report: AlertReport) -> tuple[str, list[dict]]:
     body = [
         f"*{head.capitalize()}:* `{rule}` over the last {window} · value "
         f"*{show_value(metric, value)}* · threshold {show_value(metric, threshold)}",
-        f"{split.count} posts · negative {_pct(split.negative_share)} · neutral "
-        f"{_pct(split.neutral_share)} · positive {_pct(split.positive_share)} · mean "
-        f"{split.mean_compound:+.2f}",
+        f"{split.count} posts · {shares_text(split)} · mean {split.mean_compound:+.2f}",
     ]
+    if r.moved is not None:
+        body.append(f"vs the {window} before: {movement_line(r.moved)}")
     if r.themes:
         body.append("*Mostly:* " + "; ".join(theme_line(t) for t in r.themes))
     if drivers:

@@ -7,7 +7,15 @@ from zoneinfo import ZoneInfo
 
 from bot.views.chart import render_chart
 from bot.views.mrkdwn import clip, quote_inline
-from bot.views.summary import change_line, mood, post_block, post_line, share_bar, theme_line
+from bot.views.summary import (
+    change_line,
+    mood,
+    post_block,
+    post_line,
+    share_bar,
+    shares_text,
+    theme_line,
+)
 from sentibot.monitoring.digests import MAX_CHARTS, DigestContent
 
 
@@ -61,11 +69,8 @@ def render_digest(content: DigestContent) -> tuple[str, list[dict]]:
         lines = [f"*“{quote_inline(t.topic)}”*: {c.count} posts"]
         if c.count:
             lines[0] += f" · {mood(c)} · net {c.net * 100:+.0f}"
-            lines.append(
-                f"{share_bar(c)} neg {c.negative_share * 100:.0f}% · neu "
-                f"{c.neutral_share * 100:.0f}% · pos {c.positive_share * 100:.0f}%"
-            )
-        lines.append(change_line(c, t.previous, seconds))
+            lines.append(f"{share_bar(c)} {shares_text(c)}")
+        lines.append(change_line(c, t.previous, seconds, t.moved))
         if t.grown:
             lines.append("*Grew:* " + "; ".join(theme_line(g) for g in t.grown))
         posts = [*t.negative, *t.positive]

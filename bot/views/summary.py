@@ -16,6 +16,8 @@ from scoring.aggregate import (
     top_posts,
 )
 from scoring.masking import model_name
+from scoring.movers import Movement
+from scoring.quantify import MIN_POSTS
 from scoring.themes import Theme
 
 SECTION_LIMIT = 3000  # characters of mrkdwn per section text
@@ -46,6 +48,51 @@ def breakdown_line(b: Breakdown) -> str:
         f"{b.count} posts · mean {b.mean_compound:+.2f} · "
         f"neg {_pct(b.negative_share)} / neu {_pct(b.neutral_share)} / pos {_pct(b.positive_share)}"
     )
+
+
+def shares_text(b: Breakdown) -> str:
+    """`negative 34% (29–39%) · neutral 20% (15–26%) · positive 46% (40–52%)`; below
+    MIN_POSTS effective posts, "too few posts" instead of numbers that would mislead."""
+    if not b.shares.enough:
+        return f"shares: too few posts (fewer than {MIN_POSTS} distinct) to estimate"
+    values = (b.negative_share, b.neutral_share, b.positive_share)
+    parts = [
+        f"{label} {_pct(v)} ({lo * 100:.0f}–{hi * 100:.0f}%)"
+        for label, v, (lo, hi) in zip(
+            ("negative", "neutral", "positive"), values, b.shares.ci95, strict=True
+        )
+    ]
+    return " · ".join(parts)
+
+
+def _points(x: float) -> str:
+    return f"{x * 100:+.0f}"
+
+
+def movement_line(m: Movement) -> str:
+    """`Negative 20% → 34% (+14, 95% CI +8 to +20): *cancelled flights* +9, X +5; without
+    the 3 loudest accounts +12`, or that the change is within the noise."""
+    then, now = _pct(m.before.values[0]), _pct(m.now.values[0])
+    ci = f"95% CI {_points(m.ci95[0])} to {_points(m.ci95[1])}"
+    if not (m.now.enough and m.before.enough):
+        return f"Negative {then} → {now}: too few posts to call it a change"
+    if not m.significant:
+        return f"Negative {then} → {now}: within the noise ({ci})"
+    named = []
+    loud = None
+    for mover in m.movers:
+        if mover.kind == "authors":
+            loud = f"without {escape(mover.label)} {_points(m.delta - mover.contribution)}"
+            continue
+        label = (
+            f"*{escape(mover.label)}*"
+            if mover.kind == "theme"
+            else escape(display_name(mover.label) if mover.kind == "source" else mover.label)
+        )
+        named.append(f"{label} {_points(mover.contribution)}")
+    why = ", ".join(named[:4])
+    tail = "; ".join(x for x in (why, loud) if x)
+    return f"Negative {then} → {now} ({_points(m.delta)}, {ci})" + (f": {tail}" if tail else "")
 
 
 def share_bar(b: Breakdown, width: int = 20) -> str:
@@ -163,19 +210,25 @@ def more_posts(posts: Sequence[ScoredText], shown: int = 2, n: int = 10) -> str:
     return clip("*More posts*\n" + "\n".join(post_line(p) for p in rest), SECTION_LIMIT)
 
 
-def change_line(current: Breakdown, previous: Breakdown, window_s: int) -> str:
-    """The window against the one before it: net sentiment in points and volume in percent."""
+def change_line(
+    current: Breakdown, previous: Breakdown, window_s: int, moved: Movement | None = None
+) -> str:
+    """The window against the one before it: net sentiment in points and volume in percent,
+    and the negative share's change with what moved it (or that it is within the noise)."""
     span = format_duration(window_s)
     if previous.count == 0:
         return f"vs the {span} before: no posts then to compare with"
     c = change(current, previous)
     arrow = "▲" if c.net_delta > 0.005 else "▼" if c.net_delta < -0.005 else "■"
+    if moved is not None and not moved.significant:
+        arrow = "■"
     volume = (c.volume_ratio or 0) - 1
-    return (
+    line = (
         f"vs the {span} before: net {arrow} {c.net_delta * 100:+.0f} pts "
         f"(was {previous.net * 100:+.0f}) · volume {volume * 100:+.0f}% "
         f"({previous.count} posts then)"
     )
+    return line + (f"\n{movement_line(moved)}" if moved is not None else "")
 
 
 def render_summary(
@@ -191,6 +244,7 @@ def render_summary(
     unique_authors: int = 0,
     duplicates_merged: int = 0,
     themes: Sequence[Theme] = (),
+    moved: Movement | None = None,
 ) -> tuple[str, list[dict]]:
     """(fallback text, blocks) for a finished analysis."""
     # Header text is plain_text (never parsed for mentions); everything else is escaped mrkdwn.
@@ -215,10 +269,9 @@ def render_summary(
                     + integrity_note(unique_authors, duplicates_merged)
                     + f" · mean sentiment *{o.mean_compound:+.2f}* "
                     f"(95% CI {o.ci_low:+.2f} to {o.ci_high:+.2f}) · net {o.net * 100:+.0f}\n"
-                    f"{share_bar(o)}\nnegative {_pct(o.negative_share)} · "
-                    f"neutral {_pct(o.neutral_share)} · positive {_pct(o.positive_share)}"
+                    f"{share_bar(o)}\n{shares_text(o)}"
                     + (
-                        f"\n{change_line(o, previous, window_s)}"
+                        f"\n{change_line(o, previous, window_s, moved)}"
                         if previous is not None and window_s
                         else ""
                     ),

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from scoring.aggregate import Breakdown, Driver, ScoredText, breakdown, contrast, drivers, top_posts
 from scoring.integrity import weigh
+from scoring.movers import Movement, movement, rows_of
 from scoring.themes import Embed, Theme, find_themes
 from sentibot.monitoring import alert_rules
 from sentibot.monitoring.alert_rules import SNOOZE_S, AlertAction
@@ -42,6 +43,8 @@ class AlertReport:
     note: str = ""
     themes: Sequence[Theme] = ()  # what drove it, most first
     watch_id: int | None = None
+    # The negative share against the window before, and what moved it.
+    moved: Movement | None = None
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,11 @@ def measure(
         compounds = [p.sentiment.compound for p in posts]
         return alert_rules.sentiment_value(compounds, rule.min_posts, weights, messages), posts
     if rule.metric == "negative":
-        labels = [p.sentiment.label for p in posts]
-        return alert_rules.negative_value(labels, rule.min_posts, weights, messages), posts
+        sentiments = [p.sentiment for p in posts]
+        found_value = alert_rules.negative_value(
+            sentiments, rule.min_posts, weights, messages, watch.model
+        )
+        return found_value, posts
     same_hour, trailing = alert_rules.baseline_windows(now, window)
     result = alert_rules.volume_value(
         len(posts) if messages is None else messages,
@@ -111,11 +117,25 @@ def held_back(posts: list) -> str:
 
 def _explain(
     session: Session, rule: AlertRule, watch: Watch, posts: list, now: datetime
-) -> tuple[Breakdown, list[Driver], list[ScoredText]]:
+) -> tuple[Breakdown, list[Driver], list[ScoredText], Movement | None]:
     texts = [
         ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source, p.post_id) for p in posts
     ]
-    split = breakdown(p.sentiment for p in posts)
+    window = timedelta(seconds=rule.window_s)
+    found_now = weigh([p.text for p in posts], [p.author for p in posts])
+    split = breakdown([p.sentiment for p in posts], found_now.weights, watch.model)
+    earlier = post_store.window_posts(session, watch, now - 2 * window, now - window)
+    found_before = weigh([p.text for p in earlier], [p.author for p in earlier])
+    moved = (
+        movement(
+            rows_of(posts, found_now.weights),
+            rows_of(earlier, found_before.weights),
+            watch.model,
+            split.shares,
+        )
+        if earlier and posts
+        else None
+    )
     if rule.metric == "volume":
         window = timedelta(seconds=rule.window_s)
         before = post_store.window_posts(session, watch, now - window * 13, now - window)
@@ -125,7 +145,7 @@ def _explain(
         label = "negative" if rule.metric == "negative" or rule.op == "<" else "positive"
         found = drivers(texts, label, rule.topic, n=6)
         chosen = top_posts(texts, label, n=3)
-    return split, found, chosen
+    return split, found, chosen, moved
 
 
 def _driving_themes(
@@ -163,7 +183,7 @@ def _report(
     note: str = "",
     embed: Embed | None = None,
 ) -> AlertReport:
-    split, found, chosen = _explain(session, rule, watch, posts, now)
+    split, found, chosen, moved = _explain(session, rule, watch, posts, now)
     themes = _driving_themes(session, rule, watch, posts, now, embed) if embed else []
     return AlertReport(
         rule_id=rule.id,
@@ -180,6 +200,7 @@ def _report(
         note=note,
         themes=themes[:2],
         watch_id=watch.id,
+        moved=moved,
     )
 
 

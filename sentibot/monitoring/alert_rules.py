@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from scoring.base import Sentiment
+from scoring.quantify import estimate
+
 # How far back past the threshold a firing value must come to resolve.
 HYSTERESIS = {"sentiment": 0.05, "negative": 0.05, "volume": 0.5}
 # Volume: same-hour windows of earlier days are the baseline once this many days have data;
@@ -41,6 +44,7 @@ class Measure:
     count: int
     reason: str = ""  # why there is no value
     baseline: float | None = None
+    ci95: tuple[float, float] | None = None  # where the value is an estimate with an interval
 
 
 def sentiment_value(
@@ -58,18 +62,20 @@ def sentiment_value(
 
 
 def negative_value(
-    labels: Sequence[str],
+    sentiments: Sequence[Sentiment],
     min_posts: int,
     weights: Sequence[float] | None = None,
     messages: int | None = None,
+    model: str | None = None,
 ) -> Measure:
-    """The (weighted) negative share; `messages` distinct messages must reach `min_posts`."""
-    count = len(labels) if messages is None else messages
-    w = list(weights) if weights is not None else [1.0] * len(labels)
+    """The (weighted) negative share, estimated for `model`'s errors with its 95% interval
+    (scoring/quantify.py); `messages` distinct messages must reach `min_posts`."""
+    count = len(sentiments) if messages is None else messages
+    w = list(weights) if weights is not None else [1.0] * len(sentiments)
     if count < min_posts or sum(w) <= 0:
         return Measure(None, count, f"{count} posts, fewer than {min_posts}")
-    negative = sum(x for label, x in zip(labels, w, strict=True) if label == "negative")
-    return Measure(negative / sum(w), count)
+    shares = estimate(sentiments, w, model)
+    return Measure(shares.values[0], count, ci95=shares.ci95[0])
 
 
 def baseline_windows(
@@ -105,7 +111,13 @@ def volume_value(
     return Measure(count / max(base, 1.0), count, baseline=base)
 
 
-def crossed(metric: str, op: str, value: float, threshold: float) -> bool:
+def crossed(
+    metric: str, op: str, value: float, threshold: float, ci95: tuple[float, float] | None = None
+) -> bool:
+    """Past the threshold; an estimate with an interval only when the whole interval is (a
+    threshold crossed inside the noise is not an alert)."""
+    if ci95 is not None:
+        return ci95[1] < threshold if op == "<" else ci95[0] > threshold
     return value < threshold if op == "<" else value > threshold
 
 
@@ -136,7 +148,7 @@ def decide(
         if rule.value is None or round(value, 2) != round(rule.value, 2):
             return AlertAction.UPDATE
         return None
-    if not crossed(metric, op, value, threshold):
+    if not crossed(metric, op, value, threshold, measure.ci95):
         return None
     if rule.fired_at is not None and now - rule.fired_at < timedelta(seconds=rule.cooldown_s):
         return None

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from scoring.aggregate import Breakdown, ScoredText, breakdown, top_posts
 from scoring.integrity import Weighing, weigh
+from scoring.movers import Movement, movement, rows_of
 from scoring.themes import Embed, Theme, find_themes
 from sentibot.monitoring import schedules
 from sentibot.storage import digests as digest_store
@@ -35,6 +36,8 @@ class TopicDigest:
     # Themes that grew against the period before (new ones first), at most two.
     grown: Sequence[Theme] = ()
     watch_id: int | None = None
+    # The negative share's change against the period before, and what moved it.
+    moved: Movement | None = None
 
 
 @dataclass(frozen=True)
@@ -88,12 +91,23 @@ def build(session: Session, run: DigestRun, embed: Embed | None = None) -> Diges
         # Each message once, each author capped (scoring/integrity.py), as reports and alerts.
         found = weigh([p.text for p in now_posts], [p.author for p in now_posts])
         earlier = weigh([p.text for p in before], [p.author for p in before])
+        current = breakdown([p.sentiment for p in now_posts], found.weights, watch.model)
+        previous = breakdown([p.sentiment for p in before], earlier.weights, watch.model)
         topics.append(
             TopicDigest(
                 watch_id=watch.id,
                 topic=watch.topic,
-                current=breakdown([p.sentiment for p in now_posts], found.weights),
-                previous=breakdown([p.sentiment for p in before], earlier.weights),
+                current=current,
+                previous=previous,
+                moved=movement(
+                    rows_of(now_posts, found.weights),
+                    rows_of(before, earlier.weights),
+                    watch.model,
+                    current.shares,
+                    previous.shares,
+                )
+                if before
+                else None,
                 negative=top_posts(texts, "negative", n=1),
                 positive=top_posts(texts, "positive", n=1),
                 points=[(p.when, p.sentiment.compound) for p in now_posts],

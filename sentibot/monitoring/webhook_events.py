@@ -36,6 +36,7 @@ def _breakdown(b: Breakdown) -> dict[str, float | int]:
         "negative_share": round(b.negative_share, 4),
         "neutral_share": round(b.neutral_share, 4),
         "positive_share": round(b.positive_share, 4),
+        "shares_ci95": b.shares.as_dict(),
     }
 
 
@@ -78,6 +79,8 @@ def alert_event(outcome: Outcome, now: datetime) -> Event | None:
             "fired_at": outcome.fired_at.isoformat() if outcome.fired_at else None,
             "note": r.note,
             "window": _breakdown(r.split),
+            "change": r.moved.as_dict() if r.moved else None,
+            "movers": [m.as_dict() for m in r.moved.movers] if r.moved else [],
             "themes": [t.as_dict() for t in r.themes],
         },
     )
@@ -105,6 +108,8 @@ def digest_event(
                     "current": _breakdown(t.current),
                     "previous": _breakdown(t.previous),
                     "grown_themes": [g.as_dict() for g in t.grown],
+                    "change": t.moved.as_dict() if t.moved else None,
+                    "movers": [m.as_dict() for m in t.moved.movers] if t.moved else [],
                 }
                 for t in content.topics
             ],

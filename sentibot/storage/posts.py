@@ -134,6 +134,7 @@ class WindowPost:
     sentiment: Sentiment
     author: str | None = None
     post_id: int | None = None
+    lang: str | None = None
 
 
 def window_posts(
@@ -173,6 +174,7 @@ def window_posts(
                 url=post.url,
                 engagement=post.engagement,
                 sentiment=sentiment,
+                lang=post.lang,
                 author=post.author,
                 post_id=post.id,
             )

@@ -15,6 +15,7 @@ from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store
 from sentibot.storage.models import utcnow
 from sentibot.storage.workspaces import ensure_workspace
+from sentibot.topic_scope import scored_as
 
 
 def test_a_correction_changes_its_workspace_figures_only(sessions: sessionmaker[Session]) -> None:
@@ -28,7 +29,9 @@ def test_a_correction_changes_its_workspace_figures_only(sessions: sessionmaker[
     with sessions.begin() as s:
         ids = post_store.store_posts(s, posts)
         post_store.store_scores(
-            s, "vader", [(i, Sentiment("negative", -0.6, 0.7, 0.3, 0.0)) for i in ids]
+            s,
+            scored_as("vader", "acme"),
+            [(i, Sentiment("negative", -0.6, 0.7, 0.3, 0.0)) for i in ids],
         )
         watches = []
         for team in ("T1", "T2"):

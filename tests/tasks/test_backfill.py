@@ -141,7 +141,8 @@ def test_x_says_its_cost_then_reads_back_as_far_as_search_goes(
     # The first digest, the day after the watch began, compares against the day before.
     with sessions.begin() as s:
         ids = [pid for (pid,) in s.execute(select(WatchPost.post_id))]
-        post_store.store_scores(s, "vader", [(i, NEUTRAL) for i in ids])
+        watch = s.get(Watch, watch_id)
+        post_store.store_scores(s, watch.model, [(i, NEUTRAL) for i in ids])
         digest = digest_store.set_digest(
             s, team_id="T1", channel_id="C1", cadence="daily", local_time="09:00", tz="UTC",
             weekday=None, next_due_at=utcnow(), user_id="U1",

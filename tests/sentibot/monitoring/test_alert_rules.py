@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scoring.base import Sentiment
 from sentibot.monitoring.alert_rules import (
     Measure,
     RuleState,
@@ -79,7 +80,8 @@ def test_too_little_data_neither_fires_nor_resolves() -> None:
 
 
 def test_negative_share_and_volume_rules() -> None:
-    assert negative_value(["negative"] * 5 + ["positive"] * 5, 10).value == 0.5
+    neg, pos = Sentiment("negative", -0.5, 1, 0, 0), Sentiment("positive", 0.5, 0, 0, 1)
+    assert negative_value([neg] * 5 + [pos] * 5, 10).value == 0.5
     assert run([0.3, 0.5, 0.5, 0.42, 0.3], "negative", ">", 0.4) == [
         None,
         "fire",

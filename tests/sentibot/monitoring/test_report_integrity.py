@@ -37,7 +37,7 @@ def test_200_copies_count_once_in_the_mood_and_the_report_says_so(sessions) -> N
     assert report.messages == 4
     assert report.duplicates_merged == 199
     assert report.unique_authors == 203
-    assert report.summary.overall.negative_share == 0.25  # one message of four
+    assert report.summary.overall.shares.counted[0] == 0.25  # one message of four
     doc = analysis.report_as_json(report)
     assert (doc["duplicates_merged"], doc["unique_authors"], doc["messages"]) == (199, 203, 4)
     _, blocks = render_summary(

@@ -44,11 +44,12 @@ def test_unscored_posts_shrink_as_they_are_scored(sessions) -> None:
         ids = post_store.store_posts(s, [_post(i) for i in range(5)])
         job_store.link_job_posts(s, job.id, ids)
         job_store.link_job_posts(s, job.id, ids)  # idempotent
-        todo = job_store.unscored_job_posts(s, job.id, "vader", limit=3)
+        assert job.model == "vader|topic:acme"  # scored for its topic (scoring/masking.py)
+        todo = job_store.unscored_job_posts(s, job.id, job.model, limit=3)
         assert len(todo) == 3
         neutral = Sentiment("neutral", 0.0, 0.0, 1.0, 0.0)
-        post_store.store_scores(s, "vader", [(pid, neutral) for pid, _, _ in todo])
-        assert len(job_store.unscored_job_posts(s, job.id, "vader")) == 2
+        post_store.store_scores(s, job.model, [(pid, neutral) for pid, _, _ in todo])
+        assert len(job_store.unscored_job_posts(s, job.id, job.model)) == 2
         assert len(job_store.unscored_job_posts(s, job.id, "other")) == 5
 
 
@@ -60,7 +61,7 @@ def test_scored_posts_are_scoped_to_the_jobs_workspace(sessions) -> None:
         only_theirs = post_store.store_posts(s, [_post(2)])
         job_store.link_job_posts(s, mine.id, shared)
         job_store.link_job_posts(s, theirs.id, shared + only_theirs)
-        post_store.store_scores(s, "vader", [(p, neutral) for p in shared + only_theirs])
+        post_store.store_scores(s, mine.model, [(p, neutral) for p in shared + only_theirs])
         assert [p.text for p in job_store.scored_job_posts(s, mine)] == ["hello 1"]
         assert len(job_store.scored_job_posts(s, theirs)) == 2
         assert [j.id for j in job_store.jobs_for_team(s, "T1")] == [mine.id]
