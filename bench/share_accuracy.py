@@ -15,6 +15,7 @@ often the truth lies inside the 95% interval (`shares_ci95`), over every topic a
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
 import sys
@@ -55,13 +56,16 @@ def main() -> int:
     _, (held_texts, held_labels) = halves(texts, labels)
     chosen = topics(held_labels, args.topics, args.size)
     print(f"command: {' '.join(sys.argv)}")
-    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
+    machine = platform.processor() or platform.machine()
+    print(f"machine: {machine}, {os.cpu_count()} cores, python {platform.python_version()}")
     print(
         f"{len(chosen)} held-out topics of ~{args.size} posts from validation's odd lines; "
         "error in points over the negative and positive shares"
     )
-    print("| model | fitted on | estimate: mean / worst | counted labels: mean / worst "
-          "| truth inside shares_ci95 |")
+    print(
+        "| model | fitted on | estimate: mean / worst | counted labels: mean / worst "
+        "| truth inside shares_ci95 |"
+    )
     print("| --- | --- | --- | --- | --- |")
     for model in filter(None, args.models.split(",")):
         scores = get_scorer(model, "fp32").score(held_texts)

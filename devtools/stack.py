@@ -108,6 +108,7 @@ class ServiceStack:
     # Beat ticks the dispatcher (watches, scoring batches, notices); tests tick it themselves.
     start_beat_process: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
+    sentiment_model: str = "transformer"
 
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir.resolve()
@@ -156,6 +157,7 @@ class ServiceStack:
             WEBHOOK_RETRY_BASE_S="1",
             METRICS_TOKEN=METRICS_TOKEN,
             PYTHONUNBUFFERED="1",
+            SENTIMENT_MODEL=self.sentiment_model,
         )
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url

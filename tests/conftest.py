@@ -136,4 +136,7 @@ def settings(database_url: str, redis_url: str, broker_prefix: str, tmp_path: Pa
         sentibot_data_dir=tmp_path,
         slack_bot_token="xoxb-standin",
         slack_signing_secret="standin-signing-secret",
+        # The tests' figures are VADER's (the lexicon is exact and fast); the transformer, the
+        # default, has tests of its own.
+        sentiment_model="vader",
     )

@@ -85,7 +85,9 @@ class Settings(BaseSettings):
     # GET /metrics answers only a scraper that sends this as a bearer token (unset: no metrics).
     metrics_token: SecretStr | None = None
 
-    sentiment_model: str = "vader"
+    # The distilled transformer (macro recall 0.69 on held-out tweets against VADER's 0.57);
+    # `vader` is the lexicon, one setting away.
+    sentiment_model: str = "transformer"
     # Languages the model does not read, sent to another model (`ja=hf:/models/xlm-sentiment`,
     # comma-separated); posts in other languages are stored unscored and left out.
     sentiment_language_models: str = ""

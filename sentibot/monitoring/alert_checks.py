@@ -117,25 +117,12 @@ def held_back(posts: list) -> str:
 
 def _explain(
     session: Session, rule: AlertRule, watch: Watch, posts: list, now: datetime
-) -> tuple[Breakdown, list[Driver], list[ScoredText], Movement | None]:
+) -> tuple[Breakdown, list[Driver], list[ScoredText]]:
     texts = [
         ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source, p.post_id) for p in posts
     ]
-    window = timedelta(seconds=rule.window_s)
     found_now = weigh([p.text for p in posts], [p.author for p in posts])
     split = breakdown([p.sentiment for p in posts], found_now.weights, watch.model)
-    earlier = post_store.window_posts(session, watch, now - 2 * window, now - window)
-    found_before = weigh([p.text for p in earlier], [p.author for p in earlier])
-    moved = (
-        movement(
-            rows_of(posts, found_now.weights),
-            rows_of(earlier, found_before.weights),
-            watch.model,
-            split.shares,
-        )
-        if earlier and posts
-        else None
-    )
     if rule.metric == "volume":
         window = timedelta(seconds=rule.window_s)
         before = post_store.window_posts(session, watch, now - window * 13, now - window)
@@ -145,7 +132,33 @@ def _explain(
         label = "negative" if rule.metric == "negative" or rule.op == "<" else "positive"
         found = drivers(texts, label, rule.topic, n=6)
         chosen = top_posts(texts, label, n=3)
-    return split, found, chosen, moved
+    return split, found, chosen
+
+
+def _movement(
+    session: Session,
+    rule: AlertRule,
+    watch: Watch,
+    posts: list,
+    now: datetime,
+    split: Breakdown,
+    themes: Sequence[Theme],
+) -> Movement | None:
+    """The negative share against the window before, and what moved it."""
+    window = timedelta(seconds=rule.window_s)
+    earlier = post_store.window_posts(session, watch, now - 2 * window, now - window)
+    if not earlier or not posts:
+        return None
+    found_now = weigh([p.text for p in posts], [p.author for p in posts])
+    found_before = weigh([p.text for p in earlier], [p.author for p in earlier])
+    return movement(
+        rows_of(posts, found_now.weights, {m: t.label for t in themes for m in t.members}),
+        rows_of(
+            earlier, found_before.weights, {m: t.label for t in themes for m in t.before_members}
+        ),
+        watch.model,
+        split.shares,
+    )
 
 
 def _driving_themes(
@@ -183,8 +196,9 @@ def _report(
     note: str = "",
     embed: Embed | None = None,
 ) -> AlertReport:
-    split, found, chosen, moved = _explain(session, rule, watch, posts, now)
+    split, found, chosen = _explain(session, rule, watch, posts, now)
     themes = _driving_themes(session, rule, watch, posts, now, embed) if embed else []
+    moved = _movement(session, rule, watch, posts, now, split, themes)
     return AlertReport(
         rule_id=rule.id,
         topic=rule.topic,

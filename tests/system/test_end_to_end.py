@@ -35,7 +35,7 @@ def _stack(tmp: Path, database_url: str, redis_url: str, **kwargs: object) -> Se
         database_url=database_url,
         redis_url=redis_url,
         broker_prefix=f"sentibot-e2e-{uuid.uuid4().hex[:8]}:",
-        **kwargs,  # type: ignore[arg-type]
+        **{"sentiment_model": "vader", **kwargs},  # type: ignore[arg-type]
     )
 
 
@@ -138,7 +138,8 @@ def test_analyze_posts_one_summary_to_the_channel(stack: ServiceStack) -> None:
         assert f"*{name}*: 40 posts" in body
     assert "*Stack Exchange*: 40 posts" in body
     assert "*RSS*: skipped, not configured (RSS_FEEDS is not set)" in body
-    assert "negative" in body and "neutral" in body and "positive" in body  # noqa: PT018
+    # Each share an estimate with its 95% interval.
+    assert re.search(r"negative \d+% \(\d+–\d+%\) · neutral \d+% \(\d+–\d+%\) · positive", body)
 
     job = _finished_job(stack, channel)
     assert job.state == "done"
@@ -761,7 +762,7 @@ def test_corrections_change_the_next_report_count_in_accuracy_and_exclude_a_term
         o["value"] for m in menus for o in m["options"] if o["text"]["text"] == "✓ Right: negative"
     )
     post_id = negative.split("|")[0]
-    shares = re.compile(r"negative (\d+)% · neutral (\d+)% · positive (\d+)%")
+    shares = re.compile(r"negative (\d+)% \(\d+–\d+%\) · neutral (\d+)% \(\d+–\d+%\) · positive")
     neg_before = int(shares.search(json.dumps(first.blocks, ensure_ascii=False)).group(1))
     resp = stack.post_interaction(_menu_action(stack, channel, f"{post_id}|positive|", first.ts))
     assert resp.status_code == 200

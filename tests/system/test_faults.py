@@ -43,6 +43,7 @@ def beating_stack(database_url: str, redis_url: str, tmp_path: Path) -> Iterator
         redis_url=redis_url,
         broker_prefix=prefix,
         start_beat_process=True,
+        sentiment_model="vader",
     ) as running:
         yield running
     drop_broker_keys(redis_url, prefix)

@@ -21,6 +21,7 @@ def worker_env(
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "SENTIBOT_BROKER_PREFIX": broker_prefix,
+        "SENTIMENT_MODEL": "vader",
     }
 
 

@@ -371,10 +371,15 @@ def test_an_alert_says_which_theme_drove_it(sessions) -> None:
         fired = alert_checks.evaluate(s, rule_id, T0, embed)
     assert fired is not None
     assert fired.action == "fire"
+    moved = fired.report.moved  # against the hour before: what moved the negative share
+    assert moved is not None
+    assert moved.delta > 0
+    assert any(m.kind == "theme" and m.label.startswith("checkout") for m in moved.movers)
     top = fired.report.themes[0]
     assert top.label.startswith("checkout")
     assert top.change() == "new"
     text, blocks = render_alert(fired.report)
+    assert "vs the 1 h before: Negative" in str(blocks)
     assert "*Mostly:* *checkout / error* · 16 posts" in str(blocks)
     assert "· new" in str(blocks)
 
