@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from scoring.aggregate import Breakdown, Driver, ScoredText, breakdown, contrast, drivers, top_posts
-from scoring.integrity import weigh
+from scoring.integrity import Weighing, weigh
 from scoring.movers import Movement, movement, rows_of
 from scoring.themes import Embed, Theme, find_themes
 from sentibot.monitoring import alert_rules
@@ -116,12 +116,11 @@ def held_back(posts: list) -> str:
 
 
 def _explain(
-    session: Session, rule: AlertRule, watch: Watch, posts: list, now: datetime
+    session: Session, rule: AlertRule, watch: Watch, posts: list, now: datetime, found_now: Weighing
 ) -> tuple[Breakdown, list[Driver], list[ScoredText]]:
     texts = [
         ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source, p.post_id) for p in posts
     ]
-    found_now = weigh([p.text for p in posts], [p.author for p in posts])
     split = breakdown([p.sentiment for p in posts], found_now.weights, watch.model)
     if rule.metric == "volume":
         window = timedelta(seconds=rule.window_s)
@@ -136,21 +135,17 @@ def _explain(
 
 
 def _movement(
-    session: Session,
-    rule: AlertRule,
     watch: Watch,
     posts: list,
-    now: datetime,
+    found_now: Weighing,
+    earlier: list,
+    found_before: Weighing,
     split: Breakdown,
     themes: Sequence[Theme],
 ) -> Movement | None:
     """The negative share against the window before, and what moved it."""
-    window = timedelta(seconds=rule.window_s)
-    earlier = post_store.window_posts(session, watch, now - 2 * window, now - window)
     if not earlier or not posts:
         return None
-    found_now = weigh([p.text for p in posts], [p.author for p in posts])
-    found_before = weigh([p.text for p in earlier], [p.author for p in earlier])
     return movement(
         rows_of(posts, found_now.weights, {m: t.label for t in themes for m in t.members}),
         rows_of(
@@ -162,14 +157,15 @@ def _movement(
 
 
 def _driving_themes(
-    session: Session, rule: AlertRule, watch: Watch, posts: list, now: datetime, embed: Embed
+    rule: AlertRule,
+    posts: list,
+    found: Weighing,
+    before: list,
+    earlier: Weighing,
+    embed: Embed,
 ) -> list[Theme]:
     """The window's themes ordered by how much they push the way the rule looks: growth for
     volume, negative posts for negative share and a falling mean, positive ones otherwise."""
-    window = timedelta(seconds=rule.window_s)
-    before = post_store.window_posts(session, watch, now - 2 * window, now - window)
-    found = weigh([p.text for p in posts], [p.author for p in posts])
-    earlier = weigh([p.text for p in before], [p.author for p in before])
     themes = find_themes(
         [p.text for p in posts],
         [p.sentiment for p in posts],
@@ -196,9 +192,14 @@ def _report(
     note: str = "",
     embed: Embed | None = None,
 ) -> AlertReport:
-    split, found, chosen = _explain(session, rule, watch, posts, now)
-    themes = _driving_themes(session, rule, watch, posts, now, embed) if embed else []
-    moved = _movement(session, rule, watch, posts, now, split, themes)
+    # The window and the one before, fetched and weighed once for the split, themes and movers.
+    window = timedelta(seconds=rule.window_s)
+    before = post_store.window_posts(session, watch, now - 2 * window, now - window)
+    found_now = weigh([p.text for p in posts], [p.author for p in posts])
+    found_before = weigh([p.text for p in before], [p.author for p in before])
+    split, found, chosen = _explain(session, rule, watch, posts, now, found_now)
+    themes = _driving_themes(rule, posts, found_now, before, found_before, embed) if embed else []
+    moved = _movement(watch, posts, found_now, before, found_before, split, themes)
     return AlertReport(
         rule_id=rule.id,
         topic=rule.topic,
