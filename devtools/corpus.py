@@ -115,3 +115,46 @@ class DemoCorpus:
                 )
             )
         return posts
+
+
+CANCELLED = [
+    "{t} cancelled my flight again, terrible, nobody answers the phone",
+    "Third cancelled flight with {t} this month, awful and no refund",
+    "{t} cancelled our flight at the gate, furious and stuck overnight",
+    "So angry, {t} cancelled the flight and the rebooking is a disaster",
+]
+
+
+class MoodShiftCorpus:
+    """A day of mostly content posts about `topic`, then a day in which cancelled flights turn
+    it negative: what "why it moved" must explain. Other topics come from `rest`."""
+
+    def __init__(
+        self, topic: str, rest: Corpus | None = None, per_day: int = 60, source: str = ""
+    ) -> None:
+        self.topic, self.rest = topic, rest
+        seed = zlib.crc32(f"{source}:{topic}".encode())
+        rng = random.Random(seed)
+        now = datetime.now(UTC).replace(microsecond=0)
+        before = [POSITIVE] * 6 + [NEUTRAL] * 3 + [NEGATIVE] * 1
+        after = [CANCELLED] * 6 + [POSITIVE] * 2 + [NEUTRAL] * 2
+        self.posts = []
+        for day, pools in ((1, before), (0, after)):
+            for i in range(per_day):
+                pool = pools[i % len(pools)]
+                text = rng.choice(pool).format(t=topic)
+                n = len(self.posts)
+                self.posts.append(
+                    CorpusPost(
+                        id=str(9 * 10**15 + seed * 1000 + n),
+                        text=f"{text} ({rng.choice(WHEN)}, {rng.choice(WHERE)}, #{n})",
+                        author=f"{source or 'someone'}_traveller{n}",
+                        created_at=now - timedelta(days=day, minutes=20 * i + 30),
+                    )
+                )
+
+    def search(self, query: Query) -> list[CorpusPost]:
+        if self.topic not in query.canonical():
+            return self.rest.search(query) if self.rest is not None else []
+        found = [p for p in self.posts if query.matches(p.text, p.lang)]
+        return sorted(found, key=lambda p: (p.created_at, p.id), reverse=True)

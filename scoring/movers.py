@@ -46,9 +46,11 @@ class Mover:
     now: float
     contribution: float  # points of the overall change (a fraction: 0.09 is 9 points)
     ci95: tuple[float, float]
+    # For a theme: the sources its posts of the window now come from, most first.
+    sources: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "kind": self.kind,
             "label": self.label,
             "before": round(self.before, 4),
@@ -56,6 +58,9 @@ class Mover:
             "contribution": round(self.contribution, 4),
             "ci95": [round(self.ci95[0], 4), round(self.ci95[1], 4)],
         }
+        if self.kind == "theme":
+            out["sources"] = list(self.sources)
+        return out
 
 
 @dataclass(frozen=True)
@@ -132,8 +137,19 @@ def _by_group(kind: str, now: Sequence[Row], before: Sequence[Row], key, model) 
         draws = _draws(s_now, a, f_now) - _draws(s_before, b, f_before)
         lo, hi = np.percentile(draws, [2.5, 97.5]) if len(draws) else (-1.0, 1.0)
         if abs(contribution) >= MIN_CONTRIBUTION:
+            where = Counter()
+            for r in a:
+                where[r.source] += r.weight
             out.append(
-                Mover(kind, label, share_before, share_now, contribution, (float(lo), float(hi)))
+                Mover(
+                    kind,
+                    label,
+                    share_before,
+                    share_now,
+                    contribution,
+                    (float(lo), float(hi)),
+                    tuple(name for name, _ in where.most_common(3)) if kind == "theme" else (),
+                )
             )
     out.sort(key=lambda m: -abs(m.contribution))
     return out[:PER_KIND]

@@ -70,8 +70,8 @@ def _points(x: float) -> str:
 
 
 def movement_line(m: Movement) -> str:
-    """`Negative 20% → 34% (+14, 95% CI +8 to +20): *cancelled flights* +9, X +5; without
-    the 3 loudest accounts +12`, or that the change is within the noise."""
+    """`Negative 20% → 34% (+14, 95% CI +8 to +20): *cancelled flights* (X, Reddit) +9,
+    X +5; without the 3 loudest accounts +12`, or that the change is within the noise."""
     then, now = _pct(m.before.values[0]), _pct(m.now.values[0])
     ci = f"95% CI {_points(m.ci95[0])} to {_points(m.ci95[1])}"
     if not (m.now.enough and m.before.enough):
@@ -80,15 +80,16 @@ def movement_line(m: Movement) -> str:
         return f"Negative {then} → {now}: within the noise ({ci})"
     named = []
     loud = None
-    for mover in m.movers:
+    # Themes first (they say what people talk about), then sources and languages.
+    for mover in sorted(m.movers, key=lambda x: x.kind != "theme"):
         if mover.kind == "authors":
             loud = f"without {escape(mover.label)} {_points(m.delta - mover.contribution)}"
             continue
-        label = (
-            f"*{escape(mover.label)}*"
-            if mover.kind == "theme"
-            else escape(display_name(mover.label) if mover.kind == "source" else mover.label)
-        )
+        if mover.kind == "theme":
+            where = ", ".join(display_name(s) for s in mover.sources)
+            label = f"*{escape(mover.label)}*" + (f" ({escape(where)})" if where else "")
+        else:
+            label = escape(display_name(mover.label) if mover.kind == "source" else mover.label)
         named.append(f"{label} {_points(mover.contribution)}")
     why = ", ".join(named[:4])
     tail = "; ".join(x for x in (why, loud) if x)

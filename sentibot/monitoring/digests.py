@@ -53,15 +53,17 @@ class DigestContent:
     omitted: int = 0  # watched topics past MAX_TOPICS, not shown
 
 
-def _grown(
+def _themes(
     topic: str,
     now_posts: list[post_store.WindowPost],
     found: Weighing,
     before: list[post_store.WindowPost],
     earlier: Weighing,
-    embed: Embed,
+    embed: Embed | None,
 ) -> list[Theme]:
-    themes = find_themes(
+    if embed is None:
+        return []
+    return find_themes(
         [p.text for p in now_posts],
         [p.sentiment for p in now_posts],
         found,
@@ -70,6 +72,9 @@ def _grown(
         [p.text for p in before],
         earlier,
     )
+
+
+def _grown(themes: list[Theme]) -> list[Theme]:
     grew = [t for t in themes if t.before is not None and t.count > t.before]
     return sorted(grew, key=lambda t: (t.before != 0, -(t.count - (t.before or 0))))[:2]
 
@@ -93,6 +98,9 @@ def build(session: Session, run: DigestRun, embed: Embed | None = None) -> Diges
         earlier = weigh([p.text for p in before], [p.author for p in before])
         current = breakdown([p.sentiment for p in now_posts], found.weights, watch.model)
         previous = breakdown([p.sentiment for p in before], earlier.weights, watch.model)
+        themes = _themes(watch.topic, now_posts, found, before, earlier, embed)
+        now_theme = {m: t.label for t in themes for m in t.members}
+        before_theme = {m: t.label for t in themes for m in t.before_members}
         topics.append(
             TopicDigest(
                 watch_id=watch.id,
@@ -100,8 +108,8 @@ def build(session: Session, run: DigestRun, embed: Embed | None = None) -> Diges
                 current=current,
                 previous=previous,
                 moved=movement(
-                    rows_of(now_posts, found.weights),
-                    rows_of(before, earlier.weights),
+                    rows_of(now_posts, found.weights, now_theme),
+                    rows_of(before, earlier.weights, before_theme),
                     watch.model,
                     current.shares,
                     previous.shares,
@@ -111,9 +119,7 @@ def build(session: Session, run: DigestRun, embed: Embed | None = None) -> Diges
                 negative=top_posts(texts, "negative", n=1),
                 positive=top_posts(texts, "positive", n=1),
                 points=[(p.when, p.sentiment.compound) for p in now_posts],
-                grown=_grown(watch.topic, now_posts, found, before, earlier, embed)
-                if embed is not None
-                else (),
+                grown=_grown(themes),
             )
         )
     return DigestContent(

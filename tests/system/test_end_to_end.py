@@ -949,3 +949,80 @@ def test_a_100_mb_body_is_refused_without_the_bot_growing(stack: ServiceStack) -
     grown = _peak_rss_kb(bot_pid) - before
     assert grown < 10 * 1024, f"the bot grew by {grown} kB"
     assert stack.command("help").status_code == 200  # and it still serves
+
+
+def _shifted(stack: ServiceStack, topic: str) -> Corpus:
+    """Hacker News and X say `topic` turned sour in the last day (cancelled flights); the demo
+    corpus as before otherwise. Returns what to put back."""
+    from devtools.corpus import MoodShiftCorpus
+
+    demo = (stack.hn.corpus, stack.x.corpus)
+    stack.hn.corpus = MoodShiftCorpus(topic, demo[0], per_day=40, source="hn")
+    stack.x.corpus = MoodShiftCorpus(topic, demo[1], per_day=30, source="x")
+    return demo
+
+
+INTERVAL = re.compile(r"negative \d+% \(\d+–\d+%\)")
+# The rise, its interval, then the theme that moved it most with the sources it came from.
+MOVED = re.compile(
+    r"Negative \d+% → \d+% \(\+\d+, 95% CI \+\d+ to \+\d+\): "
+    r"\*[^*]*(cancel|flight)[^*]*\* \([A-Z][\w ]*(, [A-Z][\w ]*)*\) \+\d+"
+)
+
+
+def test_an_analysis_says_each_share_s_interval_and_what_moved_the_mood(
+    stack: ServiceStack,
+) -> None:
+    channel = _channel()
+    demo = _shifted(stack, "moodco")
+    try:
+        stack.command("analyze moodco --sources hn,x", channel=channel)
+        message = _wait_message(stack, channel, timeout=90)
+    finally:
+        stack.hn.corpus, stack.x.corpus = demo
+    body = json.dumps(message.blocks, ensure_ascii=False)
+    assert INTERVAL.search(body), body
+    assert MOVED.search(body), body
+
+
+def test_a_digest_and_an_alert_say_the_interval_and_what_moved_the_mood(
+    stack: ServiceStack,
+) -> None:
+    from sentibot.storage.models import Digest
+    from sentibot.storage.session import sessionmaker_for
+
+    channel = _channel()
+    demo = _shifted(stack, "digestco")
+    try:
+        # Two days read back: the period before the digest's and the alert's window is there.
+        stack.command("watch digestco --sources hn --backfill 2d", channel=channel)
+        _collect_watch(stack, channel, posts=80)
+        at = (time_now() - timedelta(minutes=1)).strftime("%H:%M")
+        stack.command(f"digest daily {at} UTC", channel=channel)
+        sessions = sessionmaker_for(stack.effective_database_url)
+        with sessions.begin() as s:
+            digest = s.scalars(select(Digest).where(Digest.channel_id == channel)).one()
+            digest.next_due_at = time_now()
+        _ticker(stack)()
+        digests = stack.slack.wait_for(
+            lambda s: [m for m in s.messages_in(channel) if "sentiment digest" in m.text],
+            timeout=60,
+        )
+        body = json.dumps(digests[0].blocks, ensure_ascii=False)
+        assert INTERVAL.search(body), body
+        assert MOVED.search(body), body
+
+        stack.command("alert digestco when negative > 30% --window 1d", channel=channel)
+        tick_now, alert_messages = _alert_ticker(stack, channel)
+
+        def fired() -> list[Message]:
+            tick_now()
+            return [m for m in alert_messages() if "Read back" not in m.text]
+
+        (alert,) = _poll(fired, timeout=60, what="the alert")
+        body = alert.text + json.dumps(alert.blocks, ensure_ascii=False)
+        assert INTERVAL.search(body), body
+        assert "vs the 1 d before: " in body or "vs the 24 h before: " in body, body
+        assert MOVED.search(body), body
+    finally:
+        stack.hn.corpus, stack.x.corpus = demo
