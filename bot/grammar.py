@@ -50,7 +50,8 @@ USAGE = {
     "mute": "`/sentiment mute <topic> <duration>` silences a topic's alerts (`0` unmutes)",
     "accuracy": (
         "`/sentiment accuracy [topic]` shows how each model agrees with your team's corrections "
-        "(the ⋯ menu beside a post), with the confusion and, from 50 corrections, a calibration"
+        "(the ⋯ menu beside a post), with the confusion and, from 50 corrections, what they do "
+        "to the share estimates"
     ),
     "export": (
         "`/sentiment export <topic> [--since 7d]` uploads a CSV of a watched topic's posts "

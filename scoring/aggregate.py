@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from scoring.base import Sentiment
-from scoring.quantify import NO_POSTS, Shares, estimate
+from scoring.quantify import NO_POSTS, Fit, Shares, estimate
 
 Z95 = 1.959964
 
@@ -49,11 +49,13 @@ def breakdown(
     sentiments: Iterable[Sentiment],
     weights: Sequence[float] | None = None,
     model: str | None = None,
+    fit: Fit | None = None,
 ) -> Breakdown:
     """`count` is the number of posts; the mean and the shares weigh each post by `weights`
     (scoring/integrity.py: a merged copy weighs 0, a capped author's posts less than 1). The
     shares are estimates corrected for how `model` errs (counted labels for a model with no
-    fit, or none named); the mean is the model's own, uncorrected."""
+    fit, or none named; `fit` replaces the shipped one); the mean is the model's own,
+    uncorrected."""
     items = list(sentiments)
     n = len(items)
     w = list(weights) if weights is not None else [1.0] * n
@@ -68,7 +70,7 @@ def breakdown(
     else:
         half = 1.0  # one post says little: the interval spans most of the scale
 
-    shares = estimate(items, w, model)
+    shares = estimate(items, w, model, fit=fit)
     return Breakdown(
         count=n,
         mean_compound=mean,
@@ -86,17 +88,18 @@ def summarize(
     scored: Sequence[tuple[str, Sentiment]],
     weights: Sequence[float] | None = None,
     model: str | None = None,
+    fit: Fit | None = None,
 ) -> Summary:
-    """`scored` is (source name, sentiment) per post; `weights` and `model` as in `breakdown`."""
+    """`scored` is (source name, sentiment) per post; the rest as in `breakdown`."""
     w = list(weights) if weights is not None else [1.0] * len(scored)
     per_source: dict[str, list[tuple[Sentiment, float]]] = {}
     for (source, sentiment), weight in zip(scored, w, strict=True):
         per_source.setdefault(source, []).append((sentiment, weight))
     return Summary(
         topic=topic,
-        overall=breakdown((s for _, s in scored), w, model),
+        overall=breakdown((s for _, s in scored), w, model, fit),
         by_source={
-            name: breakdown([s for s, _ in items], [x for _, x in items], model)
+            name: breakdown([s for s, _ in items], [x for _, x in items], model, fit)
             for name, items in sorted(per_source.items())
         },
     )

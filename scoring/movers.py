@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scoring.base import Sentiment
-from scoring.quantify import Shares, difference_ci, estimate
+from scoring.quantify import Fit, Shares, difference_ci, estimate
 
 NEGATIVE = 0
 MIN_CONTRIBUTION = 0.01  # a point of the share: smaller terms are not named
@@ -92,10 +92,12 @@ def movement(
     model: str | None,
     now_shares: Shares | None = None,
     before_shares: Shares | None = None,
+    fit: Fit | None = None,
 ) -> Movement:
-    """How the negative share moved from `before` to `now`, and what moved it."""
-    s_now = now_shares or _shares(now, model)
-    s_before = before_shares or _shares(before, model)
+    """How the negative share moved from `before` to `now`, and what moved it (`fit`: the
+    workspace's own fit of `model`, as in `estimate`)."""
+    s_now = now_shares or _shares(now, model, fit)
+    s_before = before_shares or _shares(before, model, fit)
     delta = s_now.values[NEGATIVE] - s_before.values[NEGATIVE]
     ci = difference_ci(s_now, s_before, NEGATIVE)
     significant = s_now.enough and s_before.enough and (ci[0] > 0 or ci[1] < 0)
@@ -106,19 +108,21 @@ def movement(
             ("source", lambda r: r.source),
             ("language", lambda r: r.lang),
         ):
-            found += _by_group(kind, now, before, key, model)
-        loud = _loudest(now, s_now, s_before, before, model, delta)
+            found += _by_group(kind, now, before, key, model, fit)
+        loud = _loudest(now, s_now, s_before, before, model, delta, fit)
         if loud is not None:
             found.append(loud)
     found.sort(key=lambda m: -abs(m.contribution))
     return Movement(s_before, s_now, delta, ci, significant, tuple(found))
 
 
-def _shares(rows: Sequence[Row], model: str | None) -> Shares:
-    return estimate([r.sentiment for r in rows], [r.weight for r in rows], model)
+def _shares(rows: Sequence[Row], model: str | None, fit: Fit | None) -> Shares:
+    return estimate([r.sentiment for r in rows], [r.weight for r in rows], model, fit=fit)
 
 
-def _by_group(kind: str, now: Sequence[Row], before: Sequence[Row], key, model) -> list[Mover]:
+def _by_group(
+    kind: str, now: Sequence[Row], before: Sequence[Row], key, model, fit: Fit | None
+) -> list[Mover]:
     groups_now = _groups(now, key)
     groups_before = _groups(before, key)
     if len(set(groups_now) | set(groups_before)) < 2:
@@ -130,7 +134,7 @@ def _by_group(kind: str, now: Sequence[Row], before: Sequence[Row], key, model) 
         a, b = groups_now.get(label, []), groups_before.get(label, [])
         f_now = sum(r.weight for r in a) / total_now if total_now else 0.0
         f_before = sum(r.weight for r in b) / total_before if total_before else 0.0
-        s_now, s_before = _shares(a, model), _shares(b, model)
+        s_now, s_before = _shares(a, model, fit), _shares(b, model, fit)
         share_now = s_now.values[NEGATIVE] if a else 0.0
         share_before = s_before.values[NEGATIVE] if b else 0.0
         contribution = f_now * share_now - f_before * share_before
@@ -188,6 +192,7 @@ def _loudest(
     before: Sequence[Row],
     model: str | None,
     delta: float,
+    fit: Fit | None,
 ) -> Mover | None:
     loud = set(loudest(now))
     if not loud:
@@ -196,7 +201,7 @@ def _loudest(
     rest_before = [r for r in before if r.author not in loud]
     if not rest_now or not rest_before:
         return None
-    q_now, q_before = _shares(rest_now, model), _shares(rest_before, model)
+    q_now, q_before = _shares(rest_now, model, fit), _shares(rest_before, model, fit)
     without = q_now.values[NEGATIVE] - q_before.values[NEGATIVE]
     k = min(len(s_now.draws), len(q_now.draws), len(s_before.draws), len(q_before.draws))
     draws = (s_now.draws[:k, 0] - s_before.draws[:k, 0]) - (

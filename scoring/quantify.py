@@ -31,6 +31,8 @@ FITS = Path(__file__).resolve().parent / "weights" / "shares.json"
 DRAWS = 400
 MAX_CELLS = 4_000_000  # draws x posts per bootstrap; large windows take fewer draws
 MIN_DRAWS = 100
+# A team's own fit (`pooled`) weighs the shipped fit as this many labelled posts per class.
+SHIPPED_WEIGHT = 5
 # Below this many posts (effective, after copies and capped authors) a share is "too few posts".
 MIN_POSTS = 20
 
@@ -48,6 +50,8 @@ class Fit:
     matrix: np.ndarray
     replicates: np.ndarray
     fitted_on: str = ""
+    # How many labelled posts of each true class the fit saw (its weight beside a team's own).
+    counts: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -55,6 +59,7 @@ class Fit:
             "matrix": np.round(self.matrix, 6).tolist(),
             "replicates": np.round(self.replicates, 5).tolist(),
             "fitted_on": self.fitted_on,
+            "counts": list(self.counts),
         }
 
 
@@ -70,6 +75,7 @@ def _fits(path: Path = FITS) -> dict[str, Fit]:
             np.asarray(f["matrix"], dtype=float),
             np.asarray(f["replicates"], dtype=float),
             f.get("fitted_on", ""),
+            tuple(f.get("counts", (0.0, 0.0, 0.0))),
         )
         for model, f in raw.items()
     }
@@ -119,7 +125,33 @@ def fit(
 
     everything = np.arange(len(y))
     reps = [matrix(rng.choice(everything, len(y))) for _ in range(replicates)]
-    return Fit(model, output, matrix(everything), np.stack(reps), fitted_on)
+    counts = tuple(float((y == k).sum()) for k in range(3))
+    return Fit(model, output, matrix(everything), np.stack(reps), fitted_on, counts)
+
+
+def pooled(base: Fit, sentiments: Sequence[Sentiment], truth: Sequence[str], seed: int = 7) -> Fit:
+    """`base` with a team's own labelled posts (its corrections): each class's row is the mean
+    output over these and the base, which counts as at most SHIPPED_WEIGHT posts of the class
+    (a team's posts are its domain; they soon outweigh the shipped fit). The replicates
+    resample these beside the base's own."""
+    x = outputs(sentiments, base.output)
+    y = np.asarray([LABELS.index(t) for t in truth])
+    c = np.minimum(np.asarray(base.counts, dtype=float), SHIPPED_WEIGHT)
+    rng = np.random.default_rng(seed)
+
+    def combined(base_matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        out = base_matrix.copy()
+        for k in range(3):
+            mine = x[rows][y[rows] == k]
+            if len(mine):
+                out[k] = (c[k] * base_matrix[k] + mine.sum(0)) / (c[k] + len(mine))
+        return out
+
+    everything = np.arange(len(y))
+    reps = np.stack([combined(r, rng.choice(everything, len(y))) for r in base.replicates])
+    counts = tuple(float(base.counts[k] + (y == k).sum()) for k in range(3))
+    where = f"{base.fitted_on} and {len(y)} of the team's corrections"
+    return Fit(base.model, base.output, combined(base.matrix, everything), reps, where, counts)
 
 
 # Every support of the simplex's faces: the solution lies in the interior of exactly one.
@@ -188,13 +220,15 @@ def estimate(
     model: str | None = None,
     draws: int = DRAWS,
     seed: int = 20261207,
+    fit: Fit | None = None,
 ) -> Shares:
-    """The shares among `sentiments` (each weighed by `weights`), estimated for `model`."""
+    """The shares among `sentiments` (each weighed by `weights`), estimated for `model`'s
+    errors: its shipped fit, or `fit` where given (a workspace's, from its corrections)."""
     n = len(sentiments)
     w = np.asarray(weights if weights is not None else [1.0] * n, dtype=float)
     if n == 0 or w.sum() <= 0:
         return NO_POSTS
-    chosen = fit_for(model)
+    chosen = fit or fit_for(model)
     known = np.asarray([s.known for s in sentiments], dtype=bool)
     labels = one_hot([s.label for s in sentiments])
     x = outputs(sentiments, chosen.output) if chosen else labels

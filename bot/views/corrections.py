@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.views.mrkdwn import escape, quote_inline
-from sentibot.monitoring.corrections import CALIBRATE_AFTER, LABELS, Agreement, Corrected
+from sentibot.monitoring.corrections import LABELS, Agreement, Corrected
+from sentibot.monitoring.share_fits import FIT_AFTER
 
 EXCLUDE_ACTION = "watch_exclude"
 
@@ -63,16 +64,21 @@ def accuracy(found: Sequence[Agreement], topic: str | None) -> str:
             if total:
                 said = ", ".join(f"{row.get(m, 0)} {m}" for m in LABELS if row.get(m))
                 lines.append(f"    {team_label} ({total}): the model said {said}")
-        if a.calibrated is not None:
+        j = a.shares
+        if j is not None and j.shipped_error is not None and j.pooled_error is not None:
+            verdict = (
+                "reports here use them"
+                if j.used
+                else "reports here keep the shipped fit, which does as well"
+            )
             lines.append(
-                f"    calibrated on your {a.corrections} corrections (offsets "
-                f"{a.offsets[0]:+.1f} negative, {a.offsets[2]:+.1f} positive): "
-                f"{a.calibrated * 100:.0f}% agreement on posts left out of the fit, against "
-                f"{(a.uncalibrated or 0) * 100:.0f}% without"
+                f"    shares with your {a.corrections} corrections: off by "
+                f"{j.pooled_error:.1f} points on corrected posts left out of the fit, against "
+                f"{j.shipped_error:.1f} without; {verdict}"
             )
         else:
             lines.append(
-                f"    a calibration is fitted from {CALIBRATE_AFTER} corrections "
-                f"({CALIBRATE_AFTER - a.corrections} to go)"
+                f"    from {FIT_AFTER} corrections they also correct the shares "
+                f"({max(0, FIT_AFTER - a.corrections)} to go)"
             )
     return "\n".join(lines)

@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 from scoring.aggregate import Breakdown, Driver, ScoredText, breakdown, contrast, drivers, top_posts
 from scoring.integrity import Weighing, weigh
 from scoring.movers import Movement, movement, rows_of
+from scoring.quantify import Fit
 from scoring.themes import Embed, Theme, find_themes
 from sentibot.monitoring import alert_rules
 from sentibot.monitoring.alert_rules import SNOOZE_S, AlertAction
+from sentibot.monitoring.share_fits import team_fit
 from sentibot.storage import alerts as alert_store
 from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store
@@ -87,8 +89,9 @@ def measure(
         return alert_rules.sentiment_value(compounds, rule.min_posts, weights, messages), posts
     if rule.metric == "negative":
         sentiments = [p.sentiment for p in posts]
+        fit = team_fit(session, watch.team_id, watch.model)
         found_value = alert_rules.negative_value(
-            sentiments, rule.min_posts, weights, messages, watch.model
+            sentiments, rule.min_posts, weights, messages, watch.model, fit
         )
         return found_value, posts
     same_hour, trailing = alert_rules.baseline_windows(now, window)
@@ -116,12 +119,18 @@ def held_back(posts: list) -> str:
 
 
 def _explain(
-    session: Session, rule: AlertRule, watch: Watch, posts: list, now: datetime, found_now: Weighing
+    session: Session,
+    rule: AlertRule,
+    watch: Watch,
+    posts: list,
+    now: datetime,
+    found_now: Weighing,
+    fit: Fit | None,
 ) -> tuple[Breakdown, list[Driver], list[ScoredText]]:
     texts = [
         ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source, p.post_id) for p in posts
     ]
-    split = breakdown([p.sentiment for p in posts], found_now.weights, watch.model)
+    split = breakdown([p.sentiment for p in posts], found_now.weights, watch.model, fit)
     if rule.metric == "volume":
         window = timedelta(seconds=rule.window_s)
         before = post_store.window_posts(session, watch, now - window * 13, now - window)
@@ -142,6 +151,7 @@ def _movement(
     found_before: Weighing,
     split: Breakdown,
     themes: Sequence[Theme],
+    fit: Fit | None,
 ) -> Movement | None:
     """The negative share against the window before, and what moved it."""
     if not earlier or not posts:
@@ -153,6 +163,7 @@ def _movement(
         ),
         watch.model,
         split.shares,
+        fit=fit,
     )
 
 
@@ -197,9 +208,10 @@ def _report(
     before = post_store.window_posts(session, watch, now - 2 * window, now - window)
     found_now = weigh([p.text for p in posts], [p.author for p in posts])
     found_before = weigh([p.text for p in before], [p.author for p in before])
-    split, found, chosen = _explain(session, rule, watch, posts, now, found_now)
+    fit = team_fit(session, watch.team_id, watch.model)
+    split, found, chosen = _explain(session, rule, watch, posts, now, found_now, fit)
     themes = _driving_themes(rule, posts, found_now, before, found_before, embed) if embed else []
-    moved = _movement(watch, posts, found_now, before, found_before, split, themes)
+    moved = _movement(watch, posts, found_now, before, found_before, split, themes, fit)
     return AlertReport(
         rule_id=rule.id,
         topic=rule.topic,

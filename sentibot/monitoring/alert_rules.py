@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from scoring.base import Sentiment
-from scoring.quantify import estimate
+from scoring.quantify import Fit, estimate
 
 # How far back past the threshold a firing value must come to resolve.
 HYSTERESIS = {"sentiment": 0.05, "negative": 0.05, "volume": 0.5}
@@ -67,14 +67,15 @@ def negative_value(
     weights: Sequence[float] | None = None,
     messages: int | None = None,
     model: str | None = None,
+    fit: Fit | None = None,
 ) -> Measure:
-    """The (weighted) negative share, estimated for `model`'s errors with its 95% interval
-    (scoring/quantify.py); `messages` distinct messages must reach `min_posts`."""
+    """The (weighted) negative share, estimated for `model`'s errors (or `fit`'s) with its 95%
+    interval (scoring/quantify.py); `messages` distinct messages must reach `min_posts`."""
     count = len(sentiments) if messages is None else messages
     w = list(weights) if weights is not None else [1.0] * len(sentiments)
     if count < min_posts or sum(w) <= 0:
         return Measure(None, count, f"{count} posts, fewer than {min_posts}")
-    shares = estimate(sentiments, w, model)
+    shares = estimate(sentiments, w, model, fit=fit)
     return Measure(shares.values[0], count, ci95=shares.ci95[0])
 
 

@@ -19,7 +19,9 @@ from scoring.aggregate import Breakdown, ScoredText, Summary, breakdown, summari
 from scoring.base import UNSCORED, Scorer, score_known_languages
 from scoring.integrity import weigh
 from scoring.movers import Movement, Row, movement
+from scoring.quantify import Fit
 from scoring.themes import Embed, Theme, find_themes
+from sentibot.monitoring.share_fits import team_fit
 from sentibot.storage import jobs as job_store
 from sentibot.storage import posts as post_store
 from sentibot.storage.models import Job, JobStage, utcnow
@@ -121,9 +123,10 @@ def _windowed(
     window_s: int,
     embed: Embed | None = None,
     model: str | None = None,
+    fit: Fit | None = None,
 ) -> JobReport:
     """The report on posts of the window ending at `end` (undated posts count as current),
-    with the window before it for comparison."""
+    with the window before it for comparison; `fit`: the workspace's own fit of `model`."""
     start, before = end - timedelta(seconds=window_s), end - timedelta(seconds=2 * window_s)
     current = [i for i in items if i.when is None or i.when >= start]
     previous = [i for i in items if i.when is not None and before <= i.when < start]
@@ -131,10 +134,10 @@ def _windowed(
     found = weigh([i.text.text for i in current], [i.author for i in current])
     earlier = weigh([i.text.text for i in previous], [i.author for i in previous])
     summary = summarize(
-        topic, [(i.source, i.text.sentiment) for i in current], found.weights, model
+        topic, [(i.source, i.text.sentiment) for i in current], found.weights, model, fit
     )
     timeline = [(i.when, i.text.sentiment.compound) for i in current if i.when]
-    before = breakdown([i.text.sentiment for i in previous], earlier.weights, model)
+    before = breakdown([i.text.sentiment for i in previous], earlier.weights, model, fit)
     themes = (
         find_themes(
             [i.text.text for i in current],
@@ -157,6 +160,7 @@ def _windowed(
             model,
             summary.overall.shares,
             before.shares,
+            fit,
         )
         if previous
         else None
@@ -201,7 +205,10 @@ def job_report(session: Session, job: Job, embed: Embed | None = None) -> JobRep
         )
         for p in scored
     ]
-    report = _windowed(job.topic, items, sources, job.created_at, job.window_s, embed, job.model)
+    fit = team_fit(session, job.team_id, job.model)
+    report = _windowed(
+        job.topic, items, sources, job.created_at, job.window_s, embed, job.model, fit
+    )
     return replace(report, languages=languages, unscored=unscored)
 
 

@@ -1,13 +1,12 @@
 """Corrections from the team: storing them, turning "not about this topic" into an exclusion,
-and how well each model agrees with what the team said (with a calibration once there are
-enough corrections)."""
+and how well each model agrees with what the team said (and, once there are enough
+corrections, whether they make the share estimates truer: sentibot/monitoring/share_fits.py)."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -16,14 +15,13 @@ from sqlalchemy.orm import Session
 from collectors.query import QueryError, parse_query
 from scoring.aggregate import terms
 from scoring.masking import model_name
+from sentibot.monitoring.share_fits import FIT_AFTER, TeamFit, corrected, judge
 from sentibot.storage import corrections as correction_store
 from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store
 from sentibot.storage.models import AlertRule, Post, Score, Watch
 
 LABELS = ("negative", "neutral", "positive")
-# A workspace with this many corrections of a model gets a calibration of it.
-CALIBRATE_AFTER = 50
 _TERM = re.compile(r"^[^\W\d_][\w'-]{2,}$")
 
 
@@ -120,9 +118,8 @@ class Agreement:
     corrections: int
     agreeing: int
     confusion: dict[str, Counter[str]]  # team's label -> model's labels
-    calibrated: float | None = None  # cross-validated agreement after calibration
-    uncalibrated: float | None = None  # the same folds without it
-    offsets: tuple[float, float, float] = field(default=(0.0, 0.0, 0.0))
+    # From FIT_AFTER corrections: the share error with and without the team's own fit.
+    shares: TeamFit | None = None
 
     @property
     def share(self) -> float:
@@ -133,68 +130,17 @@ def agreement(
     session: Session, team_id: str, watch_ids: list[int] | None = None
 ) -> list[Agreement]:
     rows = correction_store.corrected_scores(session, team_id, watch_ids)
-    by_model: dict[str, list[tuple[str, str, list[float]]]] = {}
-    for model, model_label, team_label, probs in rows:
-        by_model.setdefault(model_name(model), []).append((model_label, team_label, probs))
+    by_model: dict[str, list[tuple[str, str]]] = {}
+    for model, model_label, team_label, _ in rows:
+        by_model.setdefault(model_name(model), []).append((model_label, team_label))
     out = []
     for model, items in sorted(by_model.items()):
         confusion: dict[str, Counter[str]] = {label: Counter() for label in LABELS}
-        for model_label, team_label, _ in items:
+        for model_label, team_label in items:
             confusion[team_label][model_label] += 1
-        agreeing = sum(m == t for m, t, _ in items)
-        found = Agreement(model, len(items), agreeing, confusion)
-        if len(items) >= CALIBRATE_AFTER:
-            found = calibrate(found, items)
-        out.append(found)
+        agreeing = sum(m == t for m, t in items)
+        judged = None
+        if len(items) >= FIT_AFTER:
+            judged = judge(*corrected(session, team_id, model, watch_ids), model)
+        out.append(Agreement(model, len(items), agreeing, confusion, judged))
     return out
-
-
-def _log(p: float) -> float:
-    return math.log(max(p, 1e-6))
-
-
-def _fit(items: list[tuple[str, list[float]]]) -> tuple[float, float, float]:
-    """Per-class offsets on the log-probabilities (neutral fixed at 0) that agree most with
-    the team on `items`: a grid of 31 × 31 pairs."""
-    logs = [([_log(x) for x in p], t) for t, p in items]
-    best, best_hits = (0.0, 0.0, 0.0), -1
-    steps = [x / 5 for x in range(-15, 16)]
-    for neg in steps:
-        for pos in steps:
-            offsets = (neg, 0.0, pos)
-            hits = sum(_label(lp, offsets) == t for lp, t in logs)
-            if hits > best_hits or (
-                hits == best_hits and abs(neg) + abs(pos) < sum(map(abs, best))
-            ):
-                best, best_hits = offsets, hits
-    return best
-
-
-def _label(logp: list[float], offsets: tuple[float, float, float]) -> str:
-    scores = [lp + o for lp, o in zip(logp, offsets, strict=True)]
-    return LABELS[max(range(3), key=lambda k: scores[k])]
-
-
-def calibrate(
-    found: Agreement, items: list[tuple[str, str, list[float]]], folds: int = 5
-) -> Agreement:
-    """Fit offsets on four fifths, count agreement on the fifth left out, five times: the
-    figure a team can expect on posts it has not corrected; then fit on all of them."""
-    hits_after = hits_before = 0
-    for k in range(folds):
-        train = [(t, p) for i, (_, t, p) in enumerate(items) if i % folds != k]
-        test = [x for i, x in enumerate(items) if i % folds == k]
-        offsets = _fit(train)
-        for model_label, team_label, probs in test:
-            hits_after += _label([_log(x) for x in probs], offsets) == team_label
-            hits_before += model_label == team_label
-    n = len(items)
-    return Agreement(
-        found.model,
-        found.corrections,
-        found.agreeing,
-        found.confusion,
-        calibrated=hits_after / n,
-        uncalibrated=hits_before / n,
-        offsets=_fit([(t, p) for _, t, p in items]),
-    )

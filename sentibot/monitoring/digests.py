@@ -13,6 +13,7 @@ from scoring.integrity import Weighing, weigh
 from scoring.movers import Movement, movement, rows_of
 from scoring.themes import Embed, Theme, find_themes
 from sentibot.monitoring import schedules
+from sentibot.monitoring.share_fits import team_fit
 from sentibot.storage import digests as digest_store
 from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store
@@ -96,8 +97,9 @@ def build(session: Session, run: DigestRun, embed: Embed | None = None) -> Diges
         # Each message once, each author capped (scoring/integrity.py), as reports and alerts.
         found = weigh([p.text for p in now_posts], [p.author for p in now_posts])
         earlier = weigh([p.text for p in before], [p.author for p in before])
-        current = breakdown([p.sentiment for p in now_posts], found.weights, watch.model)
-        previous = breakdown([p.sentiment for p in before], earlier.weights, watch.model)
+        fit = team_fit(session, run.team_id, watch.model)
+        current = breakdown([p.sentiment for p in now_posts], found.weights, watch.model, fit)
+        previous = breakdown([p.sentiment for p in before], earlier.weights, watch.model, fit)
         themes = _themes(watch.topic, now_posts, found, before, earlier, embed)
         now_theme = {m: t.label for t in themes for m in t.members}
         before_theme = {m: t.label for t in themes for m in t.before_members}
@@ -113,6 +115,7 @@ def build(session: Session, run: DigestRun, embed: Embed | None = None) -> Diges
                     watch.model,
                     current.shares,
                     previous.shares,
+                    fit,
                 )
                 if before
                 else None,

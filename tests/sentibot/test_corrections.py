@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.base import Post as CollectedPost
 from scoring.base import Sentiment
-from sentibot.monitoring.corrections import Agreement, calibrate
+from scoring.quantify import estimate
+from sentibot.monitoring.share_fits import FIT_AFTER, judge
 from sentibot.storage import corrections as correction_store
 from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store
@@ -63,16 +64,28 @@ def test_a_correction_changes_its_workspace_figures_only(sessions: sessionmaker[
     assert volume(watches[1]) == [3]
 
 
-def test_calibration_learns_a_models_lean_and_says_so_on_posts_left_out() -> None:
+def test_corrections_make_the_shares_truer_where_the_model_leans_in_a_team_s_domain() -> None:
     rng = random.Random(3)
-    items = []
-    for _ in range(120):  # the model leans neutral: the team calls most of those negative
-        team = rng.choice(["negative", "negative", "positive"])
-        probs = [0.3, 0.6, 0.1] if team == "negative" else [0.05, 0.55, 0.4]
-        items.append(("neutral", team, probs))
-    found = calibrate(Agreement("vader", len(items), 0, {}), items)
-    assert found.uncalibrated == 0.0
-    assert found.calibrated is not None
-    assert found.calibrated > 0.9
-    assert found.offsets[0] > 0
-    assert found.offsets[2] > 0
+    scores, truth = [], []
+    lean = {"negative": (0.3, 0.6, 0.1), "neutral": (0.1, 0.8, 0.1), "positive": (0.05, 0.55, 0.4)}
+    for _ in range(120):  # the model leans neutral here: half of what it calls so is negative
+        team = rng.choice(["negative", "negative", "neutral", "positive"])
+        probs = lean[team]
+        scores.append(Sentiment("neutral", 0.0, *probs))
+        truth.append(team)
+    judged = judge(scores, truth, "transformer")
+    assert judged.shipped_error is not None and judged.pooled_error is not None
+    assert judged.shipped_error > 20  # the shipped fit reads these as mostly neutral
+    assert judged.pooled_error < judged.shipped_error / 2
+    assert judged.used
+    before = estimate(scores[:60], None, "transformer")
+    after = estimate(scores[:60], None, "transformer", fit=judged.fit)
+    true_negative = truth[:60].count("negative") / 60
+    assert abs(after.values[0] - true_negative) < abs(before.values[0] - true_negative) / 2
+
+
+def test_too_few_corrections_leave_the_shipped_fit() -> None:
+    scores = [Sentiment("neutral", 0.0, 0.3, 0.6, 0.1)] * (FIT_AFTER - 1)
+    judged = judge(scores, ["negative"] * (FIT_AFTER - 1), "transformer")
+    assert judged.fit is None
+    assert judged.shipped_error is None
