@@ -147,14 +147,61 @@ STOP_WORDS = frozenset(
     such than that the their them then there these they this those through to too under until up
     very was we were what when where which while who whom why will with you your yours im ive dont
     cant its it's i'm i've don't can't get got just like really would one also still even http
-    user amp rt via new""".split()
+    https www com co user amp rt via new that's there's what's he's she's they're we're you're
+    isn't wasn't doesn't didn't won't""".split()
 )
 _WORD = re.compile(r"[a-z0-9][a-z0-9'’]*")
+# Links and @mentions say who and where, not what people feel: no term comes from them.
+LINK_OR_MENTION = re.compile(r"https?://\S+|www\.\S+|@\w+", re.IGNORECASE)
+
+
+def stem(word: str) -> str:
+    """A word's crude stem, so inflections count as one term: `bag`/`bags`, `cancel`/
+    `cancelled`/`cancels`, `charge`/`charged`/`charging`, `delay`/`delayed`."""
+    w = word
+    if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+        w = w[:-1]
+    for suffix in ("ing", "ed"):
+        if len(w) - len(suffix) >= 3 and w.endswith(suffix):
+            w = w[: -len(suffix)]
+            break
+    if len(w) > 3 and w.endswith("e"):
+        w = w[:-1]
+    if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiouls":
+        w = w[:-1]
+    if len(w) > 3 and w.endswith("ll"):
+        w = w[:-1]
+    return w
+
+
+def stems(term: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in term.split())
+
+
+def merged(found: Sequence[Driver]) -> list[Driver]:
+    """Drivers without repeats, strongest first: an inflection of a kept term is the same
+    term (`bags` after `bag`); a word already inside a kept phrase says nothing more (`flight`
+    after `cancelled flight`); a phrase said about as often as its kept words replaces them
+    (`cancelled flight` for `cancelled` and `flight`)."""
+    kept: list[Driver] = []
+    for d in found:
+        mine = stems(d.term)
+        same = [i for i, k in enumerate(kept) if stems(k.term) & mine]
+        if not same:
+            kept.append(d)
+            continue
+        inside = all(stems(kept[i].term) < mine for i in same)
+        if inside and d.count * 2 >= max(kept[i].count for i in same):
+            kept[same[0]] = Driver(d.term, kept[same[0]].z, d.count)
+            for i in reversed(same[1:]):
+                del kept[i]
+    return kept
 
 
 def terms(text: str, exclude: frozenset[str] = frozenset()) -> list[str]:
     """Words and two-word phrases of a post, without stop-words, the topic or mentions."""
-    words = [w.strip("'’") for w in _WORD.findall(text.lower().replace("@user", " ")) if len(w) > 1]
+    plain = LINK_OR_MENTION.sub(" ", text).lower()
+    words = [w.strip("'’") for w in _WORD.findall(plain) if len(w) > 1]
     kept = [w for w in words if w not in STOP_WORDS and w not in exclude]
     bigrams = [
         f"{a} {b}"
@@ -229,4 +276,4 @@ def contrast(
         if z > Z95:
             found.append(Driver(term, z, count))
     found.sort(key=lambda d: d.z, reverse=True)
-    return found[:n]
+    return merged(found)[:n]

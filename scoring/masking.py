@@ -66,6 +66,19 @@ def mask(text: str, terms: Sequence[str]) -> str:
     return pattern.sub(PLACEHOLDER, text) if pattern is not None else text
 
 
+def topic_pattern(topic: str) -> re.Pattern[str] | None:
+    """What `mask` would find of a topic's words, from the topic as written (its words,
+    quoted phrases and alternatives; `-excluded` words and operators are not its own)."""
+    phrases = re.findall(r'"([^"]+)"', topic)
+    rest = re.sub(r'"[^"]+"', " ", topic)
+    words = [
+        w.strip("()#@").lower()
+        for w in rest.split()
+        if not w.startswith("-") and ":" not in w and w.upper() not in ("OR", "AND")
+    ]
+    return _pattern(tuple(t for t in (*phrases, *words) if t.strip()))
+
+
 class MaskedScorer:
     """A scorer that reads each text with the topic's terms masked."""
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scoring.aggregate import contrast, terms
+from scoring.aggregate import LINK_OR_MENTION, contrast, stems, terms
 from scoring.base import Sentiment
 from scoring.integrity import Weighing
+from scoring.masking import topic_pattern
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -79,11 +80,11 @@ def find_themes(
     messages = [i for i, w in enumerate(weights) if w > 0]
     if len(messages) < MIN_MESSAGES:
         return []
-    vectors = embed([texts[i] for i in messages])
+    vectors = embed([plain(texts[i], topic) for i in messages])
     k = min(MAX_THEMES, max(2, round(math.sqrt(len(messages) / 4))))
     model = KMeans(n_clusters=k, n_init=4, random_state=0).fit(vectors)
     groups = [[m for m, c in zip(messages, model.labels_, strict=True) if c == g] for g in range(k)]
-    before, placed = _placed([previous[i] for i in kept], model, embed)
+    before, placed = _placed([plain(previous[i], topic) for i in kept], model, embed)
     found = []
     for g, members in enumerate(groups):
         if not members:
@@ -123,11 +124,22 @@ def _placed(
     return np.round(counts * len(previous) / len(sample)), placed
 
 
+def plain(text: str, topic: str) -> str:
+    """What a post says, for finding themes: without links, @mentions and the topic's own
+    words (they would group posts by brand or account rather than by what they say)."""
+    text = LINK_OR_MENTION.sub(" ", text)
+    pattern = topic_pattern(topic)
+    if pattern is not None:
+        text = pattern.sub(" ", text)
+    return " ".join(text.split()) or text
+
+
 def _distinct(found: list[str]) -> list[str]:
-    """Terms that do not repeat each other's words (`phone`, not also `phone battery`)."""
+    """Terms that do not repeat each other's words or their inflections (`phone`, not also
+    `phone battery` or `phones`)."""
     kept: list[str] = []
     for term in found:
-        if not any(set(term.split()) & set(k.split()) for k in kept):
+        if not any(stems(term) & stems(k) for k in kept):
             kept.append(term)
     return kept
 

@@ -108,3 +108,18 @@ def test_drivers_never_fail_on_any_text(rows, topic) -> None:
     posts = [ScoredText(t, sent) for t, sent in rows]
     for label in ("negative", "positive"):
         assert all(d.z > 1.96 for d in drivers(posts, label, topic=topic))
+
+
+def test_drivers_name_a_complaint_once_not_as_its_words_and_inflections() -> None:
+    neg = [
+        f"cancelled flight again, stuck at gate {i} @JetBlue https://t.co/a{i}" for i in range(10)
+    ]
+    neg += [f"they cancelled my flights {i}" for i in range(4)]
+    pos = [f"great crew and comfy seats {i}" for i in range(14)]
+    posts = [ScoredText(t, s("negative", -0.6)) for t in neg] + [
+        ScoredText(t, s("positive", 0.6)) for t in pos
+    ]
+    names = [d.term for d in drivers(posts, "negative", topic="jetblue")]
+    assert "cancelled flight" in names
+    assert not {"cancelled", "flight", "flights"} & set(names)
+    assert not {"co", "https", "jetblue"} & {w for n in names for w in n.split()}

@@ -8,7 +8,7 @@ import itertools
 from scoring.base import get_scorer
 from scoring.embed import embed
 from scoring.integrity import weigh
-from scoring.themes import find_themes
+from scoring.themes import find_themes, plain
 
 BATTERY = [
     f"the acme phone battery {a} {b}"
@@ -57,3 +57,49 @@ def test_the_same_posts_give_the_same_themes() -> None:
 
 def test_too_few_messages_make_no_themes() -> None:
     assert _themes(BATTERY[:5], []) == []
+
+
+def test_themes_follow_what_posts_say_not_whom_they_mention() -> None:
+    # Half of each complaint names @Delta, half @JetBlue: grouped by account, the two
+    # complaints would mix; grouped by what they say, each theme is one complaint.
+    lost = [
+        f"@{who} lost my bag {where} https://t.co/x{i}"
+        for i, (who, where) in enumerate(
+            itertools.product(
+                ["Delta", "JetBlue"],
+                ["in Boston", "on the way to Denver", "again", "and nobody calls back",
+                 "with my laptop inside", "for the second time"],
+            )
+        )
+    ]  # fmt: skip
+    late = [
+        f"@{who} flight delayed {how} https://t.co/y{i}"
+        for i, (who, how) in enumerate(
+            itertools.product(
+                ["Delta", "JetBlue"],
+                ["three hours", "overnight", "with no explanation", "and the crew left",
+                 "past midnight", "until tomorrow"],
+            )
+        )
+    ]  # fmt: skip
+    texts = lost + late
+    sentiments = get_scorer("vader").score(texts)
+    found = weigh(texts, [f"u{i}" for i in range(len(texts))])
+    themes = find_themes(texts, sentiments, found, "airline", embed)
+    assert len(themes) == 2
+    members = [set(t.members) for t in themes]
+    assert set(range(len(lost))) in members  # every lost-bag post in one theme, nothing else
+    for t in themes:
+        assert not {"delta", "jetblue", "co", "https"} & set(" ".join(t.terms).split())
+        words = t.label.replace(" / ", " ").split()
+        assert len({w.rstrip("s") for w in words}) == len(words), t.label  # no `bag / bags`
+
+
+def test_plain_drops_links_mentions_and_the_topic_s_words() -> None:
+    text = (
+        "Flying @united to Chicago, United's gate agent was kind https://t.co/abc #UnitedAirlines"
+    )
+    assert plain(text, "united") == "Flying to Chicago, gate agent was kind"
+    assert plain("Best Buy lost it; bestbuy never called", '"best buy" OR bestbuy -jobs') == (
+        "lost it; never called"
+    )

@@ -74,7 +74,8 @@ def test_corrections_make_the_shares_truer_where_the_model_leans_in_a_team_s_dom
         scores.append(Sentiment("neutral", 0.0, *probs))
         truth.append(team)
     judged = judge(scores, truth, "transformer")
-    assert judged.shipped_error is not None and judged.pooled_error is not None
+    assert judged.shipped_error is not None
+    assert judged.pooled_error is not None
     assert judged.shipped_error > 20  # the shipped fit reads these as mostly neutral
     assert judged.pooled_error < judged.shipped_error / 2
     assert judged.used
