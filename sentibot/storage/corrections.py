@@ -84,8 +84,8 @@ def corrected_scores(
     session: Session, team_id: str, watch_ids: Iterable[int] | None = None
 ) -> list[tuple[str, str, str, list[float]]]:
     """(model, model's label, team's label, [negative, neutral, positive]) of every corrected
-    post the models scored, for agreement and the workspace's share fit; posts left out as off-topic are not
-    a sentiment and are not listed."""
+    post the models scored, for agreement and the workspace's share fit; posts left out as
+    off-topic are not a sentiment and are not listed."""
     query = (
         select(
             Score.model,
