@@ -112,3 +112,7 @@ def test_a_language_the_source_declares_is_kept_and_others_are_detected() -> Non
     assert lang_of("I really love the new acme phone, it is great") == "en"
     assert lang_of("lol https://t.co/abc") is None  # too little to tell
     assert lang_of("Ich liebe das neue Telefon von acme sehr", "und") == "de"  # X: undetermined
+    # Plain English slang the detector half-believes is Nigerian Pidgin or Tagalog: no
+    # language rather than a wrong one, so the post is read as the model's language, not left out.
+    assert lang_of("the app dey crash every time o") is None
+    assert lang_of("Oga abeg make una fix am sharp sharp") is None
