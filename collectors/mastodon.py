@@ -43,6 +43,7 @@ from sentibot.config.settings import Settings
 
 log = logging.getLogger(__name__)
 
+ASSUMED_VERSION = "4.0.0"  # search_v2 and hashtag timelines with min_id: every 4.x has both
 PAGE_SIZE = 40  # the most a Mastodon timeline page holds
 MAX_PAGES = 3
 
@@ -169,6 +170,9 @@ class MastodonCollector:
                 ratelimit_method="throw",
                 request_timeout=self.timeout_s,
                 version_check_mode="none",
+                # Named, so Mastodon.py never probes /api/v1/instance before a search: with that
+                # endpoint answering 503 or 429 its probe recursed ~960 requests deep.
+                mastodon_version=ASSUMED_VERSION,
                 session=session,
                 user_agent="sentibot",
             )

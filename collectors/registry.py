@@ -174,6 +174,10 @@ def _one(
     except SourceError as exc:
         log.warning("source %s failed for %r: %s", name, query.canonical(), exc.reason)
         return SourceReport("failed", reason=exc.reason), None
+    except Exception as exc:  # a library's surprise (Mastodon.py's RecursionError): this source's
+        log.exception("source %s failed unexpectedly for %r", name, query.canonical())
+        reason = f"an unexpected error in its client ({type(exc).__name__}); see the worker log"
+        return SourceReport("failed", reason=reason), None
     log.info("source %s: %s posts in %.2f s", name, len(batch.posts), time.monotonic() - started)
     now = datetime.now(UTC)
     kept = [c for c in (clean_post(p, now) for p in batch.posts) if c is not None]

@@ -114,3 +114,18 @@ def test_rate_limit_everywhere_fails_the_source(instance) -> None:
         MastodonCollector([instance.url], retry=RetryPolicy(max_wait_s=5)).collect(
             parse_query("acme"), 10
         )
+
+
+def test_a_failing_instance_endpoint_costs_no_search() -> None:
+    """Mastodon.py asks `/api/v1/instance` (then v2) for the version before a search; when
+    both answered 503 it recursed ~960 requests deep into a RecursionError. The version is
+    named now: the search runs, and the instance endpoint is not asked again and again."""
+    with MastodonStandIn(corpus(10), token="token") as instance:
+        for path in ("/api/v1/instance", "/api/v2/instance"):
+            instance.fail_next(path, 503, body={"error": "unavailable"}, times=5000)
+        batch = MastodonCollector([instance.url], access_token="token").collect(
+            parse_query("acme"), 40
+        )
+        assert len(batch.posts) == 10
+        assert len(instance.requests_to("/api/v2/search")) == 1
+        assert len(instance.requests_to("/instance")) <= 2

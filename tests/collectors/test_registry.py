@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from collectors.base import Batch, SourceError
 from collectors.query import Query, parse_query
 from collectors.registry import (
@@ -41,13 +43,16 @@ def test_keyless_sources_build_without_credentials() -> None:
 
 
 class Fake:
-    def __init__(self, name: str, fail: bool = False) -> None:
+    def __init__(self, name: str, fail: bool = False, raises: BaseException | None = None) -> None:
         self.name = name
         self.fail = fail
+        self.raises = raises
         self.cursors: list[str | None] = []
 
     def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
         self.cursors.append(cursor)
+        if self.raises is not None:
+            raise self.raises
         if self.fail:
             raise SourceError("down")
         return Batch([], cursor="42")
@@ -59,6 +64,18 @@ def test_a_failed_source_keeps_its_cursor_and_others_advance() -> None:
     assert out.cursors == {"hn": "42"}  # rss keeps "7" by not appearing
     assert out.reports["rss"].status == "failed"
     assert (good.cursors, bad.cursors) == (["1"], ["7"])
+
+
+@pytest.mark.parametrize(
+    "surprise", [RecursionError("maximum recursion depth exceeded"), KeyError("id"), OSError(5)]
+)
+def test_whatever_a_source_s_library_raises_fails_that_source_alone(surprise) -> None:
+    good, bad = Fake("hn"), Fake("mastodon", raises=surprise)
+    out = collect(parse_query("acme"), {"hn": good, "mastodon": bad}, 10, {"mastodon": "7"})
+    assert out.reports["hn"].status == "ok"
+    assert out.cursors == {"hn": "42"}  # mastodon keeps "7"
+    assert out.reports["mastodon"].status == "failed"
+    assert type(surprise).__name__ in out.reports["mastodon"].reason
 
 
 class Slow:
