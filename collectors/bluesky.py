@@ -65,9 +65,8 @@ class BlueskyCollector:
         ):
             if isinstance(found, SourceError):
                 raise found
-            for post in found:
+            for post, stamp in found:
                 posts.setdefault(post.external_id, post)
-                stamp = _stamp(post.created_at)
                 if newest is None or stamp > newest:
                     newest = stamp
         ordered = sorted(
@@ -77,8 +76,11 @@ class BlueskyCollector:
         )
         return Batch(ordered[:limit], newest)
 
-    def _search(self, query: Query, text: str, limit: int, since: str | None) -> list[Post]:
-        found: list[Post] = []
+    def _search(
+        self, query: Query, text: str, limit: int, since: str | None
+    ) -> list[tuple[Post, str]]:
+        """Matching posts after `since`, each with its sort time (the cursor's measure)."""
+        found: list[tuple[Post, str]] = []
         page_cursor: str | None = None
         for _ in range(MAX_PAGES):
             params: dict[str, Any] = {"q": text, "sort": "latest", "limit": PAGE_SIZE}
@@ -91,10 +93,13 @@ class BlueskyCollector:
             response = with_retries(lambda p=params: self._call(p), self.retry)
             for view in response.posts or []:
                 post = _to_post(view)
-                if post is None or (since and _stamp(post.created_at) <= since):
+                if post is None:
+                    continue
+                at = _sort_stamp(view)
+                if since and at <= since:
                     continue
                 if query.matches(post.text, post.lang):
-                    found.append(post)
+                    found.append((post, at))
             page_cursor = response.cursor
             if not page_cursor or not response.posts or len(found) >= limit:
                 break
@@ -164,6 +169,21 @@ def _forget(key: tuple[str, str, str]) -> None:
 def _stamp(created: datetime | None) -> str:
     moment = created or datetime(1970, 1, 1, tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _sort_stamp(view: Any) -> str:
+    """When Bluesky sorts the post (and `since` compares): `createdAt` is set by the client and
+    may run ahead, so the earlier of it and `indexedAt`, and never past now. A cursor taken from
+    a future `createdAt` would skip every newer post after it."""
+    times = [
+        t
+        for t in (
+            _parse_time(getattr(getattr(view, "record", None), "created_at", None)),
+            _parse_time(getattr(view, "indexed_at", None)),
+        )
+        if t is not None
+    ]
+    return _stamp(min([*times, datetime.now(UTC)]))
 
 
 def _detail(exc: Exception) -> str:

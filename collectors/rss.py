@@ -8,6 +8,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
@@ -79,7 +80,9 @@ class FeedCollector:
                 if since is not None and stamp is not None and stamp <= since:
                     continue
                 posts.setdefault(post.external_id, post)
-                newest = newer(newest, stamp)
+                # A cursor never moves past now: one entry dated in the future would hide
+                # every newer entry until that date.
+                newest = newer(newest, None if stamp is None else min(stamp, time.time()))
         if errors and len(errors) == len(self.feeds):
             raise SourceUnavailable(
                 errors[0] if len(errors) == 1 else f"all feeds failed: {errors[0]}"

@@ -21,6 +21,11 @@ def _jwt(claims: dict[str, object]) -> str:
     return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c3RhbmRpbg"
 
 
+def _sort_at(p: CorpusPost) -> datetime:
+    """The appview's sort time: a client's `createdAt`, but never after `indexedAt`."""
+    return min(p.created_at, p.indexed_at or p.created_at)
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -103,7 +108,7 @@ class BlueskyStandIn(StandIn):
         found = self.corpus.search(query) if query else []
         if "since" in request.query:
             since = datetime.fromisoformat(request.query["since"].replace("Z", "+00:00"))
-            found = [p for p in found if p.created_at >= since]
+            found = [p for p in found if _sort_at(p) >= since]
         if "lang" in request.query:
             found = [p for p in found if p.lang == request.query["lang"]]
         offset = int(request.query.get("cursor", 0) or 0)
@@ -136,7 +141,7 @@ class BlueskyStandIn(StandIn):
             "repostCount": 0,
             "likeCount": p.likes,
             "quoteCount": 0,
-            "indexedAt": _iso(p.created_at),
+            "indexedAt": _iso(p.indexed_at or p.created_at),
             "labels": [],
         }
 

@@ -22,6 +22,8 @@ class CorpusPost:
     likes: int = 0
     replies: int = 0
     lang: str = "en"
+    # When the service indexed it, where that differs from what the client wrote (Bluesky).
+    indexed_at: datetime | None = None
 
 
 class Corpus(Protocol):

@@ -88,3 +88,28 @@ def test_an_expired_session_signs_in_again_and_reads(pds, retry) -> None:
     batch = collector(pds, retry).collect(parse_query("acme"), 5)
     assert len(batch.posts) == 5
     assert pds.sessions_created == 2
+
+
+def test_a_post_dated_in_the_future_does_not_freeze_the_cursor(retry) -> None:
+    """A client wrote createdAt a year ahead (the appview indexed it now): the cursor follows
+    the sort time, so the next run still finds the posts written after it."""
+    from datetime import UTC, datetime, timedelta
+
+    from devtools.corpus import CorpusPost, StaticCorpus
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    posts = [
+        CorpusPost("1", "acme from the future", "ahead", now + timedelta(days=365), indexed_at=now),
+        CorpusPost("2", "acme an hour ago", "plain", now - timedelta(hours=1)),
+    ]
+    corpus = StaticCorpus(posts)
+    bluesky._clients.clear()
+    with BlueskyStandIn(corpus) as pds:
+        first = collector(pds, retry).collect(parse_query("acme"), 50)
+        assert len(first.posts) == 2
+        assert first.cursor is not None
+        assert first.cursor <= datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        later = now + timedelta(seconds=30)
+        corpus.posts.append(CorpusPost("3", "acme written after", "next", later))
+        again = collector(pds, retry).collect(parse_query("acme"), 50, first.cursor)
+        assert [p.text for p in again.posts] == ["acme written after"]

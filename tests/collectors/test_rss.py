@@ -110,3 +110,23 @@ def test_a_failing_feed_is_named_without_its_secrets(feeds, retry, caplog) -> No
     assert "/gone" in batch.partial
     assert "s3cret" not in caplog.text
     assert "user:pw" not in caplog.text
+
+
+def test_an_entry_dated_in_the_future_does_not_freeze_the_cursor(retry) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    items = [
+        CorpusPost(id="f1", text="acme in 2031", created_at=now + timedelta(days=1800)),
+        CorpusPost(id="f2", text="acme an hour ago", created_at=now - timedelta(hours=1)),
+    ]
+    with FeedStandIn({"news": items}) as standin:
+        c = FeedCollector([standin.feed_url("rss", "news")], retry)
+        first = c.collect(parse_query("acme"), 50)
+        assert len(first.posts) == 2
+        assert float(first.cursor or 0) <= datetime.now(UTC).timestamp()
+        items.append(
+            CorpusPost(id="f3", text="acme a minute later", created_at=now + timedelta(minutes=1))
+        )
+        again = c.collect(parse_query("acme"), 50, first.cursor)
+    assert "acme a minute later" in [p.text for p in again.posts]
