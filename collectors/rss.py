@@ -108,7 +108,10 @@ class FeedCollector:
             raise SourceUnavailable(f"feed {url} server error ({response.status_code})")
         if response.status_code != 200:
             raise SourceBadResponse(f"feed {url} answered {response.status_code}")
-        parsed = feedparser.parse(response.content)
+        # The HTTP charset decides when the XML does not say (RFC 3023): KOI8-R or Shift-JIS
+        # feeds named only in Content-Type were stored as mojibake without it.
+        headers = {"content-type": response.headers.get("content-type", "")}
+        parsed = feedparser.parse(response.content, response_headers=headers)
         if parsed.bozo and not parsed.entries:
             raise SourceBadResponse(f"feed {url} is not RSS or Atom")
         return parsed

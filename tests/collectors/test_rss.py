@@ -130,3 +130,30 @@ def test_an_entry_dated_in_the_future_does_not_freeze_the_cursor(retry) -> None:
         )
         again = c.collect(parse_query("acme"), 50, first.cursor)
     assert "acme a minute later" in [p.text for p in again.posts]
+
+
+@pytest.mark.parametrize(
+    ("charset", "title"),
+    [
+        ("koi8-r", "Акме подняла цены"),
+        ("shift_jis", "アクメの新しい電話"),
+        ("gb2312", "阿克米涨价了"),
+        ("euc-kr", "아크미 가격 인상"),
+    ],
+)
+def test_a_feed_whose_charset_is_only_in_the_http_header_is_read_in_it(
+    charset, title, retry
+) -> None:
+    """As feedparser's own `http_*_charset` corpus: no encoding in the XML declaration, the
+    bytes in a legacy charset, the charset named only by Content-Type."""
+    body = (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
+        f"<item><title>acme {title}</title><link>http://example.org/1</link>"
+        "<guid>1</guid></item></channel></rss>"
+    ).encode(charset)
+    with FeedStandIn({}) as standin:
+        standin.fail_next(
+            "/legacy", 200, body=body, headers={"content-type": f"text/xml; charset={charset}"}
+        )
+        batch = FeedCollector([standin.url + "/legacy"], retry).collect(parse_query("acme"), 10)
+    assert [p.text for p in batch.posts] == [f"acme {title}"]
