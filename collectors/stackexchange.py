@@ -7,6 +7,7 @@ for that many seconds. It is kept per process and honoured before every call."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -37,9 +38,15 @@ from sentibot.config.settings import Settings
 PAGE_SIZE = 100
 MAX_PAGES = 3
 
+log = logging.getLogger(__name__)
+
 # (api_url, site) -> monotonic time before which /search/excerpts may not be called again.
 _backoff_until: dict[tuple[str, str], float] = {}
 _backoff_lock = threading.Lock()
+# api_url -> {api_site_parameter: site_url}, from `/2.3/sites` (read once per process).
+_site_urls: dict[str, dict[str, str]] = {}
+# Sites on their own domain; every other site lives under stackexchange.com.
+_OWN_DOMAIN = {"stackoverflow", "serverfault", "superuser", "askubuntu", "stackapps"}
 
 
 class StackExchangeCollector:
@@ -93,8 +100,9 @@ class StackExchangeCollector:
                     lambda p=page, t=text: self._page(site, t, p, since), self.retry
                 )
                 items, has_more = _items(body)
+                base = self._site_url(site)
                 for item in items:
-                    post, created = _to_post(site, item)
+                    post, created = _to_post(site, item, base)
                     if post.external_id in seen or (since is not None and created <= since):
                         continue
                     if query.matches(post.text):
@@ -104,6 +112,39 @@ class StackExchangeCollector:
                     break
                 page += 1
         return found
+
+    def _site_url(self, site: str) -> str:
+        """The site's address as `/2.3/sites` gives it; a reasoned guess if that fails."""
+        if self.api_url not in _site_urls:
+            found = self._read_sites()
+            if found is None:
+                return guess_site_url(site)
+            _site_urls[self.api_url] = found
+        return _site_urls[self.api_url].get(site) or guess_site_url(site)
+
+    def _read_sites(self) -> dict[str, str] | None:
+        out: dict[str, str] = {}
+        for page in range(1, 6):  # about 370 sites: four pages of 100
+            params: dict[str, Any] = {"page": page, "pagesize": 100}
+            if self.key:
+                params["key"] = self.key
+            try:
+                response = self.session.get(
+                    f"{self.api_url}/2.3/sites", params=params, timeout=self.timeout_s
+                )
+                body = response.json() if response.status_code == 200 else None
+            except (requests.RequestException, ValueError):
+                body = None
+            if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+                log.warning("Stack Exchange /sites unreadable; links use the usual domains")
+                return None
+            for item in body["items"]:
+                site, url = item.get("api_site_parameter"), item.get("site_url")
+                if isinstance(site, str) and isinstance(url, str) and url.startswith("https://"):
+                    out[site] = url.rstrip("/")
+            if not body.get("has_more"):
+                break
+        return out
 
     def _page(self, site: str, text: str, page: int, since: int | None) -> Any:
         wait = _backoff_left(self.api_url, site)
@@ -208,14 +249,33 @@ def _items(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
     return items, bool(body.get("has_more"))
 
 
-def _to_post(site: str, item: dict[str, Any]) -> tuple[Post, int]:
+def guess_site_url(site: str) -> str:
+    """Where a site lives when `/sites` cannot say: `stackoverflow` on its own domain,
+    `webapps` under stackexchange.com, `meta` as meta.stackexchange.com, `meta.superuser` as
+    meta.superuser.com, `meta.webapps` as webapps.meta.stackexchange.com."""
+    name = site.lower().removesuffix(".com")
+    if "." in name and not name.startswith("meta."):
+        return f"https://{name}"  # given as a domain (`mathoverflow.net`)
+    if name == "meta":
+        return "https://meta.stackexchange.com"
+    if name.startswith("meta."):
+        parent = name.removeprefix("meta.")
+        if parent in _OWN_DOMAIN:
+            return f"https://meta.{parent}.com"
+        return f"https://{parent}.meta.stackexchange.com"
+    if name in _OWN_DOMAIN:
+        return f"https://{name}.com"
+    return f"https://{name}.stackexchange.com"
+
+
+def _to_post(site: str, item: dict[str, Any], base: str | None = None) -> tuple[Post, int]:
     is_answer = item.get("item_type") == "answer" and item.get("answer_id") is not None
     number = item["answer_id"] if is_answer else item["question_id"]
     title = html_to_text(item.get("title"))
     excerpt = html_to_text(item.get("body") or item.get("excerpt"))
     text = excerpt if is_answer else "\n".join(t for t in (title, excerpt) if t)
     created = int(item["creation_date"])
-    host = site if "." in site else f"{site}.com"
+    base = base or guess_site_url(site)
     kind = "a" if is_answer else "q"
     return (
         Post(
@@ -225,7 +285,7 @@ def _to_post(site: str, item: dict[str, Any]) -> tuple[Post, int]:
             author=(item.get("owner") or {}).get("display_name")
             if isinstance(item.get("owner"), dict)
             else None,
-            url=f"https://{host}/{kind}/{number}",
+            url=f"{base}/{kind}/{number}",
             created_at=datetime.fromtimestamp(created, UTC),
             engagement=int(item.get("score") or 0) + int(item.get("answer_count") or 0),
         ),

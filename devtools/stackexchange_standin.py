@@ -1,5 +1,5 @@
-"""A local Stack Exchange API 2.3 `/search/excerpts`: a daily quota per IP (300 keyless,
-10,000 with a key) reported in `quota_remaining`, an optional `backoff`, and the documented
+"""A local Stack Exchange API 2.3 `/search/excerpts` and `/sites`: a daily quota per IP (300
+keyless, 10,000 with a key) reported in `quota_remaining`, an optional `backoff`, and the documented
 error wrapper (`error_id`, `error_name`, `error_message`) for bad sites, keys and throttling."""
 
 from __future__ import annotations
@@ -9,10 +9,22 @@ from datetime import UTC
 from devtools.corpus import Corpus, CorpusPost, source_query
 from devtools.http_standin import Request, Response, StandIn
 
+# What `/2.3/sites` says of each site it serves (`api_site_parameter` -> `site_url`), as the
+# real API does: the big sites on their own domains, the rest under stackexchange.com.
+SITE_URLS = {
+    "stackoverflow": "https://stackoverflow.com",
+    "superuser": "https://superuser.com",
+    "serverfault": "https://serverfault.com",
+    "webapps": "https://webapps.stackexchange.com",
+    "meta": "https://meta.stackexchange.com",
+    "meta.stackoverflow": "https://meta.stackoverflow.com",
+    "mathoverflow.net": "https://mathoverflow.net",
+}
+
 
 class StackExchangeStandIn(StandIn):
     key = "standin-key((("
-    sites = ("stackoverflow", "superuser", "serverfault")
+    sites = tuple(SITE_URLS)
 
     def __init__(self, corpus: Corpus) -> None:
         super().__init__()
@@ -21,6 +33,8 @@ class StackExchangeStandIn(StandIn):
         self.backoff: int | None = None  # sent with the next answers while set
 
     def route(self, request: Request) -> Response:
+        if request.path == "/2.3/sites":
+            return self._sites(request)
         if request.path != "/2.3/search/excerpts":
             return self._error(404, "no_method", "no method found with this name")
         keyed = "key" in request.query
@@ -54,6 +68,23 @@ class StackExchangeStandIn(StandIn):
         if self.backoff is not None:
             body["backoff"] = self.backoff
         return Response(200, body)
+
+    def _sites(self, request: Request) -> Response:
+        size = min(int(request.query.get("pagesize", 30)), 100)
+        page = int(request.query.get("page", 1))
+        rows = list(SITE_URLS.items())[(page - 1) * size : page * size]
+        items = [
+            {
+                "api_site_parameter": site,
+                "site_url": url,
+                "name": site.title(),
+                "site_type": "meta_site" if "meta" in site else "main_site",
+                "site_state": "normal",
+            }
+            for site, url in rows
+        ]
+        body = {"items": items, "has_more": page * size < len(SITE_URLS)}
+        return Response(200, {**body, "quota_max": 300, "quota_remaining": 299})
 
     @staticmethod
     def _item(p: CorpusPost) -> dict[str, object]:

@@ -84,3 +84,33 @@ def test_one_bad_site_of_two_leaves_the_other(api, retry) -> None:
     assert len(batch.posts) == 10
     assert batch.partial
     assert batch.partial.startswith("nosuchsite: ")
+
+
+@pytest.mark.parametrize(
+    ("site", "link"),
+    [
+        ("stackoverflow", "https://stackoverflow.com/q/"),
+        ("webapps", "https://webapps.stackexchange.com/q/"),
+        ("meta", "https://meta.stackexchange.com/q/"),
+        ("meta.stackoverflow", "https://meta.stackoverflow.com/q/"),
+        ("mathoverflow.net", "https://mathoverflow.net/q/"),
+    ],
+)
+def test_links_go_to_the_site_s_own_address(site, link, retry) -> None:
+    """`/2.3/sites` says where each site lives (webapps is not webapps.com); without it, the
+    same rules name the usual addresses."""
+    for sites_answer in ("read", "failing"):
+        stackexchange._site_urls.clear()
+        with StackExchangeStandIn(corpus(3)) as api:
+            if sites_answer == "failing":
+                api.fail_next("/2.3/sites", 503, body={"error_id": 503}, times=10)
+            batch = StackExchangeCollector([site], None, api.url, retry).collect(
+                parse_query("acme"), 3
+            )
+            asked = api.requests_to("/2.3/sites")
+        assert asked, "the site list was not read"
+        assert batch.posts
+        assert all((p.url or "").startswith(link) for p in batch.posts), (
+            sites_answer,
+            batch.posts[0].url,
+        )
