@@ -4,6 +4,7 @@ without one and 30 with; GITHUB_API_URL points it at GitHub Enterprise (…/api/
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,13 @@ from sentibot.config.settings import Settings
 
 PAGE_SIZE = 100
 MAX_PAGES = 3
+# GitHub's secondary limit (403 "You have exceeded a secondary rate limit", requests still left,
+# often no Retry-After): its documentation says wait at least a minute, then longer each time.
+SECONDARY_WAIT_S = 60.0
+MAX_SECONDARY_WAIT_S = 3600.0
+# api_url -> (monotonic time before which no search is sent, secondary limits in a row).
+_paused: dict[str, tuple[float, int]] = {}
+_paused_lock = threading.Lock()
 
 
 class GitHubCollector:
@@ -59,6 +67,13 @@ class GitHubCollector:
 
     def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
         """One search per OR alternative, side by side, created after the cursor (Unix time)."""
+        with _paused_lock:
+            until, _ = _paused.get(self.api_url, (0.0, 0))
+        if until > time.monotonic():  # inside a secondary limit: this run does not ask at all
+            raise RateLimited(
+                "GitHub's secondary rate limit: waiting before searching again",
+                until - time.monotonic(),
+            )
         since = int(float(cursor)) if cursor else None
         posts: dict[str, Post] = {}
         newest = cursor
@@ -116,6 +131,14 @@ class GitHubCollector:
             self.allowance.saw(int(left), int(limit))
         if response.status_code == 401:
             raise SourceAuthError(f"GitHub refused GITHUB_TOKEN ({_message(response)})")
+        if (
+            response.status_code in (403, 429)
+            and "secondary rate limit" in _message(response).lower()
+        ):
+            raise RateLimited(
+                f"GitHub's secondary rate limit ({response.status_code}: {_message(response)})",
+                _secondary(self.api_url, response),
+            )
         if response.status_code in (403, 429) and (
             left == "0" or "retry-after" in response.headers or response.status_code == 429
         ):
@@ -132,9 +155,12 @@ class GitHubCollector:
         if response.status_code != 200:
             raise SourceBadResponse(f"GitHub answered {response.status_code}: {_message(response)}")
         try:
-            return response.json()
+            body = response.json()
         except ValueError as exc:
             raise SourceBadResponse(malformed("GitHub", exc)) from exc
+        with _paused_lock:
+            _paused.pop(self.api_url, None)
+        return body
 
 
 def _message(response: requests.Response) -> str:
@@ -142,6 +168,18 @@ def _message(response: requests.Response) -> str:
         return str(response.json().get("message", ""))[:120]
     except (ValueError, AttributeError):
         return response.text[:120]
+
+
+def _secondary(api_url: str, response: requests.Response) -> float:
+    """How long to leave GitHub alone after a secondary limit: Retry-After where given, else a
+    minute, doubling with each limit in a row; no search is sent before then."""
+    with _paused_lock:
+        _, streak = _paused.get(api_url, (0.0, 0))
+        told = _wait(response) if "retry-after" in response.headers else None
+        wait = told if told is not None else SECONDARY_WAIT_S * 2**streak
+        wait = min(wait, MAX_SECONDARY_WAIT_S)
+        _paused[api_url] = (time.monotonic() + wait, streak + 1)
+    return wait
 
 
 def _wait(response: requests.Response) -> float | None:

@@ -71,3 +71,36 @@ def test_a_secondary_limit_with_retry_after_is_waited_out(github, retry, sleeps)
     batch = GitHubCollector(None, github.url, retry).collect(parse_query("acme"), 5)
     assert sleeps == [3.0]
     assert len(batch.posts) == 5
+
+
+def test_a_secondary_limit_without_retry_after_is_waited_out_not_blamed_on_the_token(
+    github, retry, sleeps
+) -> None:
+    """GitHub's secondary limit as recorded in client libraries' tests: 403, requests still
+    remaining, no Retry-After. It is a rate limit (not "check GITHUB_TOKEN"), the wait is at
+    least a minute, and the next run within it sends nothing; a later limit waits longer."""
+    from collectors import github as github_module
+
+    github_module._paused.clear()
+    limited = {
+        "message": "You have exceeded a secondary rate limit. Please wait a few minutes "
+        "before you try again.",
+        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+        "#about-secondary-rate-limits",
+    }
+    github.fail_next("/search/issues", 403, headers={"x-ratelimit-remaining": "9"}, body=limited)
+    with pytest.raises(RateLimited) as caught:
+        GitHubCollector(github.token, github.url, retry).collect(parse_query("acme"), 5)
+    assert "secondary rate limit" in caught.value.reason
+    assert "GITHUB_TOKEN" not in caught.value.reason
+    assert caught.value.retry_after == 60
+    asked = len(github.requests_to("/search/issues"))
+    with pytest.raises(RateLimited):  # the next run, inside the minute: no request at all
+        GitHubCollector(github.token, github.url, retry).collect(parse_query("acme"), 5)
+    assert len(github.requests_to("/search/issues")) == asked
+    github_module._paused[github.url] = (0.0, 1)  # the minute is over; a second limit follows
+    github.fail_next("/search/issues", 403, body=limited)
+    with pytest.raises(RateLimited) as again:
+        GitHubCollector(github.token, github.url, retry).collect(parse_query("acme"), 5)
+    assert again.value.retry_after == 120
+    github_module._paused.clear()
