@@ -98,7 +98,10 @@ class HackerNewsCollector:
         if response.status_code >= 500:
             raise SourceUnavailable(f"Hacker News server error ({response.status_code})")
         if response.status_code != 200:
-            raise SourceBadResponse(f"Hacker News answered {response.status_code}")
+            detail = _message(response)
+            raise SourceBadResponse(
+                f"Hacker News answered {response.status_code}" + (f": {detail}" if detail else "")
+            )
         try:
             return response.json()
         except ValueError as exc:
@@ -149,3 +152,13 @@ SOURCE = SourceSpec(
     needs="nothing (public API)",
     cursor_at=unix_cursor,
 )
+
+
+def _message(response: requests.Response) -> str:
+    """Algolia's error message (`{"message": "...", "status": 400}`), short and on one line."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return " ".join(str(message).split())[:160] if message else ""

@@ -77,3 +77,17 @@ def test_malformed_body_is_a_clear_error(hn, retry) -> None:
 def test_unreachable_is_unavailable(retry) -> None:
     with pytest.raises(SourceUnavailable, match="unreachable"):
         HackerNewsCollector("http://127.0.0.1:9", retry).collect(parse_query("acme"), 10)
+
+
+def test_algolia_s_400_message_is_the_reason(hn, retry) -> None:
+    """Algolia's error body, as its API answers a filter it cannot read."""
+    hn.fail_next(
+        "/api/v1/search_by_date",
+        400,
+        body={"message": "invalid numericFilters: Unexpected token", "status": 400},
+    )
+    with pytest.raises(SourceBadResponse) as caught:
+        HackerNewsCollector(hn.url, retry).collect(parse_query("acme"), 10)
+    assert caught.value.reason == (
+        "Hacker News answered 400: invalid numericFilters: Unexpected token"
+    )
