@@ -125,8 +125,15 @@ def _shown(url: str) -> str:
 def _to_post(
     source: str, feed_url: str, entry: feedparser.FeedParserDict, lang: str | None = None
 ) -> Post | None:
-    title = html_to_text(entry.get("title"))
-    summary = html_to_text(entry.get("summary"))
+    title = _text(entry, "title")
+    summary = _text(entry, "summary")
+    # A news search names the publisher in <source> and again at the end of the headline
+    # ("… - TAG24"): it is the author, not part of what was said.
+    publisher = (
+        (entry.get("source") or {}).get("title") if hasattr(entry.get("source"), "get") else None
+    )
+    if publisher and title.endswith(f" - {publisher}"):
+        title = title.removesuffix(f" - {publisher}").rstrip()
     text = "\n".join(t for t in (title, summary) if t)
     if not text:
         return None
@@ -138,11 +145,23 @@ def _to_post(
         source=source,
         external_id=hashlib.sha1(key.encode()).hexdigest(),
         text=text,
-        author=entry.get("author"),
+        author=entry.get("author") or publisher,
         url=entry.get("link"),
         created_at=created,
         lang=lang,
     )
+
+
+def _text(entry: feedparser.FeedParserDict, field: str) -> str:
+    """A field as text: markup removed only where the feed says it is HTML (a plain-text
+    title "History of the <blink> tag" keeps its brackets)."""
+    value = entry.get(field)
+    if not isinstance(value, str):
+        return ""
+    detail = entry.get(f"{field}_detail") or {}
+    if hasattr(detail, "get") and detail.get("type") == "text/plain":
+        return " ".join(value.split())
+    return html_to_text(value)
 
 
 def _build(settings: Settings, retry: RetryPolicy | None) -> FeedCollector:

@@ -157,3 +157,25 @@ def test_a_feed_whose_charset_is_only_in_the_http_header_is_read_in_it(
         )
         batch = FeedCollector([standin.url + "/legacy"], retry).collect(parse_query("acme"), 10)
     assert [p.text for p in batch.posts] == [f"acme {title}"]
+
+
+def test_plain_text_keeps_its_brackets_and_a_news_publisher_is_the_author(retry) -> None:
+    """An RSS title is plain text unless it holds markup: "&lt;blink&gt;" is the words of the
+    headline. A news search item (as Google News serves them) names its publisher in <source>
+    and at the end of the title: the publisher becomes the author, and leaves the text."""
+    body = (
+        b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
+        b"<item><title>acme: History of the &lt;blink&gt; tag</title>"
+        b"<link>http://example.org/1</link><guid>1</guid></item>"
+        b"<item><title>Acme recalls its phones - TAG24</title><link>http://example.org/2</link>"
+        b"<guid>2</guid><source url='https://www.tag24.de'>TAG24</source></item>"
+        b"</channel></rss>"
+    )
+    with FeedStandIn({}) as standin:
+        standin.fail_next("/news", 200, body=body, headers={"content-type": "application/rss+xml"})
+        batch = FeedCollector([standin.url + "/news"], retry).collect(parse_query("acme"), 10)
+    by_url = {p.url: p for p in batch.posts}
+    assert by_url["http://example.org/1"].text == "acme: History of the <blink> tag"
+    recalled = by_url["http://example.org/2"]
+    assert recalled.text == "Acme recalls its phones"
+    assert recalled.author == "TAG24"
