@@ -206,11 +206,38 @@ def _reset_in(exc: Exception) -> float | None:
     return None
 
 
+def _field(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def with_links(text: str, facets: Any) -> str:
+    """`text` with each link facet's shortened text ("example.com/long…") replaced by the
+    facet's full URL; facets index the text's UTF-8 bytes."""
+    raw = text.encode("utf-8")
+    spans = []
+    for facet in facets if isinstance(facets, list) else []:
+        index = _field(facet, "index")
+        start, end = _field(index, "byte_start"), _field(index, "byte_end")
+        if start is None and isinstance(index, dict):
+            start, end = index.get("byteStart"), index.get("byteEnd")
+        for feature in _field(facet, "features") or []:
+            uri = _field(feature, "uri")
+            kind = _field(feature, "py_type") or _field(feature, "$type") or ""
+            if isinstance(uri, str) and kind.endswith("#link") and uri.startswith("http"):
+                if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(raw):
+                    spans.append((start, end, uri))
+    for start, end, uri in sorted(spans, reverse=True):  # from the end: offsets stay true
+        if not any(s < end and start < e for s, e, _ in spans if (s, e) != (start, end)):
+            raw = raw[:start] + uri.encode("utf-8") + raw[end:]
+    return raw.decode("utf-8", errors="replace")
+
+
 def _to_post(view: Any) -> Post | None:
     record = getattr(view, "record", None)
-    text = getattr(record, "text", None)
+    text = _field(record, "text")
     if not isinstance(text, str) or not text.strip():
         return None
+    text = with_links(text, _field(record, "facets"))
     created = _parse_time(getattr(record, "created_at", None)) or _parse_time(
         getattr(view, "indexed_at", None)
     )

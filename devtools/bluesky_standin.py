@@ -21,6 +21,22 @@ def _jwt(claims: dict[str, object]) -> str:
     return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c3RhbmRpbg"
 
 
+def _link_facets(p: CorpusPost) -> list[dict[str, object]]:
+    """Link facets as the app writes them: UTF-8 byte offsets of the shortened text."""
+    raw, out = p.text.encode("utf-8"), []
+    for shown, uri in p.links:
+        start = raw.find(shown.encode("utf-8"))
+        if start >= 0:
+            end = start + len(shown.encode("utf-8"))
+            out.append(
+                {
+                    "index": {"byteStart": start, "byteEnd": end},
+                    "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}],
+                }
+            )
+    return out
+
+
 def _sort_at(p: CorpusPost) -> datetime:
     """The appview's sort time: a client's `createdAt`, but never after `indexedAt`."""
     return min(p.created_at, p.indexed_at or p.created_at)
@@ -136,6 +152,7 @@ class BlueskyStandIn(StandIn):
                 "text": p.text,
                 "createdAt": _iso(p.created_at),
                 "langs": [p.lang],
+                **({"facets": _link_facets(p)} if p.links else {}),
             },
             "replyCount": p.replies,
             "repostCount": 0,

@@ -24,6 +24,8 @@ class CorpusPost:
     lang: str = "en"
     # When the service indexed it, where that differs from what the client wrote (Bluesky).
     indexed_at: datetime | None = None
+    # (shown text, full URL) of links a client shortened in the text (Bluesky's link facets).
+    links: tuple[tuple[str, str], ...] = ()
 
 
 class Corpus(Protocol):

@@ -113,3 +113,15 @@ def test_a_post_dated_in_the_future_does_not_freeze_the_cursor(retry) -> None:
         corpus.posts.append(CorpusPost("3", "acme written after", "next", later))
         again = collector(pds, retry).collect(parse_query("acme"), 50, first.cursor)
         assert [p.text for p in again.posts] == ["acme written after"]
+
+
+def test_a_shortened_link_becomes_the_link_facet_s_full_url(retry) -> None:
+    from devtools.corpus import CorpusPost, StaticCorpus
+
+    text = "café acme review: blog.example.com/2026/12/acme-… worth a read"
+    full = "https://blog.example.com/2026/12/acme-phone-review-after-a-month"
+    post = CorpusPost("1", text, "reader", links=(("blog.example.com/2026/12/acme-…", full),))
+    bluesky._clients.clear()
+    with BlueskyStandIn(StaticCorpus([post])) as pds:
+        batch = collector(pds, retry).collect(parse_query("acme"), 10)
+    assert [p.text for p in batch.posts] == [f"café acme review: {full} worth a read"]
