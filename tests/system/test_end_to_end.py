@@ -963,10 +963,12 @@ def _shifted(stack: ServiceStack, topic: str) -> Corpus:
 
 
 INTERVAL = re.compile(r"negative \d+% \(\d+–\d+%\)")
-# The rise, its interval, then the theme that moved it most with the sources it came from.
+# The rise, its interval, then the theme that moved it most (one of the new complaints about
+# cancelled flights: gates, refunds, rebooking) with the sources it came from.
 MOVED = re.compile(
     r"Negative \d+% → \d+% \(\+\d+, 95% CI \+\d+ to \+\d+\): "
-    r"\*[^*]*(cancel|flight)[^*]*\* \([A-Z][\w ]*(, [A-Z][\w ]*)*\) \+\d+"
+    r"\*[^*]*(cancel|flight|gate|refund|rebooking|disaster|awful)[^*]*\* "
+    r"\([A-Z][\w ]*(, [A-Z][\w ]*)*\) \+\d+"
 )
 
 
