@@ -11,6 +11,7 @@ from kombu import Queue
 from sentibot import logs
 from sentibot.config.settings import Settings, get_settings
 from sentibot.embedded import broker_url
+from tasks import broker_restart
 
 # `backfill` is history for new watches: production gives it its own worker, so it never
 # takes the place of a live run on the collect queue.
@@ -120,6 +121,7 @@ def _load_sources(**_: object) -> None:
 
 def create_celery(settings: Settings) -> Celery:
     """The Celery app: workers run its tasks, Beat ticks it, the bot sends through it."""
+    broker_restart.install()
     app = Celery(
         "sentibot",
         include=[

@@ -3,6 +3,7 @@ a broker that lost its queues. Each time the user gets one answer in time, and n
 
 from __future__ import annotations
 
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -128,3 +129,106 @@ def test_a_source_task_killed_mid_search_is_sent_again_and_the_others_kept(
     stack.slack.wait_for(lambda s: False, timeout=2.0)
     (message,) = stack.slack.messages_in(channel)
     assert "widget" in message.text
+
+
+class _Redis:
+    """A redis-server of the test's own, on a TCP port, that can be SIGKILLed and started
+    again empty (no persistence), as a real restart of a cache-only broker."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from devtools.stack import free_port
+
+        self.data_dir, self.port = data_dir, free_port()
+        self.proc: subprocess.Popen | None = None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import redis
+
+        from sentibot.embedded import redis_server_binary
+
+        log = open(self.data_dir / "redis.log", "ab")  # noqa: SIM115 (lives with the process)
+        self.proc = subprocess.Popen(
+            [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        _wait(lambda: _pings(redis.Redis.from_url(self.url)), 10, "redis-server to start")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+
+
+def _pings(client) -> bool:
+    import redis
+
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False
+
+
+@pytest.fixture
+def restartable(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[ServiceStack, _Redis]]:
+    """The stack on a Redis of the test's own, to restart (the fault is the broker's: the
+    database is the one every machine has)."""
+    server = _Redis(tmp_path)
+    server.start()
+    try:
+        with ServiceStack(
+            data_dir=tmp_path,
+            database_url=sqlite_url,
+            redis_url=server.url,
+            broker_prefix="sentibot-restart:",
+            start_beat_process=True,
+            sentiment_model="vader",
+        ) as running:
+            yield running, server
+    finally:
+        server.kill()
+
+
+@pytest.mark.parametrize("stage", ["collect", "notify"])
+def test_a_redis_restart_with_a_task_in_flight_leaves_the_worker_serving(
+    restartable: tuple[ServiceStack, _Redis], stage: str
+) -> None:
+    """redis-server SIGKILLed while a task of the analysis runs (X's search, or the post to
+    Slack), and started again empty. The worker stays up and the analysis is answered once; in
+    the notify case a request taken while Redis was down is answered too (the dispatcher sends
+    it again once it has waited QUEUED_STALE_AFTER)."""
+    stack, server = restartable
+    first, during = "CRA" + uuid.uuid4().hex[:6].upper(), "CRB" + uuid.uuid4().hex[:6].upper()
+    if stage == "collect":
+        stack.x.slow_next("/2/tweets", 8.0)
+        stack.command("analyze widget --sources x", channel=first)
+        _wait(lambda: any("/2/tweets" in p for p in stack.x.arrived), 60, "X's search to start")
+    else:
+        stack.slack.slow_next("chat.update", 8.0, times=3)
+        stack.command("analyze widget --sources x", channel=first)
+        _wait(lambda: _job(stack, first).stage == "notify", 60, "the notify stage")
+    worker = stack.processes["worker"]
+    server.kill()
+    asked = [(first, "widget")]
+    if stage == "notify":
+        started = time.monotonic()
+        ack = stack.command("analyze gizmo --sources x", channel=during)
+        assert ack.status_code == 200
+        assert time.monotonic() - started < 3.0  # acknowledged with the broker down
+        asked.append((during, "gizmo"))
+    time.sleep(2)
+    server.start()
+    for channel, _ in asked:
+        job = _wait(
+            lambda c=channel: (j := _job(stack, c)).state in ("done", "failed") and j,
+            150,
+            f"the answer in {channel}",
+        )
+        assert job.state == "done", job.error
+    assert worker.poll() is None, "the worker exited"
+    stack.slack.wait_for(lambda s: False, timeout=2.0)
+    for channel, topic in asked:
+        messages = stack.slack.messages_in(channel)
+        assert len(messages) == 1, [m.text for m in messages]
+        assert topic in messages[0].text
