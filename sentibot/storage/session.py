@@ -79,7 +79,20 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+_urls: set[str] = set()
+
+
 @lru_cache(maxsize=8)
 def sessionmaker_for(url: str) -> sessionmaker[Session]:
     """One engine and session factory per database URL per process."""
+    _urls.add(url)
     return make_sessionmaker(make_engine(url))
+
+
+def forget_engines() -> None:
+    """Close every engine this process made and forget them: before a server forks its
+    workers, so none inherits a pooled connection."""
+    for url in list(_urls):
+        sessionmaker_for(url).kw["bind"].dispose()
+    _urls.clear()
+    sessionmaker_for.cache_clear()
