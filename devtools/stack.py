@@ -45,6 +45,7 @@ SENTIBOT_VARS = [name.upper() for name in Settings.model_fields]
 
 LIVE_QUEUES = "collect,score,notify,default"
 BACKFILL_WORKER = ["worker", "--queues", "backfill", "--concurrency", "1"]
+WEBHOOK_WORKER = ["worker", "--queues", "webhooks", "--concurrency", "4"]
 
 
 def local_redis_url() -> str | None:
@@ -156,6 +157,8 @@ class ServiceStack:
             # The stand-ins answer at once: a failed webhook delivery is retried in a second.
             WEBHOOK_RETRY_BASE_S="1",
             METRICS_TOKEN=METRICS_TOKEN,
+            # The webhook receivers here are local: allowed by name, as an operator would.
+            WEBHOOK_PRIVATE_HOSTS="127.0.0.1",
             PYTHONUNBUFFERED="1",
             SENTIMENT_MODEL=self.sentiment_model,
         )
@@ -199,6 +202,7 @@ class ServiceStack:
             # As in production: backfills have a worker of their own, so they never wait in
             # front of a live run.
             self._spawn("backfill-worker", [*BACKFILL_WORKER, "--loglevel", "info"])
+            self._spawn("webhook-worker", [*WEBHOOK_WORKER, "--loglevel", "info"])
         if self.start_beat_process:
             self._spawn("beat", ["beat", "--loglevel", "warning"])
         port = free_port()

@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="bring the database to the newest Alembic revision")
     sub.add_parser("new-secret-key", help="print a new key for SENTIBOT_SECRET_KEYS")
     sub.add_parser(
-        "reencrypt", help="re-encrypt stored Slack tokens with the first SENTIBOT_SECRET_KEYS key"
+        "reencrypt",
+        help="re-encrypt stored Slack tokens and webhook secrets with the first "
+        "SENTIBOT_SECRET_KEYS key",
     )
 
     p = sub.add_parser("analyze", help="run one analysis in-process and print the summary")
@@ -183,12 +185,12 @@ def _new_secret_key(args: argparse.Namespace) -> int:
 def _reencrypt(args: argparse.Namespace) -> int:
     from sentibot.secrets import cipher_for
     from sentibot.storage.session import make_engine
-    from sentibot.storage.slack_tokens import rewrite_tokens
+    from sentibot.storage.slack_tokens import ENCRYPTED_COLUMNS, rewrite_tokens
 
     settings = get_settings()
     cipher = cipher_for(settings)
     with make_engine(settings.effective_database_url).begin() as connection:
-        changed = rewrite_tokens(connection, cipher.rotate)
+        changed = rewrite_tokens(connection, cipher.rotate, ENCRYPTED_COLUMNS)
     print(f"{changed} rows re-encrypted with the newest key")
     return 0
 

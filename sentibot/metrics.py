@@ -32,7 +32,7 @@ from sentibot.storage.session import sessionmaker_for
 
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
 JOB_BUCKETS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600)
-QUEUES = ("collect", "score", "notify", "default", "backfill")
+QUEUES = ("collect", "score", "notify", "default", "backfill", "webhooks")
 
 REQUEST_SECONDS = Histogram(
     "sentibot_request_seconds",

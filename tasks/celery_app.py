@@ -14,8 +14,9 @@ from sentibot.embedded import broker_url
 from tasks import broker_restart
 
 # `backfill` is history for new watches: production gives it its own worker, so it never
-# takes the place of a live run on the collect queue.
-QUEUES = ("collect", "score", "notify", "default", "backfill")
+# takes the place of a live run on the collect queue. `webhooks` is deliveries to customers'
+# receivers, on a worker of their own: a slow receiver never holds a worker that answers people.
+QUEUES = ("collect", "score", "notify", "default", "backfill", "webhooks")
 DISPATCH_EVERY_S = 15.0
 
 
@@ -66,7 +67,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "sentibot.send_notice": {"queue": "notify"},
             "sentibot.evaluate_alert": {"queue": "notify"},
             "sentibot.send_digest": {"queue": "notify"},
-            "sentibot.deliver_webhook": {"queue": "notify"},
+            "sentibot.deliver_webhook": {"queue": "webhooks"},
             "sentibot.backfill_source": {"queue": "backfill"},
             "sentibot.dispatch": {"queue": "default"},
         },

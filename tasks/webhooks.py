@@ -2,8 +2,12 @@
 
 A failed attempt (an error status, a timeout, a refused connection) waits
 WEBHOOK_RETRY_BASE_S × 2^(attempts − 1), at most an hour, and is given up after
-WEBHOOK_MAX_ATTEMPTS. Each attempt is signed afresh over its own timestamp; the body and the
-event id never change, so a receiver acts once per event id.
+WEBHOOK_MAX_ATTEMPTS; every attempt counts from the moment it is claimed, so one that dies
+inside the request counts too. Each attempt is signed afresh over its own timestamp; the body
+and the event id never change, so a receiver acts once per event id. An attempt has one
+deadline and reads a capped answer whose body nobody sees (sentibot/webhook_target.py), runs
+on the `webhooks` queue (a slow receiver holds no worker that answers people), and stops for
+good when the workspace is uninstalled or the secret cannot be decrypted.
 """
 
 from __future__ import annotations
@@ -13,10 +17,9 @@ import time
 from collections.abc import Iterable
 from datetime import timedelta
 
-import requests
-
+from sentibot import webhook_target
 from sentibot.config.settings import get_settings
-from sentibot.secrets import optional_cipher
+from sentibot.secrets import SecretKeyError, optional_cipher
 from sentibot.storage import webhooks as webhook_store
 from sentibot.storage.models import WebhookDelivery, utcnow
 from sentibot.webhook_signing import signed_headers
@@ -25,7 +28,6 @@ from tasks.runtime import RETRY_DB, sessions
 
 log = logging.getLogger(__name__)
 
-TIMEOUT_S = 10.0
 # An attempt claimed this long ago and still open lost its worker: it may be sent again.
 CLAIM_STALE = timedelta(seconds=60)
 MAX_BACKOFF_S = 3600
@@ -49,6 +51,13 @@ def _secret(stored: str) -> str:
     return cipher.decrypt(stored) or "" if cipher else stored
 
 
+def _give_up(delivery_id: int, reason: str) -> None:
+    with sessions().begin() as session:
+        row = session.get(WebhookDelivery, delivery_id)
+        row.claimed_at, row.state, row.last_error = None, webhook_store.FAILED, reason
+    log.warning("webhook delivery %s given up: %s", delivery_id, reason)
+
+
 @app.task(name="sentibot.deliver_webhook", **RETRY_DB)
 def deliver_webhook(delivery_id: int) -> None:
     settings = get_settings()
@@ -57,20 +66,32 @@ def deliver_webhook(delivery_id: int) -> None:
         if claimed is None:
             return  # delivered, given up, not yet due, or another worker is on it
         delivery, hook = claimed
-        url, secret, body = hook.url, _secret(hook.secret), delivery.body.encode()
+        url, stored, body = hook.url, hook.secret, delivery.body.encode()
         event_id, attempts = delivery.event_id, delivery.attempts
+        paused = webhook_store.workspace_paused(session, hook.team_id)
+    if paused:
+        return _give_up(delivery_id, "the workspace uninstalled sentibot")
+    if attempts > settings.webhook_max_attempts:  # earlier attempts died inside the request
+        return _give_up(delivery_id, f"no answer after {attempts - 1} attempts")
+    try:
+        secret = _secret(stored)
+    except SecretKeyError:
+        return _give_up(
+            delivery_id,
+            "its signing secret is encrypted with a key SENTIBOT_SECRET_KEYS no longer holds "
+            "(run `sentibot reencrypt` before dropping a key; add the webhook again)",
+        )
     status, error = None, None
     try:
         headers = signed_headers(secret, event_id, body, time.time())
         headers["X-Sentibot-Delivery-Attempt"] = str(attempts)
-        answer = requests.post(
-            url, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False
-        )
-        status = answer.status_code
+        status = webhook_target.post(url, body, headers, settings.webhook_private)
         if not 200 <= status < 300:
-            error = f"HTTP {status}: {answer.text[:200]}"
-    except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: {str(exc)[:200]}"
+            error = f"HTTP {status}"  # the receiver's body is never kept or shown
+    except webhook_target.Refused as exc:
+        error = f"refused: {exc}"
+    except webhook_target.NoAnswer as exc:
+        error = str(exc)[:200]
     now = utcnow()
     with sessions().begin() as session:
         row = session.get(WebhookDelivery, delivery_id)
@@ -82,7 +103,11 @@ def deliver_webhook(delivery_id: int) -> None:
         else:
             wait = backoff_s(attempts, settings.webhook_retry_base_s)
             row.next_attempt_at = now + timedelta(seconds=wait)
+    where = webhook_target.shown(url)  # never the path or query: receivers keep secrets there
     if error is None:
-        log.info("webhook event %s delivered (attempt %s)", event_id, attempts)
+        log.info("webhook event %s delivered to %s (attempt %s)", event_id, where, attempts)
     else:
-        log.warning("webhook event %s attempt %s failed: %s", event_id, attempts, error)
+        log.warning(
+            "webhook event %s to %s attempt %s failed: %s", event_id, where, attempts, error
+        )
+    return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.grammar import Webhook
 from bot.views import webhooks as views
+from sentibot import webhook_target
 from sentibot.config.settings import Settings
 from sentibot.secrets import optional_cipher
 from sentibot.storage import webhooks as webhook_store
@@ -21,23 +21,13 @@ from sentibot.webhook_signing import new_secret
 log = logging.getLogger(__name__)
 
 
-def url_problem(url: str, http_hosts: str) -> str | None:
-    """Why `url` cannot be a webhook, or None."""
+def url_problem(url: str, private_hosts: frozenset[str] = frozenset()) -> str | None:
+    """Why `url` cannot be a webhook, or None (its addresses are checked again, resolved, at
+    every delivery: sentibot/webhook_target.py)."""
     try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        parts.port  # noqa: B018 - raises on a port that is not a number
-    except ValueError:
-        return "it is not a valid URL"
-    if not host:
-        return "it names no host"
-    if parts.username or parts.password:
-        return "it carries a user name or password; the signature authenticates sentibot"
-    allowed_http = {h.strip().lower() for h in http_hosts.split(",") if h.strip()}
-    if parts.scheme == "http" and host not in allowed_http:
-        return "it is plain http; webhooks go to https URLs only"
-    if parts.scheme not in ("http", "https"):
-        return "it is not an https URL"
+        webhook_target.parse(url, private_hosts)
+    except webhook_target.Refused as exc:
+        return str(exc)
     return None
 
 
@@ -58,18 +48,19 @@ def manage_webhooks(
     client: WebClient,
 ) -> str:
     team_id, user_id = command["team_id"], command.get("user_id") or ""
-    if cmd.action != "list" and not is_admin(client, user_id):
+    admin = is_admin(client, user_id)
+    if cmd.action != "list" and not admin:
         return views.admins_only()
     now = utcnow()
     with sessions.begin() as session:
         if cmd.action == "list":
             hooks = webhook_store.team_webhooks(session, team_id)
             log_rows = webhook_store.recent_deliveries(session, [h.id for h in hooks])
-            return views.webhook_list(hooks, log_rows, now)
+            return views.webhook_list(hooks, log_rows, now, full_urls=admin)
         if cmd.action == "remove":
             removed = webhook_store.remove_webhook(session, team_id, cmd.webhook_id or 0)
             return views.webhook_removed(cmd.webhook_id or 0, removed)
-        problem = url_problem(cmd.url, settings.webhook_http_hosts)
+        problem = url_problem(cmd.url, settings.webhook_private)
         if problem:
             return views.url_refused(cmd.url, problem)
         if len(webhook_store.team_webhooks(session, team_id)) >= (

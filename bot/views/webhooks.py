@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot.views.mrkdwn import escape
 from sentibot.storage.models import Webhook, WebhookDelivery
+from sentibot.webhook_target import shown
 
 
 def admins_only() -> str:
@@ -17,7 +18,7 @@ def admins_only() -> str:
 
 
 def url_refused(url: str, why: str) -> str:
-    return f"I can't send to `{escape(url[:200])}`: {why}."
+    return f"I can't send to `{escape(shown(url))}`: {why}."
 
 
 def too_many(limit: int) -> str:
@@ -30,8 +31,10 @@ def webhook_added(webhook_id: int, url: str, secret: str) -> str:
         f"this workspace goes to `{escape(url)}` as JSON.\n"
         f"Its signing secret (shown only now): `{secret}`\n"
         "Each request carries `X-Sentibot-Request-Timestamp`, `X-Sentibot-Event-Id` and "
-        "`X-Sentibot-Signature: v1=<hex HMAC-SHA256 of v1:{timestamp}:{body}>`; refuse a "
-        "timestamp older than 5 minutes, and act once per event id (a retry repeats it)."
+        "`X-Sentibot-Signature: v2=<hex HMAC-SHA256 of v2:{timestamp}:{event id}:{body}>`, "
+        "and the Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, "
+        "`webhook-signature`); refuse a timestamp older than 5 minutes, and act once per event "
+        "id (a retry repeats it)."
     )
 
 
@@ -44,8 +47,13 @@ def webhook_removed(webhook_id: int, removed: bool) -> str:
 
 
 def webhook_list(
-    hooks: Sequence[Webhook], deliveries: Sequence[WebhookDelivery], now: datetime
+    hooks: Sequence[Webhook],
+    deliveries: Sequence[WebhookDelivery],
+    now: datetime,
+    full_urls: bool = False,
 ) -> str:
+    """The webhooks and their latest deliveries; a URL's path and query (where receivers keep
+    their secrets) only for an admin."""
     if not hooks:
         return (
             "This workspace has no webhooks. "
@@ -53,7 +61,8 @@ def webhook_list(
         )
     lines = ["*Webhooks*"]
     for h in hooks:
-        lines.append(f"• {h.id}: `{escape(h.url)}` (added by <@{h.created_by}>)")
+        url = h.url if full_urls else shown(h.url)
+        lines.append(f"• {h.id}: `{escape(url)}` (added by <@{h.created_by}>)")
     if deliveries:
         lines.append("*Latest deliveries*")
     for d in deliveries:

@@ -122,8 +122,13 @@ class Settings(BaseSettings):
     # is given up after this many attempts (30 s and 8: about an hour of trying).
     webhook_retry_base_s: float = 30.0
     webhook_max_attempts: int = 8
-    # Plain-http webhook URLs are refused except to these hosts (local receivers, tests).
-    webhook_http_hosts: str = "127.0.0.1,localhost"
+    # Hosts a webhook may reach although private, and over plain http (local receivers, tests):
+    # none by default. Every other webhook is https to public addresses (sentibot/webhook_target).
+    webhook_private_hosts: str = ""
+
+    @property
+    def webhook_private(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.webhook_private_hosts.split(",") if h)
 
     @property
     def data_dir(self) -> Path:

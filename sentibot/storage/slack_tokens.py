@@ -1,5 +1,6 @@
 """The token columns of slack-sdk's installation tables, rewritten in place: encrypting them
-(migration 0008) or moving them to the newest key (`sentibot reencrypt`)."""
+(migration 0008) or moving them to the newest key (`sentibot reencrypt`, which moves every
+encrypted column: webhook signing secrets too)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,18 @@ TOKEN_COLUMNS = {
 }
 
 
-def rewrite_tokens(connection: Connection, transform: Callable[[str | None], str | None]) -> int:
-    """Apply `transform` to every stored token; the number of rows changed."""
+# Every column sentibot encrypts (what a key rotation must move).
+ENCRYPTED_COLUMNS = {**TOKEN_COLUMNS, "webhooks": ("secret",)}
+
+
+def rewrite_tokens(
+    connection: Connection,
+    transform: Callable[[str | None], str | None],
+    columns: dict[str, tuple[str, ...]] = TOKEN_COLUMNS,
+) -> int:
+    """Apply `transform` to every value of `columns`; the number of rows changed."""
     changed = 0
-    for name, names in TOKEN_COLUMNS.items():
+    for name, names in columns.items():
         tokens = table(name, column("id"), *(column(n) for n in names))
         for row in connection.execute(select(tokens)).mappings().all():
             values = {n: transform(row[n]) for n in names}

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from sentibot.storage.models import Webhook, WebhookDelivery
+from sentibot.storage.models import Webhook, WebhookDelivery, Workspace
 from sentibot.storage.statements import dialect_insert
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -33,6 +33,12 @@ def remove_webhook(session: Session, team_id: str, webhook_id: int) -> bool:
         delete(Webhook).where(Webhook.team_id == team_id, Webhook.id == webhook_id)
     )
     return done.rowcount == 1
+
+
+def workspace_paused(session: Session, team_id: str) -> bool:
+    """Whether the workspace uninstalled sentibot (its deliveries stop)."""
+    paused = session.scalar(select(Workspace.paused_at).where(Workspace.team_id == team_id))
+    return paused is not None
 
 
 def record_event(

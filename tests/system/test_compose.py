@@ -73,15 +73,22 @@ def test_compose_runs_every_process_with_health_checks() -> None:
         "worker-score",
         "worker-notify",
         "worker-backfill",
+        "worker-webhooks",
         "beat",
         "flower",
     }
     queues = sorted(
         services[name]["command"][services[name]["command"].index("--queues") + 1]
-        for name in ("worker-collect", "worker-score", "worker-notify", "worker-backfill")
+        for name in (
+            "worker-collect",
+            "worker-score",
+            "worker-notify",
+            "worker-backfill",
+            "worker-webhooks",
+        )
     )
-    # Every queue has a worker, and backfills one of their own.
-    assert queues == ["backfill", "collect", "notify,default", "score"]
+    # Every queue has a worker, and backfills and webhook deliveries one of their own.
+    assert queues == ["backfill", "collect", "notify,default", "score", "webhooks"]
     from tasks.celery_app import QUEUES
 
     assert sorted(",".join(queues).split(",")) == sorted(QUEUES)
