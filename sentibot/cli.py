@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("socket", help="connect to Slack over Socket Mode (needs SLACK_APP_TOKEN)")
 
     p = sub.add_parser("worker", help="run a Celery worker")
-    p.add_argument("--queues", default="collect,score,notify,default,backfill")
+    p.add_argument("--queues", default="collect,score,notify,default,backfill,webhooks")
     p.add_argument("--concurrency", type=int, default=None)
     p.add_argument("--loglevel", default="info")
 
