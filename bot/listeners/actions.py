@@ -39,6 +39,7 @@ from sentibot.storage import corrections as correction_store
 from sentibot.storage import jobs as job_store
 from sentibot.storage import watches as watch_store
 from sentibot.storage.models import utcnow
+from sentibot.storage.workspaces import lock_workspace
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,7 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
             return
         sources = source_names()
         with sessions.begin() as session:
+            lock_workspace(session, team_id)  # the count and the insert, one at a time
             refusal = quotas.watch_refusal(
                 session,
                 Quotas.from_settings(settings),

@@ -32,7 +32,7 @@ from sentibot.storage import jobs as job_store
 from sentibot.storage import watches as watch_store
 from sentibot.storage import workspaces, x_usage
 from sentibot.storage.models import ANALYZE, EXPORT, PREVIEW, Watch, utcnow
-from sentibot.storage.workspaces import ensure_workspace
+from sentibot.storage.workspaces import ensure_workspace, lock_workspace
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,7 @@ def manage_watches(
     team_id, channel_id, now = command["team_id"], command["channel_id"], utcnow()
     with sessions.begin() as session:
         if isinstance(cmd, grammar.Watch):
+            lock_workspace(session, team_id)  # the count and the insert, one command at a time
             refusal = quotas.watch_refusal(
                 session, Quotas.from_settings(settings), team_id, channel_id, cmd.topic, cmd.every_s
             )
@@ -137,6 +138,7 @@ def manage_schedules(
     user_id = command.get("user_id")
     with sessions.begin() as session:
         if isinstance(cmd, grammar.Alert):
+            lock_workspace(session, team_id)  # the count and the insert, one command at a time
             limits = Quotas.from_settings(settings)
             watch = _watch(session, team_id, channel_id, cmd.topic)
             created = watch is None

@@ -15,7 +15,7 @@ from sentibot.config.settings import Settings
 from sentibot.secrets import optional_cipher
 from sentibot.storage import webhooks as webhook_store
 from sentibot.storage.models import utcnow
-from sentibot.storage.workspaces import ensure_workspace
+from sentibot.storage.workspaces import ensure_workspace, lock_workspace
 from sentibot.webhook_signing import new_secret
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,8 @@ def manage_webhooks(
         return views.admins_only()
     now = utcnow()
     with sessions.begin() as session:
+        if cmd.action == "add":
+            lock_workspace(session, team_id)  # the count and the insert, one at a time
         if cmd.action == "list":
             hooks = webhook_store.team_webhooks(session, team_id)
             log_rows = webhook_store.recent_deliveries(session, [h.id for h in hooks])

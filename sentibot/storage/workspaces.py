@@ -23,6 +23,16 @@ def ensure_workspace(session: Session, team_id: str, name: str | None = None) ->
     session.execute(stmt.on_conflict_do_nothing(index_elements=["team_id"]))
 
 
+def lock_workspace(session: Session, team_id: str) -> None:
+    """Hold the workspace's row until the transaction ends: what counts a quota and then adds
+    a row runs one at a time per workspace (40 concurrent `watch` commands stored 31 watches
+    against a quota of 25). A write, so it locks on SQLite too: call it first in a transaction."""
+    ensure_workspace(session, team_id)
+    session.execute(
+        update(Workspace).where(Workspace.team_id == team_id).values(team_id=Workspace.team_id)
+    )
+
+
 def pause(session: Session, team_id: str, now: datetime) -> None:
     """The app was uninstalled (or its tokens revoked): nothing of the workspace runs (no
     collection, no X spending, no alerts, digests or retries); its data is kept."""

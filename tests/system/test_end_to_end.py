@@ -1031,3 +1031,45 @@ def test_a_digest_and_an_alert_say_the_interval_and_what_moved_the_mood(
         assert MOVED.search(body), body
     finally:
         stack.hn.corpus, stack.x.corpus = demo
+
+
+def test_quotas_hold_under_concurrent_commands(stack: ServiceStack) -> None:
+    """40 `watch` commands into one channel at once store 25 watches (the channel's quota),
+    and 20 `webhook add` at once store 10 (the workspace's): the count and the insert are one
+    step per workspace, not a race (they stored 31 and 13)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sentibot.storage.models import Watch, Webhook
+    from sentibot.storage.session import sessionmaker_for
+
+    channel = _channel()
+    sessions = sessionmaker_for(stack.effective_database_url)
+
+    def watch(i: int) -> int:
+        return stack.command(f"watch quota{i} --sources hn", channel=channel).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        assert set(pool.map(watch, range(40))) == {200}
+    with sessions() as s:
+        stored = s.scalar(select(func.count(Watch.id)).where(Watch.channel_id == channel))
+    assert stored == 25
+
+    stack.slack.admins.add("U0QUOTAADMIN")
+    with sessions() as s:
+        before = {h.id for h in s.scalars(select(Webhook))}
+
+    def add(i: int) -> int:
+        url = f"{stack.webhooks.hook_url}?n={i}"
+        return stack.command(f"webhook add {url}", user="U0QUOTAADMIN").status_code
+
+    try:
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            assert set(pool.map(add, range(20))) == {200}
+        with sessions() as s:
+            hooks = {h.id for h in s.scalars(select(Webhook))}
+        assert len(hooks) == 10
+    finally:
+        with sessions() as s:
+            added = {h.id for h in s.scalars(select(Webhook))} - before
+        for hook_id in added:
+            stack.command(f"webhook remove {hook_id}", user="U0QUOTAADMIN")
