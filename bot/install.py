@@ -10,14 +10,16 @@ Without them, SLACK_BOT_TOKEN serves one workspace.
 from __future__ import annotations
 
 from copy import copy
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from sentibot.config.settings import MissingSetting, Settings
@@ -26,6 +28,26 @@ from sentibot.storage import workspaces
 from sentibot.storage.session import make_engine
 
 STATE_EXPIRATION_S = 600
+# Pending installs kept at once: `/slack/install` answers anyone, and each visit stores a state
+# (3,000 unauthenticated visits stored 3,000 rows, none ever deleted). Past this, the oldest go.
+MAX_PENDING_STATES = 500
+
+
+class BoundedStateStore(SQLAlchemyOAuthStateStore):
+    """Slack SDK's state store, bounded: expired states are deleted as new ones are issued,
+    and no more than MAX_PENDING_STATES live ones are kept (the oldest give way)."""
+
+    def issue(self, *args: object, **kwargs: object) -> str:
+        state = super().issue(*args, **kwargs)
+        c = self.oauth_states.c
+        now = normalize_datetime_for_db(datetime.now(UTC))
+        with self.engine.begin() as conn:
+            conn.execute(self.oauth_states.delete().where(c.expire_at <= now))
+            newest = select(c.id).order_by(c.id.desc()).limit(MAX_PENDING_STATES).subquery()
+            floor = conn.execute(select(func.min(newest.c.id))).scalar()
+            if floor is not None:
+                conn.execute(self.oauth_states.delete().where(c.id < floor))
+        return state
 
 
 def multi_workspace(settings: Settings) -> bool:
@@ -91,7 +113,7 @@ def oauth_settings(settings: Settings) -> OAuthSettings:
         scopes=[s.strip() for s in settings.slack_scopes.split(",") if s.strip()],
         installation_store=installation_store(settings),
         installation_store_bot_only=True,
-        state_store=SQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRATION_S, engine=engine),
+        state_store=BoundedStateStore(expiration_seconds=STATE_EXPIRATION_S, engine=engine),
         authorization_url=settings.slack_authorize_url,
     )
 

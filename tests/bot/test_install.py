@@ -177,3 +177,26 @@ def test_an_uninstall_pauses_the_workspace_and_a_reinstall_resumes_it(
         claimed = watch_store.claim_due_watches(s, later + timedelta(hours=1))
         topics = sorted(watch_store.get_watch(s, i).topic for i in claimed)
     assert topics == ["acme", "gizmo"]
+
+
+def test_install_states_are_bounded_and_expired(app: Installed) -> None:
+    """Anyone may open /slack/install, and each visit stores a state: many visits keep at
+    most MAX_PENDING_STATES, expired ones go, and a fresh install still completes."""
+    from sqlalchemy import create_engine, text
+
+    from bot.install import MAX_PENDING_STATES
+
+    engine = create_engine(app.settings.effective_database_url)
+    with engine.begin() as conn:  # one long-expired state, as an old visit left it
+        conn.execute(
+            text("INSERT INTO slack_oauth_states (state, expire_at) VALUES ('old', :at)"),
+            {"at": "2020-01-01 00:00:00"},
+        )
+    browser = requests.Session()
+    for _ in range(MAX_PENDING_STATES + 40):
+        assert browser.get(app.url + "/slack/install", timeout=10).status_code == 200
+    with engine.connect() as conn:
+        states = conn.execute(text("SELECT state FROM slack_oauth_states")).scalars().all()
+    assert len(states) <= MAX_PENDING_STATES
+    assert "old" not in states
+    assert install(app, "T0BOUNDED").status_code == 200
