@@ -82,8 +82,10 @@ class MastodonCollector:
             key=lambda p: p.created_at or datetime.min.replace(tzinfo=UTC),
             reverse=True,
         )
+        # Each instance gave at most `limit`, contiguous after its cursor: nothing is cut here,
+        # or the cursor would pass posts never stored.
         return Batch(
-            ordered[:limit],
+            ordered,
             json.dumps(newest, sort_keys=True) if newest else None,
             partial=partial,
         )
@@ -106,7 +108,17 @@ class MastodonCollector:
                 return list(client.search_v2(search, result_type="statuses", **kw)["statuses"])
 
             statuses += self._read(client, searched, limit, min_id)
-        top = max((str(s["id"]) for s in statuses), key=_id_order, default=None)
+        unique = {str(s["id"]): s for s in statuses}
+        in_order = sorted(unique, key=_id_order)  # oldest first
+        if min_id:
+            # More are new than this run takes: take the oldest `limit` after the cursor and
+            # move the cursor only past those, so the next run starts with the rest (taking the
+            # newest and moving past all of them lost the ones in between).
+            in_order = in_order[:limit]
+        else:
+            in_order = in_order[-limit:]  # a first run: the newest
+        statuses = [unique[i] for i in in_order]
+        top = in_order[-1] if in_order else None
         posts = []
         for status in statuses:
             post = _to_post(instance, status)

@@ -129,3 +129,34 @@ def test_a_failing_instance_endpoint_costs_no_search() -> None:
         assert len(batch.posts) == 10
         assert len(instance.requests_to("/api/v2/search")) == 1
         assert len(instance.requests_to("/instance")) <= 2
+
+
+def test_more_new_statuses_than_the_limit_are_all_stored_over_the_next_runs(retry) -> None:
+    """30 new statuses, a limit of 25: this run takes the oldest 25 after the cursor and the
+    next one the other 5 (it took the newest 25 and moved past all 30: 5 never stored)."""
+    from datetime import timedelta
+
+    from devtools.corpus import StaticCorpus
+    from tests.collectors.conftest import T0
+
+    first = [
+        CorpusPost(f"{1000 + i}", f"acme old {i} #acme", "x", T0 + timedelta(minutes=i))
+        for i in range(3)
+    ]
+    corpus = StaticCorpus(first)
+    with MastodonStandIn(corpus) as instance:
+        collector = MastodonCollector([instance.url], retry=retry)
+        cursor = collector.collect(parse_query("acme"), 25).cursor
+        corpus.posts += [
+            CorpusPost(
+                f"{2000 + i}", f"acme new {i} #acme", "y", T0 + timedelta(hours=1, minutes=i)
+            )
+            for i in range(30)
+        ]
+        stored: set[str] = set()
+        for _ in range(2):
+            batch = collector.collect(parse_query("acme"), 25, cursor)
+            assert len(batch.posts) <= 25
+            stored |= {p.text for p in batch.posts}
+            cursor = batch.cursor
+    assert stored == {f"acme new {i} #acme" for i in range(30)}
