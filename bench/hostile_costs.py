@@ -1,5 +1,6 @@
 """What hostile input costs: scoring time by text length (raw VADER against sentibot's scorers,
-which read a 2,000-character prefix) and a chart whose posts span centuries.
+which read a 2,000-character prefix), a chart whose posts span centuries, and finding copies
+among 10,000 template spam posts (numbered, or each with a random word) and 10,000 distinct ones.
 
     .venv/bin/python bench/hostile_costs.py [--repeat 3]
 
@@ -20,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.views.chart import render_chart  # noqa: E402
 from scoring.base import get_scorer  # noqa: E402
+from scoring.integrity import near_duplicates  # noqa: E402
 
 WORDS = "acme is great but the update broke everything and I hate it so much honestly love it"
 
@@ -65,6 +67,31 @@ def main() -> None:
     points.append((datetime(9000, 1, 1, tzinfo=UTC), -0.5))
     chart_ms = best_ms(lambda: render_chart(points, "acme $a^b^c$"), args.repeat)
     print(f"chart of 201 posts, one dated year 9000: {chart_ms:.0f} ms")
+    for name, texts in copies_cases(10_000).items():
+        ms = best_ms(lambda t=texts: near_duplicates(t), 1)
+        print(f"copies among {name}: {ms / 1000:.1f} s, {len(near_duplicates(texts)):,} messages")
+
+
+def copies_cases(n: int) -> dict[str, list[str]]:
+    import random
+    import string
+
+    rng = random.Random(3)
+    words = WORDS.split() + "battery screen refund shipping camera login price team".split()
+    names = ["alex", "sam", "jo", "kim", "lee", "pat", "max", "ray"]
+    return {
+        "numbered spam": [
+            f"Congratulations {rng.choice(names)}{i}! You won a free acme phone, claim at "
+            f"acme-prizes{i % 97}.example now before it expires #{i}"
+            for i in range(n)
+        ],
+        "spam with a random word": [
+            f"Congratulations {''.join(rng.choices(string.ascii_lowercase, k=6))}! You won a "
+            "free acme phone, claim yours at acme-prizes.example right now before it expires"
+            for _ in range(n)
+        ],
+        "distinct posts": [" ".join(rng.choices(words, k=18)) + f" {i}" for i in range(n)],
+    }
 
 
 if __name__ == "__main__":

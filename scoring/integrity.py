@@ -26,11 +26,16 @@ SAME_MESSAGE = 0.8
 MIN_MESSAGE_CHARS = 40
 _SHINGLE = 4
 _BANDS = 8  # simhash bands of 8 bits: posts sharing any band are compared
+# A bucket keeps this many messages to compare newcomers with; near copies differ in at most
+# this many of their simhash's 64 bits (4-character shingles overlapping 80% differ in ~6).
+MAX_REPRESENTATIVES = 32
+MAX_SIMHASH_BITS = 16
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _RETWEET = re.compile(r"^rt\s+@\w+:?\s*")
 _MENTION = re.compile(r"@\w+")
 _NON_WORD = re.compile(r"[^\w]+")
+_DIGITS = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -102,26 +107,37 @@ def near_duplicates(texts: Sequence[str]) -> list[list[int]]:
     for i, key in enumerate(keys):
         if len(key) < MIN_MESSAGE_CHARS:
             continue
-        if key in first:
-            union(first[key], i)
+        # Texts the same but for their numbers are one template ("you won, claim #4711"): one
+        # message, found by its key rather than by comparing every pair of its copies.
+        template = _DIGITS.sub("0", key)
+        if template in first:
+            union(first[template], i)
         else:
-            first[key] = i
+            first[template] = i
     # Near copies: candidates share a band of their simhash; a Jaccard check confirms them.
+    # Within a bucket each post is compared with at most MAX_REPRESENTATIVES earlier posts of
+    # other messages, and only where their simhashes are close: near-linear however adversarial
+    # the input (10,000 copies of one spam template all share every bucket: 50 million pairs).
     shingles = {i: _shingles(keys[i]) for i in first.values()}
+    signatures = {i: _simhash(found) for i, found in shingles.items()}
     buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for i, found in shingles.items():
-        signature = _simhash(found)
+    for i, signature in signatures.items():
         for band in range(_BANDS):
             buckets[(band, (signature >> (8 * band)) & 0xFF)].append(i)
-    checked: set[tuple[int, int]] = set()
     for members in buckets.values():
-        for x, i in enumerate(members):
-            for j in members[x + 1 :]:
-                if (i, j) in checked or find(i) == find(j):
-                    continue
-                checked.add((i, j))
-                if _jaccard(shingles[i], shingles[j]) >= SAME_MESSAGE:
-                    union(i, j)
+        representatives: list[int] = []
+        for i in members:
+            for r in representatives:
+                if find(i) == find(r):
+                    break
+                if (signatures[i] ^ signatures[r]).bit_count() <= MAX_SIMHASH_BITS and _jaccard(
+                    shingles[i], shingles[r]
+                ) >= SAME_MESSAGE:
+                    union(i, r)
+                    break
+            else:
+                if len(representatives) < MAX_REPRESENTATIVES:
+                    representatives.append(i)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(texts)):
         groups[find(i)].append(i)

@@ -61,3 +61,33 @@ def test_one_authors_50_posts_weigh_no_more_than_the_cap() -> None:
 def test_the_grouping_is_deterministic() -> None:
     texts = [f"{COPY} {i % 3}" for i in range(30)] + ["unrelated words entirely here " * 3]
     assert near_duplicates(texts) == near_duplicates(list(texts))
+
+
+def test_template_spam_is_one_message_per_template_however_many_copies() -> None:
+    """10,000 posts of one spam template, numbered or each with a random word: a handful of
+    messages, not thousands of voices (and found without comparing every pair)."""
+    import random
+    import string
+
+    from scoring.integrity import near_duplicates
+
+    rng = random.Random(5)
+    numbered = [
+        f"Congratulations! You won a free acme phone, claim at acme-prizes{i % 97}.example "
+        f"now before it expires #{i}"
+        for i in range(10_000)
+    ]
+    assert len(near_duplicates(numbered)) == 1
+    worded = [
+        f"Congratulations {''.join(rng.choices(string.ascii_lowercase, k=6))}! You won a free "
+        "acme phone, claim yours at acme-prizes.example right now before it expires"
+        for _ in range(10_000)
+    ]
+    assert len(near_duplicates(worded)) <= 3
+    distinct = [
+        "the acme battery died right after the latest update, twice today",
+        "support fixed my acme login in minutes, great team",
+        "acme shipping took three weeks and the box was crushed",
+    ]
+    # Each with a near copy (one more word): three messages, none merged with another.
+    assert len(near_duplicates(distinct + [t + " again" for t in distinct])) == 3
