@@ -37,6 +37,11 @@ def answer_export(job_id: int) -> None:
             f"{format_duration(job.window_s)} ({made.start:%Y-%m-%d %H:%M} to "
             f"{made.end:%Y-%m-%d %H:%M} UTC), as CSV in this thread."
         )
+        if made.rows > export.THEMED:
+            text += (
+                f" Themes were found on a sample of {export.THEMED:,} posts; "
+                f"{made.themed:,} rows carry one."
+            )
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     posted = publish_once(
         team_id, f"job:{job_id}:export", channel=channel, text=text, blocks=blocks,
