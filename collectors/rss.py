@@ -127,6 +127,10 @@ def _to_post(
 ) -> Post | None:
     title = _text(entry, "title")
     summary = _text(entry, "summary")
+    if "<li" in str(entry.get("summary") or "").lower():
+        # A news topic's summary is a list of other publishers' headlines on the story: it
+        # would fold five articles into one scored post. The item is its own headline.
+        summary = ""
     # A news search names the publisher in <source> and again at the end of the headline
     # ("… - TAG24"): it is the author, not part of what was said.
     publisher = (

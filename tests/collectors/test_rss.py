@@ -179,3 +179,27 @@ def test_plain_text_keeps_its_brackets_and_a_news_publisher_is_the_author(retry)
     recalled = by_url["http://example.org/2"]
     assert recalled.text == "Acme recalls its phones"
     assert recalled.author == "TAG24"
+
+
+def test_a_news_topic_item_is_its_headline_not_the_list_of_other_publishers(retry) -> None:
+    """As Google News serves a topic: the description lists related articles from other
+    publishers (<ol><li><a>headline</a> <font>publisher</font></li>…)."""
+    related = "".join(
+        f'<li><a href="https://news.example/{i}" target="_blank">Acme story, take {i}</a>'
+        f'&nbsp;&nbsp;<font color="#6f6f6f">Paper {i}</font></li>'
+        for i in range(5)
+    )
+    body = (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
+        "<item><title>Acme recalls its phones - TAG24</title><link>http://example.org/r</link>"
+        "<guid>r</guid><source url='https://www.tag24.de'>TAG24</source>"
+        f"<description><![CDATA[<ol>{related}</ol>]]></description></item>"
+        "</channel></rss>"
+    ).encode()
+    with FeedStandIn({}) as standin:
+        standin.fail_next("/topic", 200, body=body, headers={"content-type": "application/rss+xml"})
+        batch = FeedCollector([standin.url + "/topic"], retry, source="news").collect(
+            parse_query("acme"), 10
+        )
+    assert [p.text for p in batch.posts] == ["Acme recalls its phones"]
+    assert batch.posts[0].author == "TAG24"

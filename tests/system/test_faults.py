@@ -232,3 +232,115 @@ def test_a_redis_restart_with_a_task_in_flight_leaves_the_worker_serving(
         messages = stack.slack.messages_in(channel)
         assert len(messages) == 1, [m.text for m in messages]
         assert topic in messages[0].text
+
+
+def _postgres_binaries() -> Path | None:
+    import shutil
+
+    found = shutil.which("postgres")
+    if found:
+        return Path(found).parent
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "postgres").exists():
+            return candidate
+    return None
+
+
+class _Postgres:
+    """A PostgreSQL cluster of the test's own (initdb in a temporary directory, trust auth on
+    127.0.0.1), to SIGKILL and start again; as the `postgres` user when the tests run as root,
+    as the server refuses root."""
+
+    def __init__(self, bin_dir: Path, data_dir: Path) -> None:
+        import os
+
+        from devtools.stack import free_port
+
+        self.bin, self.dir, self.port = bin_dir, data_dir, free_port()
+        self.proc: subprocess.Popen | None = None
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def init(self) -> None:
+        import shutil
+
+        self.dir.mkdir(parents=True)
+        if self.as_user:
+            shutil.chown(self.dir, "postgres", "postgres")
+        subprocess.run(
+            [*self.as_user, str(self.bin / "initdb"), "-D", str(self.dir / "data"), "-A", "trust",
+             "-U", "postgres", "--no-sync"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        import psycopg
+
+        log = open(self.dir.parent / "postgres.log", "ab")  # noqa: SIM115 (lives with the process)
+        self.proc = subprocess.Popen(
+            [*self.as_user, str(self.bin / "postgres"), "-D", str(self.dir / "data"),
+             "-p", str(self.port), "-k", str(self.dir), "-c", "listen_addresses=127.0.0.1",
+             "-c", "fsync=off"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+        def accepts() -> bool:
+            try:
+                psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres").close()
+                return True
+            except psycopg.OperationalError:
+                return False
+
+        _wait(accepts, 30, "postgres to start")
+
+    def kill(self) -> None:
+        import os
+        import signal
+
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+def test_a_postgresql_restart_with_a_task_in_flight_loses_and_repeats_nothing(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL SIGKILLed while an analysis's source task waits on X, and started again (its
+    data kept, as a crash leaves it): the worker stays up and the analysis is answered once."""
+    bin_dir = _postgres_binaries()
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL server binaries on this machine to start one of our own")
+    server = _Postgres(bin_dir, tmp_path / "pg")
+    server.init()
+    server.start()
+    prefix = f"sentibot-pg-{uuid.uuid4().hex[:8]}:"
+    try:
+        with ServiceStack(
+            data_dir=tmp_path / "stack",
+            database_url=server.url,
+            redis_url=redis_url,
+            broker_prefix=prefix,
+            start_beat_process=True,
+            sentiment_model="vader",
+        ) as stack:
+            channel = "CPG" + uuid.uuid4().hex[:6].upper()
+            stack.x.slow_next("/2/tweets", 8.0)
+            stack.command("analyze widget --sources x", channel=channel)
+            _wait(lambda: any("/2/tweets" in p for p in stack.x.arrived), 60, "X's search")
+            worker = stack.processes["worker"]
+            server.kill()
+            time.sleep(3)
+            server.start()
+            job = _wait(
+                lambda: (j := _job(stack, channel)).state in ("done", "failed") and j,
+                150,
+                "the answer after the database came back",
+            )
+            assert job.state == "done", job.error
+            assert worker.poll() is None, "the worker exited"
+            stack.slack.wait_for(lambda s: False, timeout=2.0)
+            (message,) = stack.slack.messages_in(channel)
+            assert "widget" in message.text
+    finally:
+        server.kill()
+        drop_broker_keys(redis_url, prefix)
