@@ -203,7 +203,9 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
             if not value.isdigit():
                 return
             with sessions.begin() as session:
-                row = backfill_store.answer(session, int(value), team_id, approve, utcnow())
+                row = backfill_store.answer(
+                    session, int(value), team_id, approve, utcnow(), _channel(body)
+                )
                 topic = watch_store.get_watch(session, row.watch_id).topic if row else ""
                 ended = backfill_store.settle_history(session, row.watch_id) if row else None
             if row is None:

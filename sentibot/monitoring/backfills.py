@@ -94,12 +94,15 @@ def price_x(
     share: float,
     now: datetime,
 ) -> Price:
-    """X's cost, known before spending: above `share` of the daily cap the backfill waits for
-    a person to approve it; below, it goes on (the channel is told either way)."""
+    """X's cost, known before spending: when it and the workspace's other backfills of the day
+    come to more than `share` of the daily cap the backfill waits for a person to approve it
+    (twelve watches each under the share spent the whole day's cap); below, it goes on (the
+    channel is told either way)."""
     row = session.get(Backfill, run.backfill_id)
     estimate = min(estimate, limit)
     used = x_usage.x_read_today(session, run.team_id, now)
-    if estimate > share * cap:
+    earlier = store.x_backfill_today(session, run.team_id, now)
+    if earlier + estimate > share * cap:
         store.ask(session, row, estimate)
         return Price(False, estimate, used)
     row.estimate = estimate

@@ -87,12 +87,14 @@ def _queued(redis_url: str, prefix: str, queue: str) -> int:
     return int(redis.Redis.from_url(redis_url).llen(f"{prefix}{queue}"))
 
 
-def _new_watch(sessions, sources=("x",), back=timedelta(days=14)) -> tuple[int, list[int]]:
+def _new_watch(
+    sessions, sources=("x",), back=timedelta(days=14), channel: str = "C1"
+) -> tuple[int, list[int]]:
     with sessions.begin() as s:
         watch, _ = watch_store.upsert_watch(
             s,
             team_id="T1",
-            channel_id="C1",
+            channel_id=channel,
             topic="acme",
             sources=sources,
             every_s=900,
@@ -189,8 +191,11 @@ def test_above_the_share_it_asks_and_spends_nothing_until_approved(
     assert "Read 168 X posts" in json.dumps(posted.blocks)
 
     with sessions.begin() as s:
-        assert backfill_store.answer(s, backfill_id, "T2", True, utcnow()) is None  # not theirs
-        assert backfill_store.answer(s, backfill_id, "T1", True, utcnow()).state == "approved"
+        assert backfill_store.answer(s, backfill_id, "T2", True, utcnow(), "C1") is None
+        # The workspace's, but pressed in another of its channels: it decides nothing.
+        assert backfill_store.answer(s, backfill_id, "T1", True, utcnow(), "C2") is None
+        approved = backfill_store.answer(s, backfill_id, "T1", True, utcnow(), "C1")
+        assert approved.state == "approved"
     assert _claimed(sessions) == [backfill_id]
     backfill_source(backfill_id)
     with sessions() as s:
@@ -208,7 +213,7 @@ def test_skipping_x_leaves_its_history_out_of_the_baseline(
     _claimed(sessions)
     backfill_source(backfill_id)
     with sessions.begin() as s:
-        backfill_store.answer(s, backfill_id, "T1", False, utcnow())
+        backfill_store.answer(s, backfill_id, "T1", False, utcnow(), "C1")
         assert backfill_store.settle_history(s, watch_id) is not None
     with sessions() as s:
         assert s.get(Backfill, backfill_id).state == "skipped"
@@ -248,3 +253,50 @@ def test_unwatching_drops_a_pending_backfill_and_its_message_finds_nothing(
         assert s.scalars(select(Backfill)).all() == []
         assert s.scalars(select(Notice)).all() == []
     assert x_history.calls == []  # nothing asked of X, nothing billed
+
+
+def test_workspaces_take_turns_and_unstarted_backfills_are_not_sent_again(sessions) -> None:
+    """One workspace's 30 new watches and another's one: the other's backfill is among the
+    first sent. A sent backfill nobody has started (its worker is busy with the queue) is not
+    sent again at the next ticks."""
+    from sentibot.storage.backfills import claim_due
+
+    now = utcnow()
+    with sessions.begin() as s:
+        for i in range(30):
+            watch, _ = watch_store.upsert_watch(
+                s, team_id="TBUSY", channel_id="C1", topic=f"busy{i}", sources=["hn"],
+                every_s=900, model="vader", user_id="U1", now=now,
+            )  # fmt: skip
+            backfills.plan(s, watch, 86400, now)
+        other, _ = watch_store.upsert_watch(
+            s, team_id="TCALM", channel_id="C9", topic="calm", sources=["hn"],
+            every_s=900, model="vader", user_id="U9", now=now,
+        )  # fmt: skip
+        (calm,) = backfills.plan(s, other, 86400, now)
+        calm_id = calm.id
+    with sessions.begin() as s:
+        first = claim_due(s, now, limit=5)
+    assert calm_id in first[:2]
+    with sessions.begin() as s:
+        again = claim_due(s, now + timedelta(minutes=30), limit=100)
+    assert not set(first) & set(again)  # sent, not started: not sent twice
+    assert len(again) == 26
+
+
+def test_the_day_s_backfills_count_together_against_the_share(
+    sessions, worker_env, x_history, monkeypatch
+) -> None:
+    """Each X backfill under the share alone, but not together: the second one asks (twelve
+    watches each under it spent the workspace's whole day of X)."""
+    monkeypatch.setenv("X_DAILY_POST_CAP", "1000")  # 168 posts are under 25%; 336 are not
+    get_settings.cache_clear()
+    _, (first,) = _new_watch(sessions)
+    _claimed(sessions)
+    backfill_source(first)
+    _, (second,) = _new_watch(sessions, channel="C2")
+    _claimed(sessions)
+    backfill_source(second)
+    with sessions() as s:
+        assert s.get(Backfill, first).state == "done"
+        assert s.get(Backfill, second).state == "confirm"
