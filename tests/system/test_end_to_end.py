@@ -1124,3 +1124,59 @@ def test_accuracy_with_thousands_of_corrections_is_acknowledged_in_time(
     assert "3000 corrections" in text or "of 3000" in text
     assert "shares with your 3000 corrections" in text
     assert waited < 3.0, f"accuracy took {waited:.1f} s"
+
+
+def test_trickling_webhook_receivers_leave_another_workspace_answered(
+    stack: ServiceStack,
+) -> None:
+    """Ten webhooks of one workspace at a receiver that answers only after 20 s, all due at
+    once: their deliveries hold only the webhook worker (each cut at its 15 s deadline), and
+    another workspace's analysis is answered as usual (it went unanswered past 300 s)."""
+    from sqlalchemy import insert, update
+
+    from sentibot.storage.models import Webhook, WebhookDelivery, Workspace
+    from sentibot.storage.session import sessionmaker_for
+    from sentibot.webhook_signing import new_secret
+
+    team, now = "T0TRICKLE", time_now()
+    sessions = sessionmaker_for(stack.effective_database_url)
+    stack.webhooks.slow_next("/slow/", 20.0, times=10)
+    with sessions.begin() as s:
+        s.execute(insert(Workspace).values(team_id=team, created_at=now))
+        hook_ids = s.execute(
+            insert(Webhook).returning(Webhook.id),
+            [
+                {"team_id": team, "url": f"{stack.webhooks.url}/slow/{i}",
+                 "secret": new_secret(), "created_at": now}
+                for i in range(10)
+            ],
+        ).scalars().all()  # fmt: skip
+        s.execute(
+            insert(WebhookDelivery),
+            [
+                {"webhook_id": h, "event_id": f"digest:trickle:{h}", "kind": "digest",
+                 "body": "{}", "state": "pending", "attempts": 0, "next_attempt_at": now,
+                 "created_at": now}
+                for h in hook_ids
+            ],
+        )  # fmt: skip
+    _ticker(stack)()  # the dispatcher sends the ten deliveries
+    try:
+        _poll(
+            lambda: sum("/slow/" in p for p in stack.webhooks.arrived) >= 4,
+            30,
+            "deliveries under way",
+        )
+        channel = _channel()
+        started = time.monotonic()
+        stack.command("analyze acme --sources hn", channel=channel)
+        _wait_message(stack, channel, timeout=60)
+        assert time.monotonic() - started < 30
+        assert _finished_job(stack, channel).state == "done"
+    finally:  # no more attempts at the slow receiver for the tests after this one
+        with sessions.begin() as s:
+            s.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.webhook_id.in_(hook_ids))
+                .values(state="failed")
+            )
