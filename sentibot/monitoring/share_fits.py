@@ -2,7 +2,8 @@
 estimates (scoring/quantify.py).
 
 Once a workspace has corrected FIT_AFTER posts scored by a model, its corrections join the
-shipped fit (`quantify.pooled`: each labelled post counts once). Whether that helps is judged
+shipped fit (`quantify.pooled`: each corrected post counts once, the shipped fit as five posts
+of each class, so a team's own domain soon outweighs it). Whether that helps is judged
 by share error, not by agreement: the corrected posts are split into five folds, and each
 fold's shares are estimated with the shipped fit and with the pooled one fitted on the other
 four; the pooled fit is used only where its mean error is lower. Teams tend to correct the
