@@ -109,6 +109,14 @@ def find_themes(
     return sorted(found, key=lambda t: (-t.count, t.label))
 
 
+def member_labels(themes: Sequence[Theme]) -> tuple[dict[int, str], dict[int, str]]:
+    """Each placed message's theme label: (index in the window -> label, index in the window
+    before -> label), as `movers.Row.theme` takes them."""
+    now = {m: t.label for t in themes for m in t.members}
+    before = {m: t.label for t in themes for m in t.before_members}
+    return now, before
+
+
 def _placed(
     previous: Sequence[str], model: object, embed: Embed
 ) -> tuple[np.ndarray | None, list[tuple[int, int]]]:

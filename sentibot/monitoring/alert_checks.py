@@ -17,7 +17,7 @@ from scoring.aggregate import Breakdown, Driver, ScoredText, breakdown, contrast
 from scoring.integrity import Weighing, weigh
 from scoring.movers import Movement, movement, rows_of
 from scoring.quantify import Fit
-from scoring.themes import Embed, Theme, find_themes
+from scoring.themes import Embed, Theme, find_themes, member_labels
 from sentibot.monitoring import alert_rules
 from sentibot.monitoring.alert_rules import SNOOZE_S, AlertAction
 from sentibot.monitoring.share_fits import team_fit
@@ -156,11 +156,10 @@ def _movement(
     """The negative share against the window before, and what moved it."""
     if not earlier or not posts:
         return None
+    now_theme, before_theme = member_labels(themes)
     return movement(
-        rows_of(posts, found_now.weights, {m: t.label for t in themes for m in t.members}),
-        rows_of(
-            earlier, found_before.weights, {m: t.label for t in themes for m in t.before_members}
-        ),
+        rows_of(posts, found_now.weights, now_theme),
+        rows_of(earlier, found_before.weights, before_theme),
         watch.model,
         split.shares,
         fit=fit,

@@ -20,7 +20,7 @@ from scoring.base import UNSCORED, Scorer, score_known_languages
 from scoring.integrity import weigh
 from scoring.movers import Movement, Row, movement
 from scoring.quantify import Fit
-from scoring.themes import Embed, Theme, find_themes
+from scoring.themes import Embed, Theme, find_themes, member_labels
 from sentibot.monitoring.share_fits import team_fit
 from sentibot.storage import jobs as job_store
 from sentibot.storage import posts as post_store
@@ -151,8 +151,7 @@ def _windowed(
         if embed is not None
         else []
     )
-    now_theme = {m: t.label for t in themes for m in t.members}
-    before_theme = {m: t.label for t in themes for m in t.before_members}
+    now_theme, before_theme = member_labels(themes)
     moved = (
         movement(
             _rows(current, found.weights, now_theme),

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from scoring.aggregate import Breakdown, ScoredText, breakdown, top_posts
 from scoring.integrity import Weighing, weigh
 from scoring.movers import Movement, movement, rows_of
-from scoring.themes import Embed, Theme, find_themes
+from scoring.themes import Embed, Theme, find_themes, member_labels
 from sentibot.monitoring import schedules
 from sentibot.monitoring.share_fits import team_fit
 from sentibot.storage import digests as digest_store
@@ -101,8 +101,7 @@ def build(session: Session, run: DigestRun, embed: Embed | None = None) -> Diges
         current = breakdown([p.sentiment for p in now_posts], found.weights, watch.model, fit)
         previous = breakdown([p.sentiment for p in before], earlier.weights, watch.model, fit)
         themes = _themes(watch.topic, now_posts, found, before, earlier, embed)
-        now_theme = {m: t.label for t in themes for m in t.members}
-        before_theme = {m: t.label for t in themes for m in t.before_members}
+        now_theme, before_theme = member_labels(themes)
         topics.append(
             TopicDigest(
                 watch_id=watch.id,
