@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from sqlalchemy.orm import Session
 
@@ -75,10 +76,17 @@ class Outcome:
 
 
 def measure(
-    session: Session, rule: AlertRule, watch: Watch, now: datetime, *, raw: bool = False
+    session: Session,
+    rule: AlertRule,
+    watch: Watch,
+    now: datetime,
+    *,
+    raw: bool = False,
+    fit: Fit | None = None,
 ) -> tuple[alert_rules.Measure, list]:
     """The rule's value over its window: each message once and each author capped
-    (scoring/integrity.py), or with `raw` every post as it came."""
+    (scoring/integrity.py), or with `raw` every post as it came; a negative share estimated
+    with `fit` (the workspace's, share_fits.team_fit) where given."""
     window = timedelta(seconds=rule.window_s)
     posts = post_store.window_posts(session, watch, now - window, now)
     found = None if raw else weigh([p.text for p in posts], [p.author for p in posts])
@@ -89,7 +97,6 @@ def measure(
         return alert_rules.sentiment_value(compounds, rule.min_posts, weights, messages), posts
     if rule.metric == "negative":
         sentiments = [p.sentiment for p in posts]
-        fit = team_fit(session, watch.team_id, watch.model)
         found_value = alert_rules.negative_value(
             sentiments, rule.min_posts, weights, messages, watch.model, fit
         )
@@ -199,6 +206,7 @@ def _report(
     watch: Watch,
     posts: list,
     now: datetime,
+    fit: Fit | None,
     note: str = "",
     embed: Embed | None = None,
 ) -> AlertReport:
@@ -207,7 +215,6 @@ def _report(
     before = post_store.window_posts(session, watch, now - 2 * window, now - window)
     found_now = weigh([p.text for p in posts], [p.author for p in posts])
     found_before = weigh([p.text for p in before], [p.author for p in before])
-    fit = team_fit(session, watch.team_id, watch.model)
     split, found, chosen = _explain(session, rule, watch, posts, now, found_now, fit)
     themes = _driving_themes(rule, posts, found_now, before, found_before, embed) if embed else []
     moved = _movement(watch, posts, found_now, before, found_before, split, themes, fit)
@@ -264,7 +271,8 @@ def act_on(
         alert_store.add_event(session, rule.id, "resolved", rule.value, now, f"by {user_id}")
         note = f"Resolved by {user_id}."
     posts = post_store.window_posts(session, watch, now - timedelta(seconds=rule.window_s), now)
-    report = _report(session, rule, watch, posts, now, note)
+    fit = team_fit(session, watch.team_id, watch.model)
+    report = _report(session, rule, watch, posts, now, fit, note)
     return _outcome(
         rule, AlertAction.RESOLVE if action == "resolve" else AlertAction.UPDATE, report
     )
@@ -285,11 +293,15 @@ def evaluate(
         rule.snoozed_until and rule.snoozed_until > now
     ):
         return None
-    result, posts = measure(session, rule, watch, now)
+    # The workspace's fit of the model, read and judged at most once, and only when needed:
+    # for a negative share's measure, and for the report of what happens.
+    fit = cache(lambda: team_fit(session, watch.team_id, watch.model))
+    share_fit = fit() if rule.metric == "negative" else None
+    result, posts = measure(session, rule, watch, now, fit=share_fit)
     state = alert_rules.RuleState(rule.state, rule.value, rule.fired_at, rule.cooldown_s)
     action = alert_rules.decide(state, rule.metric, rule.op, rule.threshold, result, now)
     if action is None and rule.state == AlertState.OK:
-        raw, _ = measure(session, rule, watch, now, raw=True)
+        raw, _ = measure(session, rule, watch, now, raw=True, fit=share_fit)
         if alert_rules.decide(state, rule.metric, rule.op, rule.threshold, raw, now) == (
             AlertAction.FIRE
         ) and not alert_store.held_since(session, rule.id, now - timedelta(seconds=rule.window_s)):
@@ -308,4 +320,4 @@ def evaluate(
         rule.state, rule.resolved_at = AlertState.OK, now
         alert_store.add_event(session, rule.id, "resolved", value, now)
     rule.value = value
-    return _outcome(rule, action, _report(session, rule, watch, posts, now, embed=embed))
+    return _outcome(rule, action, _report(session, rule, watch, posts, now, fit(), embed=embed))

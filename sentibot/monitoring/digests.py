@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from scoring.aggregate import Breakdown, ScoredText, breakdown, top_posts
 from scoring.integrity import Weighing, weigh
+from scoring.masking import model_name
 from scoring.movers import Movement, movement, rows_of
+from scoring.quantify import Fit
 from scoring.themes import Embed, Theme, find_themes, member_labels
 from sentibot.monitoring import schedules
 from sentibot.monitoring.share_fits import team_fit
@@ -87,6 +89,7 @@ def build(session: Session, run: DigestRun, embed: Embed | None = None) -> Diges
     length = end - start
     topics = []
     watches = watch_store.channel_watches(session, run.team_id, run.channel_id)
+    fits: dict[str, Fit | None] = {}  # the workspace's fit of each model, read once
     for watch in watches[:MAX_TOPICS]:
         now_posts = post_store.window_posts(session, watch, start, end)
         before = post_store.window_posts(session, watch, start - length, start)
@@ -97,7 +100,10 @@ def build(session: Session, run: DigestRun, embed: Embed | None = None) -> Diges
         # Each message once, each author capped (scoring/integrity.py), as reports and alerts.
         found = weigh([p.text for p in now_posts], [p.author for p in now_posts])
         earlier = weigh([p.text for p in before], [p.author for p in before])
-        fit = team_fit(session, run.team_id, watch.model)
+        model = model_name(watch.model)
+        if model not in fits:
+            fits[model] = team_fit(session, run.team_id, watch.model)
+        fit = fits[model]
         current = breakdown([p.sentiment for p in now_posts], found.weights, watch.model, fit)
         previous = breakdown([p.sentiment for p in before], earlier.weights, watch.model, fit)
         themes = _themes(watch.topic, now_posts, found, before, earlier, embed)
