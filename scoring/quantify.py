@@ -276,11 +276,3 @@ def difference_ci(now: Shares, before: Shares, label: int = 0) -> tuple[float, f
     diff = now.draws[:k, label] - before.draws[:k, label]
     lo, hi = np.percentile(diff, [2.5, 97.5])
     return float(lo), float(hi)
-
-
-def changed(now: Shares, before: Shares, label: int = 0) -> bool:
-    """Whether a class's share moved beyond the noise: the difference's interval excludes 0."""
-    if not (now.enough and before.enough):
-        return False
-    lo, hi = difference_ci(now, before, label)
-    return lo > 0 or hi < 0
