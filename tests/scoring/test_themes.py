@@ -33,10 +33,10 @@ CHECKOUT = [
 ]
 
 
-def _themes(texts: list[str], previous: list[str]):
+def _themes(texts: list[str], previous: list[str], topic: str = "acme"):
     sentiments = get_scorer("vader").score(texts)
     found = weigh(texts, [f"u{i}" for i in range(len(texts))])
-    return find_themes(texts, sentiments, found, "acme", embed, previous)
+    return find_themes(texts, sentiments, found, topic, embed, previous)
 
 
 def test_a_theme_new_in_the_second_window_is_named_and_marked_new() -> None:
@@ -62,30 +62,21 @@ def test_too_few_messages_make_no_themes() -> None:
 def test_themes_follow_what_posts_say_not_whom_they_mention() -> None:
     # Half of each complaint names @Delta, half @JetBlue: grouped by account, the two
     # complaints would mix; grouped by what they say, each theme is one complaint.
-    lost = [
-        f"@{who} lost my bag {where} https://t.co/x{i}"
-        for i, (who, where) in enumerate(
-            itertools.product(
-                ["Delta", "JetBlue"],
-                ["in Boston", "on the way to Denver", "again", "and nobody calls back",
-                 "with my laptop inside", "for the second time"],
-            )
-        )
-    ]  # fmt: skip
-    late = [
-        f"@{who} flight delayed {how} https://t.co/y{i}"
-        for i, (who, how) in enumerate(
-            itertools.product(
-                ["Delta", "JetBlue"],
-                ["three hours", "overnight", "with no explanation", "and the crew left",
-                 "past midnight", "until tomorrow"],
-            )
-        )
-    ]  # fmt: skip
-    texts = lost + late
-    sentiments = get_scorer("vader").score(texts)
-    found = weigh(texts, [f"u{i}" for i in range(len(texts))])
-    themes = find_themes(texts, sentiments, found, "airline", embed)
+    def complaint(text: str, tails: list[str]) -> list[str]:
+        pairs = enumerate(itertools.product(["Delta", "JetBlue"], tails))
+        return [f"@{who} {text} {tail} https://t.co/{text[0]}{i}" for i, (who, tail) in pairs]
+
+    lost = complaint(
+        "lost my bag",
+        ["in Boston", "on the way to Denver", "again", "and nobody calls back",
+         "with my laptop inside", "for the second time"],
+    )  # fmt: skip
+    late = complaint(
+        "flight delayed",
+        ["three hours", "overnight", "with no explanation", "and the crew left",
+         "past midnight", "until tomorrow"],
+    )  # fmt: skip
+    themes = _themes(lost + late, [], topic="airline")
     assert len(themes) == 2
     members = [set(t.members) for t in themes]
     assert set(range(len(lost))) in members  # every lost-bag post in one theme, nothing else
