@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from collectors.query import Query
@@ -52,6 +52,19 @@ class SourceAuthError(SourceError):
 
 class SourceBadResponse(SourceError):
     pass
+
+
+def error_message(response: Any, limit: int = 160) -> str | None:
+    """The `message` of an API's JSON error body (GitHub's, Algolia's), on one line; "" where
+    the object has none, None where the body is not a JSON object."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    message = body.get("message")
+    return " ".join(str(message).split())[:limit] if message else ""
 
 
 def malformed(source: str, exc: Exception) -> str:

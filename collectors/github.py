@@ -22,6 +22,7 @@ from collectors.base import (
     SourceError,
     SourceSpec,
     SourceUnavailable,
+    error_message,
     malformed,
     newer,
     side_by_side,
@@ -164,10 +165,8 @@ class GitHubCollector:
 
 
 def _message(response: requests.Response) -> str:
-    try:
-        return str(response.json().get("message", ""))[:120]
-    except (ValueError, AttributeError):
-        return response.text[:120]
+    message = error_message(response, 120)
+    return response.text[:120] if message is None else message
 
 
 def _secondary(api_url: str, response: requests.Response) -> float:

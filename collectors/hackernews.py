@@ -16,6 +16,7 @@ from collectors.base import (
     SourceError,
     SourceSpec,
     SourceUnavailable,
+    error_message,
     malformed,
     newer,
     side_by_side,
@@ -98,7 +99,7 @@ class HackerNewsCollector:
         if response.status_code >= 500:
             raise SourceUnavailable(f"Hacker News server error ({response.status_code})")
         if response.status_code != 200:
-            detail = _message(response)
+            detail = error_message(response)
             raise SourceBadResponse(
                 f"Hacker News answered {response.status_code}" + (f": {detail}" if detail else "")
             )
@@ -152,13 +153,3 @@ SOURCE = SourceSpec(
     needs="nothing (public API)",
     cursor_at=unix_cursor,
 )
-
-
-def _message(response: requests.Response) -> str:
-    """Algolia's error message (`{"message": "...", "status": 400}`), short and on one line."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    message = body.get("message") if isinstance(body, dict) else None
-    return " ".join(str(message).split())[:160] if message else ""

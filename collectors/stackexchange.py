@@ -93,6 +93,7 @@ class StackExchangeCollector:
     ) -> list[tuple[Post, int]]:
         found: list[tuple[Post, int]] = []
         seen: set[str] = set()
+        base = self._site_url(site)  # once per site and run, not once per page
         for text in query.alternatives():
             page = 1
             while len(found) < limit and page <= MAX_PAGES:
@@ -100,7 +101,6 @@ class StackExchangeCollector:
                     lambda p=page, t=text: self._page(site, t, p, since), self.retry
                 )
                 items, has_more = _items(body)
-                base = self._site_url(site)
                 for item in items:
                     post, created = _to_post(site, item, base)
                     if post.external_id in seen or (since is not None and created <= since):
