@@ -15,7 +15,7 @@ from sentibot.config.settings import Settings
 from sentibot.secrets import optional_cipher
 from sentibot.storage import webhooks as webhook_store
 from sentibot.storage.models import utcnow
-from sentibot.storage.workspaces import ensure_workspace, lock_workspace
+from sentibot.storage.workspaces import lock_workspace
 from sentibot.webhook_signing import new_secret
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,6 @@ def manage_webhooks(
         return views.admins_only()
     now = utcnow()
     with sessions.begin() as session:
-        if cmd.action == "add":
-            lock_workspace(session, team_id)  # the count and the insert, one at a time
         if cmd.action == "list":
             hooks = webhook_store.team_webhooks(session, team_id)
             log_rows = webhook_store.recent_deliveries(session, [h.id for h in hooks])
@@ -65,13 +63,14 @@ def manage_webhooks(
         problem = url_problem(cmd.url, settings.webhook_private)
         if problem:
             return views.url_refused(cmd.url, problem)
+        # The workspace's row, held: the count and the insert, one at a time (nothing read yet).
+        lock_workspace(session, team_id)
         if len(webhook_store.team_webhooks(session, team_id)) >= (
             settings.quota_webhooks_per_workspace
         ):
             return views.too_many(settings.quota_webhooks_per_workspace)
         secret = new_secret()
         cipher = optional_cipher(settings)
-        ensure_workspace(session, team_id)
         hook = webhook_store.add_webhook(
             session, team_id, cmd.url, cipher.encrypt(secret) if cipher else secret, user_id, now
         )
