@@ -22,6 +22,8 @@ _TOKEN = re.compile(r'-?"[^"]*"?|\S+')
 _LANG = re.compile(r"^[a-z]{2,3}$")
 # Characters some source's search syntax gives a meaning the grammar does not define.
 _OPERATOR = re.compile(r"[:()\[\]{}*~^\\]")
+# Thai, kana, CJK ideographs and Hangul syllables.
+_UNSPACED = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 
 
 class QueryError(ValueError):
@@ -44,8 +46,11 @@ class Term:
         return self.text
 
     def pattern(self) -> re.Pattern[str]:
+        """The term as whole words; beside a script written without spaces between words
+        (Chinese, Japanese, Thai; Korean's particles) any character is a boundary:
+        "DrecomRSSに記事" names DrecomRSS."""
         words = r"\s+".join(re.escape(w) for w in self.text.split())
-        return re.compile(rf"(?<!\w){words}(?!\w)", re.IGNORECASE)
+        return re.compile(rf"(?<![^\W{_UNSPACED}]){words}(?![^\W{_UNSPACED}])", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

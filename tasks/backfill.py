@@ -76,7 +76,7 @@ def _priced(
     """Ask X what the read would bill and tell the channel; False when it must wait for an
     answer (or the estimate failed and the dispatcher will try again)."""
     try:
-        estimate = collector.estimate(parse_query(run.topic), run.since)  # type: ignore[attr-defined]
+        estimate = collector.estimate(parse_query(run.topic), run.read_from)  # type: ignore[attr-defined]
     except SourceError as exc:
         with sessions().begin() as session:
             ended = backfills.fail(session, run.backfill_id, exc.reason, utcnow())
@@ -95,11 +95,11 @@ def _priced(
             now=now,
         )
         if price.go:
-            text = views.x_cost(run.topic, price.estimate, run.since, price.used, cap, now)
+            text = views.x_cost(run.topic, price.estimate, run.read_from, price.used, cap, now)
             blocks = None
         else:
             text, blocks = views.x_cost_question(
-                run.backfill_id, run.topic, price.estimate, run.since, price.used, cap, now
+                run.backfill_id, run.topic, price.estimate, run.read_from, price.used, cap, now
             )
         notice = notice_store.add_notice(
             session, run.team_id, run.channel_id, "backfill_cost", text, blocks

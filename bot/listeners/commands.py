@@ -118,7 +118,7 @@ def manage_watches(
                 cmd.topic, cmd.sources, cmd.every_s, created, back_s if planned else 0
             )
         if isinstance(cmd, Unwatch):
-            removed = watch_store.remove_watch(session, team_id, channel_id, cmd.topic)
+            removed = watch_store.remove_watch(session, team_id, channel_id, cmd.topic, now)
             return views.watch_removed(cmd.topic, removed)
         found = watch_store.channel_watches(session, team_id, channel_id)
         lines = overview.watch_statuses(session, found, now)

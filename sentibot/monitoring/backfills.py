@@ -38,12 +38,14 @@ class BackfillRun:
     source: str
     since: datetime
     approved: bool
+    # Where reading starts: `since`, or later when a removed watch's history was re-linked.
+    read_from: datetime
     x_reserved: int = 0
 
     @property
     def cursor(self) -> str | None:
         spec = sources().get(self.source)
-        return spec.cursor_at(self.since) if spec and spec.cursor_at else None
+        return spec.cursor_at(self.read_from) if spec and spec.cursor_at else None
 
 
 def reaches() -> dict[str, timedelta | None]:
@@ -74,6 +76,7 @@ def begin(session: Session, backfill_id: int, now: datetime) -> BackfillRun | No
         source=row.source,
         since=row.since,
         approved=approved,
+        read_from=row.read_from or row.since,
     )
 
 
@@ -158,7 +161,7 @@ def finish(
     if watch_store.get_watch(session, run.watch_id) is None:
         return None
     read = collection.posts
-    kept = [p for p in read if p.created_at is None or p.created_at >= run.since]
+    kept = [p for p in read if p.created_at is None or p.created_at >= run.read_from]
     watch_store.link_watch_posts(session, run.watch_id, post_store.store_posts(session, kept))
     dated = [p.created_at for p in kept if p.created_at is not None]
     # Cut short by the limit: complete only back to the oldest post read.

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from sentibot.storage.models import Backfill, BackfillState, Watch
+from sentibot.storage.models import Backfill, BackfillState, KeptHistory, Post, Watch
 from sentibot.storage.statements import compare_and_set, paused_teams
+from sentibot.storage.watches import link_watch_posts
 
 S = BackfillState
 FINISHED = (S.DONE, S.FAILED, S.SKIPPED)
@@ -38,10 +39,37 @@ def plan(
         reach = reaches.get(source)
         since = now - (min(back, reach) if reach is not None else back)
         row = Backfill(watch_id=watch.id, source=source, since=since, created_at=now)
+        row.read_from = _relink_kept(session, watch, source, since)
         session.add(row)
         rows.append(row)
     session.flush()
     return rows
+
+
+def _relink_kept(session: Session, watch: Watch, source: str, since: datetime) -> datetime | None:
+    """Where a removed watch of the topic in this workspace held the source's history back to
+    `since`, link those posts and return where the read must start (the removal); else None.
+    Unwatching and watching again spent the X backfill twice."""
+    kept = session.scalars(
+        select(KeptHistory)
+        .where(
+            KeptHistory.team_id == watch.team_id,
+            KeptHistory.topic == watch.topic,
+            KeptHistory.source == source,
+            KeptHistory.since <= since,
+            KeptHistory.until > since,
+        )
+        .order_by(KeptHistory.until.desc())
+        .limit(1)
+    ).first()
+    if kept is None:
+        return None
+    posted = func.coalesce(Post.posted_at, Post.collected_at)
+    for start in range(0, len(kept.post_ids), 1000):
+        chunk = kept.post_ids[start : start + 1000]
+        recent = session.scalars(select(Post.id).where(Post.id.in_(chunk), posted >= since))
+        link_watch_posts(session, watch.id, list(recent))
+    return kept.until
 
 
 def claim_due(session: Session, now: datetime, limit: int = 50) -> list[int]:

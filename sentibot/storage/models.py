@@ -193,6 +193,26 @@ class Backfill(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Read from here instead of `since` when a removed watch of the topic already holds the
+    # history before it (watching again re-links that instead of paying for it twice).
+    read_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class KeptHistory(Base):
+    """What a removed watch had read of one source: watching the topic again in the
+    workspace re-links these posts instead of reading (and, on X, paying for) them again."""
+
+    __tablename__ = "kept_histories"
+    __table_args__ = (Index("ix_kept_histories_topic", "team_id", "topic", "source"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    topic: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(32))
+    # Complete from `since` to `until` (the watch's removal).
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    post_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
 
 
 class WatchPost(Base):

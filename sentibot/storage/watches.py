@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from sentibot.storage.models import (
     Backfill,
+    BackfillState,
+    KeptHistory,
     Post,
     SourceState,
     Watch,
@@ -22,6 +24,9 @@ from sentibot.topic_scope import scored_as
 
 # Ids per IN (…) list: well under PostgreSQL's 65,535 bind parameters per statement.
 _CHUNK = 1000
+
+# What a removed watch had read stays re-linkable this long (X reaches back only 7 days).
+KEEP_HISTORY_FOR = timedelta(days=30)
 
 
 def upsert_watch(
@@ -59,20 +64,54 @@ def upsert_watch(
     return watch, created
 
 
-def remove_watch(session: Session, team_id: str, channel_id: str, topic: str) -> bool:
-    watch_id = session.scalar(
-        select(Watch.id).where(
-            Watch.team_id == team_id, Watch.channel_id == channel_id, Watch.topic == topic
-        )
-    )
-    if watch_id is None:
+def remove_watch(
+    session: Session, team_id: str, channel_id: str, topic: str, now: datetime
+) -> bool:
+    watch = channel_watch(session, team_id, channel_id, topic)
+    if watch is None:
         return False
+    watch_id = watch.id
+    keep_history(session, watch, now)
     # Explicit deletes: SQLite only cascades with foreign keys switched on.
     session.execute(delete(WatchPost).where(WatchPost.watch_id == watch_id))
     session.execute(delete(SourceState).where(SourceState.watch_id == watch_id))
     session.execute(delete(Backfill).where(Backfill.watch_id == watch_id))
     session.execute(delete(Watch).where(Watch.id == watch_id))
     return True
+
+
+def keep_history(session: Session, watch: Watch, now: datetime) -> None:
+    """Keep, per source, which posts the watch holds and from when they are complete (where
+    its backfill reached, else its creation): watching the topic again re-links them."""
+    reached = dict(
+        session.execute(
+            select(Backfill.source, Backfill.reached).where(
+                Backfill.watch_id == watch.id,
+                Backfill.state == BackfillState.DONE,
+                Backfill.reached.is_not(None),
+            )
+        ).all()
+    )
+    held: dict[str, list[int]] = {source: [] for source in watch.sources}
+    rows = session.execute(
+        select(Post.source, Post.id)
+        .join(WatchPost, WatchPost.post_id == Post.id)
+        .where(WatchPost.watch_id == watch.id)
+    )
+    for source, post_id in rows:
+        held.setdefault(source, []).append(post_id)
+    for source, post_ids in held.items():
+        session.add(
+            KeptHistory(
+                team_id=watch.team_id,
+                topic=watch.topic,
+                source=source,
+                since=min(reached.get(source) or watch.created_at, watch.created_at),
+                until=now,
+                post_ids=post_ids,
+            )
+        )
+    session.execute(delete(KeptHistory).where(KeptHistory.until < now - KEEP_HISTORY_FOR))
 
 
 def channel_watches(session: Session, team_id: str, channel_id: str) -> list[Watch]:

@@ -98,3 +98,13 @@ def test_operators_the_grammar_does_not_define_are_searched_as_words() -> None:
         parse_query("acme OR gizmo -ad lang:en").to_x() == "(acme OR gizmo) -ad lang:en -is:retweet"
     )
     assert q.canonical() == "from:elonmusk url:acme.com (acme) AND NOT subreddit:x"
+
+
+def test_a_term_beside_a_script_without_spaces_is_a_whole_word() -> None:
+    """Japanese, Chinese and Korean attach words and particles to a name without a space;
+    Latin letters around a name still make another word."""
+    assert parse_query("DrecomRSS").matches("DrecomRSSに記事投稿が反映されない")
+    assert parse_query("TypeKey").matches("EUC-KR 에서 TypeKey에서 표시하기")
+    assert parse_query("正月").matches("ゲーム三昧な正月")
+    assert not parse_query("acme").matches("acmeville is lovely")
+    assert not parse_query("acme").matches("the megaacme sale")

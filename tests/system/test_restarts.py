@@ -240,3 +240,53 @@ def test_a_postgresql_restart_with_a_task_in_flight_loses_and_repeats_nothing(
         server.kill()
         server.remove()
         drop_broker_keys(redis_url, prefix)
+
+
+def test_a_redis_restart_during_a_watch_run_loses_and_repeats_nothing(
+    restartable: tuple[ServiceStack, _Redis],
+) -> None:
+    """A watch's run on its schedule: redis-server SIGKILLed while the run's X read is in
+    flight, and started again empty. The run completes once (X's 40 posts linked, scored and
+    billed once, not twice), the watch runs again on its schedule and the worker stays up."""
+    from sqlalchemy import func, select
+
+    from sentibot.storage.models import Score, SourceState, Watch, WatchPost, utcnow
+    from sentibot.storage.session import sessionmaker_for
+    from sentibot.storage.x_usage import x_read_today
+
+    stack, server = restartable
+    channel = "CRW" + uuid.uuid4().hex[:6].upper()
+    stack.x.slow_next("/2/tweets", 8.0)
+    ack = stack.command("watch widget --sources x --every 1m --backfill 0", channel=channel)
+    assert "Watching" in ack.json()["text"]
+    sessions = sessionmaker_for(stack.effective_database_url)
+    with sessions() as s:
+        watch_id = s.scalars(select(Watch.id).where(Watch.channel_id == channel)).one()
+        team_id = s.get(Watch, watch_id).team_id
+    _wait(lambda: any("/2/tweets" in p for p in stack.x.arrived), 90, "the watch's X read")
+    worker = stack.processes["worker"]
+    server.kill()
+    time.sleep(2)
+    server.start()
+
+    def scored() -> int:
+        with sessions() as s:
+            return s.scalar(
+                select(func.count())
+                .select_from(WatchPost)
+                .join(Score, Score.post_id == WatchPost.post_id)
+                .where(WatchPost.watch_id == watch_id)
+            )
+
+    _wait(lambda: scored() == 40, 150, "the run's 40 posts linked and scored")
+    with sessions() as s:
+        assert s.get(SourceState, (watch_id, "x")).health == "ok"
+        assert x_read_today(s, team_id, utcnow()) == 40
+        first_run = s.get(Watch, watch_id).last_run_at
+
+    def ran_again() -> bool:
+        with sessions() as s:
+            return s.get(Watch, watch_id).last_run_at != first_run
+
+    _wait(ran_again, 120, "the next run on the schedule")
+    assert worker.poll() is None, "the worker exited"

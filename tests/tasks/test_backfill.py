@@ -247,12 +247,47 @@ def test_unwatching_drops_a_pending_backfill_and_its_message_finds_nothing(
     _, (backfill_id,) = _new_watch(sessions)
     assert _claimed(sessions) == [backfill_id]
     with sessions.begin() as s:
-        assert watch_store.remove_watch(s, "T1", "C1", "acme")
+        assert watch_store.remove_watch(s, "T1", "C1", "acme", utcnow())
     backfill_source(backfill_id)  # the message sent before the watch went
     with sessions() as s:
         assert s.scalars(select(Backfill)).all() == []
         assert s.scalars(select(Notice)).all() == []
     assert x_history.calls == []  # nothing asked of X, nothing billed
+
+
+def test_watching_again_relinks_what_was_read_instead_of_paying_for_it_twice(
+    sessions, worker_env, x_history
+) -> None:
+    """Unwatch and watch the topic again (here from another channel of the workspace): the
+    history the removed watch held is linked at once, and X is asked only for what came after
+    the removal, so the day's X reads do not grow by the seven days again."""
+    _, (first,) = _new_watch(sessions)
+    _claimed(sessions)
+    backfill_source(first)
+    with sessions() as s:
+        read_once = x_usage.x_read_today(s, "T1", utcnow())
+        assert read_once >= 166
+    with sessions.begin() as s:
+        assert watch_store.remove_watch(s, "T1", "C1", "acme", utcnow())
+    removed_at = utcnow()
+    searches_before = len(x_history.requests_to("/2/tweets/search/recent"))
+
+    watch_id, (again,) = _new_watch(sessions, channel="C2")
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(WatchPost)) == read_once
+        assert s.get(Backfill, again).read_from >= removed_at - timedelta(seconds=1)
+    _claimed(sessions)
+    backfill_source(again)
+    with sessions() as s:
+        row = s.get(Backfill, again)
+        assert row.state == "done"
+        assert x_usage.x_read_today(s, "T1", utcnow()) == read_once  # nothing new was posted
+        watch = s.get(Watch, watch_id)
+        assert watch.history_start <= utcnow() - timedelta(days=6, hours=23)
+    (search,) = x_history.requests_to("/2/tweets/search/recent")[searches_before:]
+    assert search.query["start_time"] >= (removed_at - timedelta(seconds=2)).strftime(
+        "%Y-%m-%dT%H:%M:%S"
+    )
 
 
 def test_workspaces_take_turns_and_unstarted_backfills_are_not_sent_again(sessions) -> None:

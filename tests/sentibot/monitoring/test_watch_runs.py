@@ -15,7 +15,7 @@ from sentibot.monitoring import watch_runs
 from sentibot.storage import posts as post_store
 from sentibot.storage import score_queue, workspaces, x_usage
 from sentibot.storage import watches as watch_store
-from sentibot.storage.models import Notice, Score, SourceState, Watch, WatchPost
+from sentibot.storage.models import Notice, Score, SourceState, Watch, WatchPost, utcnow
 from sentibot.storage.models import Post as PostRow
 from tasks.dispatch import tick
 from tasks.watch import queue_notices
@@ -135,8 +135,8 @@ def test_watch_update_unwatch_and_team_scoping(sessions) -> None:
         assert s.get(Watch, wid).interval_s == 600
         assert [w.topic for w in watch_store.channel_watches(s, "T1", "C1")] == ["acme"]
     with sessions.begin() as s:
-        assert watch_store.remove_watch(s, "T1", "C1", "acme") is True
-        assert watch_store.remove_watch(s, "T1", "C1", "acme") is False
+        assert watch_store.remove_watch(s, "T1", "C1", "acme", utcnow()) is True
+        assert watch_store.remove_watch(s, "T1", "C1", "acme", utcnow()) is False
         assert [w.team_id for w in s.scalars(select(Watch))] == ["T2"]  # T2 untouched
 
 
