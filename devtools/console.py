@@ -57,6 +57,9 @@ class Console:
             print(
                 f"[only visible to you] {render_blocks(ack.get('text', ''), ack.get('blocks', []))}"
             )
+        else:  # answered after the acknowledgement, through the response URL
+            seen = self.shown_responses
+            self.stack.slack.wait_for(lambda s: len(s.responses) > seen, timeout=JOB_TIMEOUT_S)
         return self.wait_for_replies()
 
     def wait_for_replies(self) -> bool:

@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import requests
@@ -260,8 +261,10 @@ class ServiceStack:
         secret: str = SIGNING_SECRET,
         timestamp: int | None = None,
         signed: bool = True,
+        response_key: str | None = None,
     ) -> requests.Response:
         """Send a slash command to the bot exactly as Slack would."""
+        key = response_key or f"{channel}-{time.monotonic_ns()}"
         body = urlencode(
             {
                 "token": "deprecated-verification-token",
@@ -274,7 +277,7 @@ class ServiceStack:
                 "command": command,
                 "text": text,
                 "api_app_id": "A0SENTIBOT",
-                "response_url": self.slack.response_url(f"{channel}-{time.monotonic_ns()}"),
+                "response_url": self.slack.response_url(key),
                 "trigger_id": "1.2.3",
             }
         )
@@ -284,6 +287,21 @@ class ServiceStack:
             else {"Content-Type": "application/x-www-form-urlencoded"}
         )
         return requests.post(self.bot_url + "/slack/events", data=body, headers=headers, timeout=10)
+
+    def answer(self, text: str, timeout: float = 30.0, **kwargs: Any) -> str:
+        """A slash command's answer, as the person sees it: the acknowledgement's text, or
+        (commands answered after the acknowledgement) the message sent to its response URL."""
+        key = f"answer-{time.monotonic_ns()}"
+        ack = self.command(text, response_key=key, **kwargs)
+        ack.raise_for_status()
+        if ack.content and ack.json().get("text"):
+            return ack.json()["text"]
+        found = self.slack.wait_for(
+            lambda s: [r for r in s.responses if r["key"] == key], timeout=timeout
+        )
+        if not found:
+            raise AssertionError(f"no answer to {text!r} within {timeout} s")
+        return found[0]["text"]
 
     def post_interaction(self, payload: dict) -> requests.Response:
         """A signed interactive payload (a button press), as Slack sends it."""

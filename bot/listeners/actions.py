@@ -46,8 +46,7 @@ log = logging.getLogger(__name__)
 
 def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -> None:
     def alert_button(action: str) -> Callable[..., None]:
-        def handle(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
-            ack()
+        def handle(body: dict, client: WebClient, respond: Respond) -> None:
             value = (body.get("actions") or [{}])[0].get("value") or ""
             team_id = (body.get("team") or {}).get("id") or ""
             channel_id = _channel(body)
@@ -85,9 +84,7 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
 
         return handle
 
-    @app.action(MORE_ACTION)
-    def more(ack: Ack, body: dict, respond: Respond) -> None:
-        ack()
+    def more(body: dict, respond: Respond) -> None:
         value = (body.get("actions") or [{}])[0].get("value") or ""
         team_id = (body.get("team") or {}).get("id") or ""
         text = "That report is gone."
@@ -99,12 +96,7 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
                     text = more_posts(analysis.job_report(session, job).posts)
         respond(response_type="ephemeral", replace_original=False, text=text)
 
-    app.action(SNOOZE_ACTION)(alert_button("snooze"))
-    app.action(RESOLVE_ACTION)(alert_button("resolve"))
-
-    @app.action(CORRECT_ACTION)
-    def correct_post(ack: Ack, body: dict, respond: Respond) -> None:
-        ack()
+    def correct_post(body: dict, respond: Respond) -> None:
         action = (body.get("actions") or [{}])[0]
         value = (action.get("selected_option") or {}).get("value") or ""
         post_id, _, rest = value.partition("|")
@@ -126,9 +118,7 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
         text, blocks = correction_views.corrected(done)
         respond(response_type="ephemeral", replace_original=False, text=text, blocks=blocks)
 
-    @app.action(EXCLUDE_ACTION)
-    def exclude_term(ack: Ack, body: dict, respond: Respond) -> None:
-        ack()
+    def exclude_term(body: dict, respond: Respond) -> None:
         value = (body.get("actions") or [{}])[0].get("value") or ""
         watch_id, _, term = value.partition("|")
         team_id = (body.get("team") or {}).get("id") or ""
@@ -138,9 +128,7 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
             text = corrections.exclude(session, team_id, _channel(body), int(watch_id), term)
         respond(response_type="ephemeral", replace_original=False, text=escape(text))
 
-    @app.action(WATCH_ACTION)
-    def watch_topic(ack: Ack, body: dict, respond: Respond) -> None:
-        ack()
+    def watch_topic(body: dict, respond: Respond) -> None:
         value = (body.get("actions") or [{}])[0].get("value") or ""
         try:
             topic = parse_query(value).canonical()
@@ -194,9 +182,8 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
         )
 
     def backfill_button(approve: bool) -> Callable[..., None]:
-        def handle(ack: Ack, body: dict, respond: Respond) -> None:
+        def handle(body: dict, respond: Respond) -> None:
             """X's history above the share of the day's cap: read it, or skip it."""
-            ack()
             value = (body.get("actions") or [{}])[0].get("value") or ""
             team_id = (body.get("team") or {}).get("id") or ""
             user_id = (body.get("user") or {}).get("id") or "someone"
@@ -227,8 +214,24 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
 
         return handle
 
-    app.action(APPROVE_ACTION)(backfill_button(True))
-    app.action(SKIP_ACTION)(backfill_button(False))
+    # Every button is acknowledged at once and handled after (Bolt's lazy listeners): Slack
+    # gives 3 seconds, and a handler's own Slack calls (respond, chat.update) may take that.
+    handlers: dict[str, Callable[..., None]] = {
+        MORE_ACTION: more,
+        SNOOZE_ACTION: alert_button("snooze"),
+        RESOLVE_ACTION: alert_button("resolve"),
+        CORRECT_ACTION: correct_post,
+        EXCLUDE_ACTION: exclude_term,
+        WATCH_ACTION: watch_topic,
+        APPROVE_ACTION: backfill_button(True),
+        SKIP_ACTION: backfill_button(False),
+    }
+    for action_id, handler in handlers.items():
+        app.action(action_id)(ack=acknowledge, lazy=[handler])
+
+
+def acknowledge(ack: Ack) -> None:
+    ack()
 
 
 def _channel(body: dict) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,8 +42,7 @@ Enqueue = Callable[[int], None]
 def register(
     app: App, *, settings: Settings, sessions: sessionmaker[Session], enqueue: Enqueue
 ) -> None:
-    @app.command("/sentiment")
-    def sentiment(ack: Ack, command: dict, client: WebClient) -> None:
+    def sentiment(ack: Ack, command: dict) -> None:
         parsed = parse(command.get("text", ""))
         if isinstance(parsed, UsageError):
             ack(response_type="ephemeral", text=parsed.message)
@@ -55,22 +54,15 @@ def register(
             with sessions.begin() as session:
                 # Someone can use the command, so the app is installed (again).
                 workspaces.note_active(session, command["team_id"])
+        if isinstance(parsed, _ANSWERED_LATER):
+            ack()  # the answer follows through the response URL (answer_later)
+            return
         if isinstance(parsed, Analyze | grammar.Preview):
             text = start_analysis(parsed, command, settings, sessions, enqueue)
         elif isinstance(parsed, grammar.Alert | grammar.Alerts | grammar.Mute | grammar.Digest):
             text = manage_schedules(parsed, command, settings, sessions)
-        elif isinstance(parsed, grammar.Accuracy):
-            with sessions() as session:
-                ids = None
-                if parsed.topic:
-                    watch = _watch(session, command["team_id"], command["channel_id"], parsed.topic)
-                    ids = [watch.id] if watch else []
-                found = corrections.agreement(session, command["team_id"], ids)
-            text = correction_views.accuracy(found, parsed.topic)
         elif isinstance(parsed, grammar.Export):
             text = start_export(parsed, command, settings, sessions, enqueue)
-        elif isinstance(parsed, grammar.Webhook):
-            text = manage_webhooks(parsed, command, settings, sessions, client)
         elif isinstance(parsed, grammar.Sources):
             with sessions() as session:
                 lines = source_overview.source_lines(
@@ -80,6 +72,34 @@ def register(
         else:
             text = manage_watches(parsed, command, settings, sessions)
         ack(response_type="ephemeral", text=text)
+
+    def answer_later(command: dict, client: WebClient, respond: Respond) -> None:
+        """What needs Slack (the admin check) or real computing (the accuracy's fits), after
+        the acknowledgement: Slack gives 3 seconds."""
+        parsed = parse(command.get("text", ""))
+        if isinstance(parsed, grammar.Accuracy):
+            text = accuracy(parsed, command, sessions)
+        elif isinstance(parsed, grammar.Webhook):
+            text = manage_webhooks(parsed, command, settings, sessions, client)
+        else:
+            return
+        respond(response_type="ephemeral", replace_original=False, text=text)
+
+    app.command("/sentiment")(ack=sentiment, lazy=[answer_later])
+
+
+# Commands acknowledged empty and answered after, through the response URL.
+_ANSWERED_LATER = (grammar.Accuracy, grammar.Webhook)
+
+
+def accuracy(cmd: grammar.Accuracy, command: dict, sessions: sessionmaker[Session]) -> str:
+    with sessions() as session:
+        ids = None
+        if cmd.topic:
+            watch = _watch(session, command["team_id"], command["channel_id"], cmd.topic)
+            ids = [watch.id] if watch else []
+        found = corrections.agreement(session, command["team_id"], ids)
+    return correction_views.accuracy(found, cmd.topic)
 
 
 def manage_watches(

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.listeners.actions import acknowledge
 from bot.views.home import home_view
 from sentibot.config.settings import Settings
 from sentibot.monitoring import overview, source_overview
@@ -21,7 +22,6 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -> None:
-    @app.event("app_home_opened")
     def app_home_opened(event: dict, body: dict, client: WebClient) -> None:
         if event.get("tab") not in (None, "home"):
             return
@@ -50,6 +50,10 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
             sources,
         )
         client.views_publish(user_id=event["user"], view=view)
+
+    # Acknowledged at once; the channel list (users.conversations, up to five pages) and the
+    # publishing are Slack calls that must not hold the answer to Slack's event delivery.
+    app.event("app_home_opened")(ack=acknowledge, lazy=[app_home_opened])
 
 
 # Channels read per App Home view: 5 pages of 200 (users.conversations, Tier 3).

@@ -1,6 +1,7 @@
 """Signed and unsigned requests through the real Bolt app served over HTTP, real DB and Redis."""
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -685,3 +686,69 @@ def test_the_x_cost_question_is_answered_once_by_the_workspace(bot: Bot, session
     with sessions() as s:
         assert s.get(Backfill, row.id).state == "approved"
         assert s.scalars(select(Watch)).one().history_from is None
+
+
+def test_every_listener_acknowledges_in_time_with_slack_answering_2_s_late(
+    bot: Bot, sessions
+) -> None:
+    """Slack gives 3 seconds. With every call to Slack (Web API and response URLs) taking
+    2 s, each command, button and event is acknowledged well inside that (no Slack call, no
+    heavy work before the answer), and what the person asked for still arrives after."""
+    import json as jsonlib
+
+    from bot.views.alerts import RESOLVE_ACTION, SNOOZE_ACTION
+    from bot.views.backfills import APPROVE_ACTION, SKIP_ACTION
+    from bot.views.corrections import EXCLUDE_ACTION
+    from bot.views.summary import CORRECT_ACTION, MORE_ACTION, WATCH_ACTION
+
+    bot.slack.admins.add("U1")
+    bot.slack.latency = 2.0
+    budget = 1.5  # under the stand-in's delay: nothing waited on Slack
+
+    def timed(send) -> requests.Response:
+        started = time.monotonic()
+        resp = send()
+        waited = time.monotonic() - started
+        assert resp.status_code == 200
+        assert waited < budget, f"acknowledged after {waited:.2f} s"
+        return resp
+
+    for i, text in enumerate(
+        ["accuracy", "webhook list", "webhook add https://hooks.example.org/a", "sources", "list",
+         "watch acme --sources hn", "alert acme when negative > 40%", "help"]
+    ):  # fmt: skip
+        timed(
+            lambda t=text, i=i: bot.post(
+                {**command(t), "response_url": bot.slack.url + f"/response/cmd{i}"}
+            )
+        )
+    later = bot.slack.wait_for(
+        lambda s: {r["key"] for r in s.responses} >= {"cmd0", "cmd1", "cmd2"}, timeout=20
+    )
+    assert later, "accuracy and the webhook commands were never answered"
+    texts = {r["key"]: r["text"] for r in bot.slack.responses}
+    assert re.search(r"Webhook \d+ added", texts["cmd2"])  # the admin check ran after
+
+    for n, action_id in enumerate(
+        [MORE_ACTION, RESOLVE_ACTION, SNOOZE_ACTION, CORRECT_ACTION, EXCLUDE_ACTION,
+         WATCH_ACTION, APPROVE_ACTION, SKIP_ACTION]
+    ):  # fmt: skip
+        payload = {
+            "type": "block_actions",
+            "team": {"id": "T1", "domain": "t"},
+            "user": {"id": "U7", "team_id": "T1"},
+            "channel": {"id": "C1", "name": "brand"},
+            "api_app_id": "A1",
+            "trigger_id": "1.2",
+            "response_url": bot.slack.url + f"/response/button{n}",
+            "actions": [
+                {"type": "button", "action_id": action_id, "block_id": "b1", "value": "12345",
+                 "selected_option": {"value": "12345|positive|"}, "action_ts": "1.3"}
+            ],
+        }  # fmt: skip
+        timed(lambda p=payload: bot.post({"payload": jsonlib.dumps(p)}))
+    timed(lambda: _event(bot, {"type": "app_home_opened", "user": "U5", "tab": "home"}))
+    assert bot.slack.wait_for(lambda s: s.home_views.get("U5"), timeout=20)
+    assert bot.slack.wait_for(
+        lambda s: {"button0", "button1", "button5"} <= {r["key"] for r in s.responses}, timeout=20
+    )
