@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint bench clean compose-check
+.PHONY: install test test-fast demo lint bench clean compose-check
 
 install: $(STAMP)
 
@@ -20,6 +20,11 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fast lane: unit, property and single-process tests; no stacks, no training, no
+# real-clock waits (tests/system starts processes). Everything still runs in `make test` (CI).
+test-fast: install
+	$(BIN)/python -m pytest -n 2 -m "not slow and not training" --ignore=tests/system -q
 
 demo: install
 	$(BIN)/sentibot demo

@@ -111,6 +111,7 @@ def _tiny_tweeteval(tmp_path: Path) -> Path:
     return data
 
 
+@pytest.mark.training
 def test_training_writes_weights_that_load_and_score(tmp_path: Path) -> None:
     from scoring.train import train
 
@@ -127,6 +128,7 @@ def test_training_writes_weights_that_load_and_score(tmp_path: Path) -> None:
     assert labels_out == ["positive"]
 
 
+@pytest.mark.training
 def test_distilling_writes_a_shallower_network_that_loads_and_scores(tmp_path: Path) -> None:
     from scoring.distill import distill
     from scoring.lean_bert import LeanBert
@@ -145,6 +147,7 @@ def test_distilling_writes_a_shallower_network_that_loads_and_scores(tmp_path: P
     ]
 
 
+@pytest.mark.training
 def test_pruning_the_feed_forward_layers_writes_a_narrower_network_both_loaders_read(
     tmp_path: Path,
 ) -> None:

@@ -583,6 +583,10 @@ def test_webhooks_hear_each_alert_event_once_signed_across_a_retry(stack: Servic
         assert fired.body["alert"]["metric"] == "negative"
         assert fired.body["alert"]["window"]["posts"] >= 5
         assert fired.event_id in receiver.duplicates  # the retry: same id, not acted on twice
+        # A receiver written with the Standard Webhooks library verifies the delivery as is.
+        from standardwebhooks import Webhook
+
+        assert Webhook(secret).verify(fired.raw, fired.headers)["alert"]["topic"] == "acme"
         listed = stack.answer("webhook list", channel=channel)
         assert "delivered after 2 attempts" in listed
         assert fired.event_id in listed
