@@ -17,6 +17,7 @@ RUN pip install --no-cache-dir --index-url "$TORCH_INDEX" "torch==2.13.0"
 
 WORKDIR /src
 COPY pyproject.toml README.md alembic.ini ./
+COPY cli ./cli
 COPY sentibot ./sentibot
 COPY bot ./bot
 COPY collectors ./collectors

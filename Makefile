@@ -29,7 +29,7 @@ test-fast: install
 demo: install
 	$(BIN)/sentibot demo
 
-PACKAGES := sentibot bot collectors scoring tasks migrations devtools tests bench
+PACKAGES := cli sentibot bot collectors scoring tasks migrations devtools tests bench
 
 lint: install
 	$(BIN)/ruff check $(PACKAGES)

@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from collectors.base import Post  # noqa: E402
 from scoring import get_scorer  # noqa: E402
 from scoring.embed import embed  # noqa: E402
 from sentibot.monitoring import export  # noqa: E402
+from sentibot.sources import Post
 from sentibot.storage import posts as post_store  # noqa: E402
 from sentibot.storage import watches as watch_store  # noqa: E402
 from sentibot.storage.migrate import upgrade  # noqa: E402

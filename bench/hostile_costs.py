@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.views.chart import render_chart  # noqa: E402
 from scoring.base import get_scorer  # noqa: E402
-from scoring.integrity import near_duplicates  # noqa: E402
+from sentibot.report.integrity import near_duplicates
 
 WORDS = "acme is great but the update broke everything and I hate it so much honestly love it"
 

@@ -23,12 +23,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from collectors.hackernews import HackerNewsCollector  # noqa: E402
-from collectors.query import Query, parse_query  # noqa: E402
-from collectors.registry import collect  # noqa: E402
 from devtools.corpus import CorpusPost  # noqa: E402
 from devtools.hn_standin import HackerNewsStandIn  # noqa: E402
 from scoring import get_scorer  # noqa: E402
 from sentibot.monitoring import watch_runs  # noqa: E402
+from sentibot.query import Query, parse_query
+from sentibot.sources import collect
 from sentibot.storage import posts as post_store  # noqa: E402
 from sentibot.storage import score_queue  # noqa: E402
 from sentibot.storage import watches as watch_store  # noqa: E402

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from scoring import Scorer, get_scorer
-from scoring.base import LABELS
+from scoring import get_scorer
 from scoring.metrics import report
+from sentibot.sentiment import LABELS, Scorer
 
 
 def scorer(name: str) -> Scorer:

@@ -26,10 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from scoring.aggregate import breakdown
-from scoring.base import LABELS, get_scorer
+from scoring.base import get_scorer
 from scoring.fit_shares import halves, read
-from scoring.quantify import fit_for
+from sentibot.report.aggregate import breakdown
+from sentibot.report.quantify import fit_for
+from sentibot.sentiment import LABELS
 
 
 def topics(labels: list[str], n_topics: int, size: int, seed: int = 11) -> list[list[int]]:

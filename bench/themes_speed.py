@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from devtools.stack import cpu_model  # noqa: E402
 from scoring.base import get_scorer  # noqa: E402
 from scoring.embed import embed  # noqa: E402
-from scoring.integrity import weigh  # noqa: E402
-from scoring.themes import find_themes  # noqa: E402
+from sentibot.report.integrity import weigh
+from sentibot.report.themes import find_themes
 
 
 def main() -> None:

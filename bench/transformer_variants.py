@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def run_one(data_dir: Path, weights: Path, precision: str, passes: int) -> dict:
     import torch
 
-    from scoring.base import LABELS
     from scoring.metrics import report
     from scoring.transformer import TransformerScorer, load_lean, resolve_precision
+    from sentibot.sentiment import LABELS
 
     texts = (data_dir / "val_text.txt").read_text(encoding="utf-8").splitlines()
     gold = [LABELS[int(x)] for x in (data_dir / "val_labels.txt").read_text().split()]

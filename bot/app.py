@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.install import multi_workspace, oauth_settings
 from bot.listeners import actions, commands, errors, home, lifecycle
 from bot.slack_client import make_web_client
-from collectors.registry import source_names
 from sentibot.config.settings import Settings
+from sentibot.sources import source_names
 from sentibot.storage.session import sessionmaker_for
 
 

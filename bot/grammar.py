@@ -6,9 +6,9 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from collectors.boundary import clean_text
-from collectors.query import QueryError, parse_query
-from collectors.registry import canonical_source, source_names
+from sentibot.query import QueryError, parse_query
+from sentibot.safe_text import clean_text
+from sentibot.sources import canonical_source, source_names
 
 MAX_TOPIC_LEN = 200
 MAX_LIMIT = 1000

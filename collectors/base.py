@@ -1,57 +1,21 @@
-"""The collector protocol, the `Post` every source returns, typed errors and retry policy."""
+"""What the collectors share: reading an API's error body, cursors, retries, calls side by side.
+
+The vocabulary they speak (`Post`, `Batch`, the errors, `RetryPolicy`) is the core's:
+`sentibot/sources.py`.
+"""
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from collectors.query import Query
-    from sentibot.config.settings import Settings
+from sentibot.sources import RateLimited, RetryPolicy, SourceError, SourceUnavailable
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Post:
-    source: str
-    external_id: str
-    text: str
-    author: str | None = None
-    url: str | None = None
-    created_at: datetime | None = None
-    engagement: int = 0
-    lang: str | None = None
-
-
-class SourceError(Exception):
-    """A source could not deliver; `reason` is short and fit to show a user."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
-
-
-class SourceSkipped(SourceError):
-    """The source is not asked this time (not configured, or over a budget)."""
-
-
-class SourceNotConfigured(SourceSkipped):
-    pass
-
-
-class SourceAuthError(SourceError):
-    pass
-
-
-class SourceBadResponse(SourceError):
-    pass
 
 
 def error_message(response: Any, limit: int = 160) -> str | None:
@@ -80,59 +44,6 @@ def malformed(source: str, exc: Exception) -> str:
     return f"{source} sent a response not in the documented shape ({detail})"
 
 
-class SourceUnavailable(SourceError):
-    """Network failure or 5xx: worth retrying with backoff."""
-
-
-class RateLimited(SourceError):
-    def __init__(self, reason: str, retry_after: float | None) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class Batch:
-    """What one collection returns: posts, and the cursor the next run starts from.
-
-    A cursor is opaque to everyone but its source (an X since_id, a Unix time for Reddit, Hacker
-    News and feeds); `None` means the source learned nothing new and the old cursor stands.
-    """
-
-    posts: list[Post]
-    cursor: str | None = None
-    # Units the source bills for this batch (X charges per post read); 0 where reading is free.
-    billed: int = 0
-    # What could not be read while the rest was (a removed thread, one feed of several), with
-    # the true reason; None when everything asked for was read.
-    partial: str | None = None
-    # What the source says is left of its allowance ("2,980 of 10,000 requests left today").
-    quota: str | None = None
-
-
-class Collector(Protocol):
-    name: str
-
-    def collect(self, query: Query, limit: int, cursor: str | None = None) -> Batch:
-        """Posts matching `query` newer than `cursor`, newest first, at most `limit`."""
-        ...
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    """A source module's `SOURCE`: the registry finds it; no other module names the source."""
-
-    name: str
-    display: str
-    build: Callable[[Settings, RetryPolicy | None], Collector]
-    aliases: tuple[str, ...] = ()
-    order: int = 100  # position in listings and the default source list
-    needs: str = ""  # what a team needs to use it, for help texts
-    # How far back its search reaches (None: as far back as asked), and the cursor that starts
-    # a read at a time (None: a backfill reads newest first and keeps what is recent enough).
-    reach: timedelta | None = None
-    cursor_at: Callable[[datetime], str] | None = None
-
-
 def unix_cursor(when: datetime) -> str:
     """`cursor_at` of the sources whose cursor is a Unix time."""
     return str(int(when.timestamp()))
@@ -145,15 +56,6 @@ def newer(cursor: str | None, candidate: float | int | None) -> str | None:
     if cursor is not None and float(cursor) >= float(candidate):
         return cursor
     return str(candidate)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4
-    backoff_s: float = 1.0
-    # A rate limit that asks for a longer wait than this fails the source instead of blocking.
-    max_wait_s: float = 60.0
-    sleep: Callable[[float], None] = time.sleep
 
 
 def with_retries(call: Callable[[], T], policy: RetryPolicy) -> T:

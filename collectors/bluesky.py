@@ -22,7 +22,10 @@ from atproto_client.exceptions import (
     UnauthorizedError,
 )
 
-from collectors.base import (
+from collectors.base import side_by_side, with_retries
+from sentibot.config.settings import Settings
+from sentibot.query import Query
+from sentibot.sources import (
     Batch,
     Post,
     RateLimited,
@@ -32,11 +35,7 @@ from collectors.base import (
     SourceError,
     SourceSpec,
     SourceUnavailable,
-    side_by_side,
-    with_retries,
 )
-from collectors.query import Query
-from sentibot.config.settings import Settings
 
 PAGE_SIZE = 100
 MAX_PAGES = 3

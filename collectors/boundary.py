@@ -1,7 +1,7 @@
 """The one place outside text becomes a storable `Post`.
 
-Every source's posts pass through `clean_post` (from `registry.collect`) before anyone stores,
-scores or shows them:
+Every source's posts pass through `clean_post` (`registry.Cleaned`, around every collector)
+before anyone stores, scores or shows them:
 
 - control characters (NUL included) and unpaired surrogates are removed from every text field;
   bidi overrides and zero-width characters too, so a post cannot reorder or hide what Slack
@@ -23,8 +23,9 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from collectors.base import Post
 from collectors.language import language_of
+from sentibot.safe_text import clean_text
+from sentibot.sources import Post
 
 MAX_TEXT = 50_000
 MAX_URL = 2_048
@@ -33,21 +34,6 @@ MAX_EXTERNAL_ID = 64
 MAX_SOURCE = 32
 MAX_LANG = 16
 MAX_ENGAGEMENT = 2**31 - 1
-
-# C0 controls but tab and newline, DEL and C1 controls, lone surrogates, and the invisible
-# formatting characters that reorder or hide text (bidi embeddings, overrides and isolates,
-# zero-width spaces and joiners, the BOM).
-_UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u200b-\u200f\u202a-\u202e\u2060-\u2064"
-    "\u2066-\u2069\ufeff]"
-)
-
-
-def clean_text(text: str | None) -> str:
-    """`text` without control, surrogate, bidi or zero-width characters (\\r\\n kept as \\n)."""
-    if not text:
-        return ""
-    return _UNSAFE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _bounded(text: str | None, most: int) -> str | None:

@@ -13,6 +13,16 @@ import requests
 
 from collectors.base import (
     Allowance,
+    error_message,
+    malformed,
+    newer,
+    side_by_side,
+    unix_cursor,
+    with_retries,
+)
+from sentibot.config.settings import Settings
+from sentibot.query import Query
+from sentibot.sources import (
     Batch,
     Post,
     RateLimited,
@@ -22,15 +32,7 @@ from collectors.base import (
     SourceError,
     SourceSpec,
     SourceUnavailable,
-    error_message,
-    malformed,
-    newer,
-    side_by_side,
-    unix_cursor,
-    with_retries,
 )
-from collectors.query import Query
-from sentibot.config.settings import Settings
 
 PAGE_SIZE = 100
 MAX_PAGES = 3

@@ -7,7 +7,11 @@ from typing import Any
 
 import requests
 
-from collectors.base import (
+from collectors.base import error_message, malformed, newer, side_by_side, unix_cursor, with_retries
+from collectors.boundary import html_to_text
+from sentibot.config.settings import Settings
+from sentibot.query import Query
+from sentibot.sources import (
     Batch,
     Post,
     RateLimited,
@@ -16,16 +20,7 @@ from collectors.base import (
     SourceError,
     SourceSpec,
     SourceUnavailable,
-    error_message,
-    malformed,
-    newer,
-    side_by_side,
-    unix_cursor,
-    with_retries,
 )
-from collectors.boundary import html_to_text
-from collectors.query import Query
-from sentibot.config.settings import Settings
 
 PAGE_SIZE = 100
 

@@ -24,7 +24,11 @@ from mastodon.errors import (
     MastodonUnauthorizedError,
 )
 
-from collectors.base import (
+from collectors.base import per_place, side_by_side, with_retries
+from collectors.boundary import html_to_text
+from sentibot.config.settings import Settings
+from sentibot.query import Query
+from sentibot.sources import (
     Batch,
     Post,
     RateLimited,
@@ -33,13 +37,7 @@ from collectors.base import (
     SourceBadResponse,
     SourceSpec,
     SourceUnavailable,
-    per_place,
-    side_by_side,
-    with_retries,
 )
-from collectors.boundary import html_to_text
-from collectors.query import Query
-from sentibot.config.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -3,9 +3,10 @@ by the feed collector, so a team gets news without finding feed URLs itself."""
 
 from __future__ import annotations
 
-from collectors.base import RetryPolicy, SourceSpec, unix_cursor
+from collectors.base import unix_cursor
 from collectors.rss import FeedCollector
 from sentibot.config.settings import Settings
+from sentibot.sources import RetryPolicy, SourceSpec
 
 
 def _build(settings: Settings, retry: RetryPolicy | None) -> FeedCollector:

@@ -10,7 +10,10 @@ from functools import lru_cache
 import praw
 import prawcore
 
-from collectors.base import (
+from collectors.base import malformed, newer, side_by_side, unix_cursor, with_retries
+from sentibot.config.settings import Settings
+from sentibot.query import Query
+from sentibot.sources import (
     Batch,
     Post,
     RateLimited,
@@ -19,14 +22,7 @@ from collectors.base import (
     SourceBadResponse,
     SourceSpec,
     SourceUnavailable,
-    malformed,
-    newer,
-    side_by_side,
-    unix_cursor,
-    with_retries,
 )
-from collectors.query import Query
-from sentibot.config.settings import Settings
 
 
 def make_reddit(

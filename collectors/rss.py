@@ -16,7 +16,11 @@ from urllib.parse import quote, urlsplit
 import feedparser
 import requests
 
-from collectors.base import (
+from collectors.base import newer, side_by_side, unix_cursor, with_retries
+from collectors.boundary import html_to_text
+from sentibot.config.settings import Settings
+from sentibot.query import Query
+from sentibot.sources import (
     Batch,
     Post,
     RateLimited,
@@ -25,14 +29,7 @@ from collectors.base import (
     SourceError,
     SourceSpec,
     SourceUnavailable,
-    newer,
-    side_by_side,
-    unix_cursor,
-    with_retries,
 )
-from collectors.boundary import html_to_text
-from collectors.query import Query
-from sentibot.config.settings import Settings
 
 log = logging.getLogger(__name__)
 

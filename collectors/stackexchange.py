@@ -15,8 +15,11 @@ from typing import Any
 
 import requests
 
-from collectors.base import (
-    Allowance,
+from collectors.base import Allowance, malformed, per_place, side_by_side, with_retries
+from collectors.boundary import html_to_text
+from sentibot.config.settings import Settings
+from sentibot.query import Query
+from sentibot.sources import (
     Batch,
     Post,
     RateLimited,
@@ -26,14 +29,7 @@ from collectors.base import (
     SourceError,
     SourceSpec,
     SourceUnavailable,
-    malformed,
-    per_place,
-    side_by_side,
-    with_retries,
 )
-from collectors.boundary import html_to_text
-from collectors.query import Query
-from sentibot.config.settings import Settings
 
 PAGE_SIZE = 100
 MAX_PAGES = 3

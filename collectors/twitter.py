@@ -11,7 +11,10 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
-from collectors.base import (
+from collectors.base import malformed, with_retries
+from sentibot.config.settings import Settings
+from sentibot.query import Query
+from sentibot.sources import (
     Batch,
     Post,
     RateLimited,
@@ -20,11 +23,7 @@ from collectors.base import (
     SourceBadResponse,
     SourceSpec,
     SourceUnavailable,
-    malformed,
-    with_retries,
 )
-from collectors.query import Query
-from sentibot.config.settings import Settings
 
 TWEEPY_HOST = "https://api.twitter.com"
 TWEET_FIELDS = ["created_at", "public_metrics", "lang", "author_id"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from collectors.query import Query, QueryError, parse_query
+from sentibot.query import Query, QueryError, parse_query
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ NEUTRAL = [
 
 
 # Where and when people say it: a clause per post, so the demo reads like many people talking
-# rather than a few texts copied (scoring/integrity.py would rightly merge those).
+# rather than a few texts copied (report/integrity.py would rightly merge those).
 WHEN = ["this morning", "last night", "after the weekend", "on my lunch break", "today",
         "since Tuesday", "for a week now", "again this evening"]  # fmt: skip
 WHERE = ["on my laptop at work", "with the family plan", "here in Leeds", "from Lisbon",

@@ -1,5 +1,6 @@
-"""Scoring: the scorer protocol, VADER, and the aggregation every report uses."""
+"""Scoring: the scorers (VADER, the transformer), built by name; the `Sentiment` they return
+and the `Scorer` protocol are the core's (`sentibot/sentiment.py`)."""
 
-from scoring.base import Scorer, Sentiment, UnknownModel, get_scorer
+from scoring.base import get_scorer
 
-__all__ = ["Scorer", "Sentiment", "UnknownModel", "get_scorer"]
+__all__ = ["get_scorer"]

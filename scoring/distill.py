@@ -28,7 +28,6 @@ from safetensors.torch import save_file
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-from scoring.base import LABELS
 from scoring.metrics import report
 from scoring.train import (
     _fmt,
@@ -47,6 +46,7 @@ from scoring.transformer import (
     load_default,
     weights_metadata,
 )
+from sentibot.sentiment import LABELS
 
 
 def student_of(teacher: SentimentNet, keep: list[int]) -> SentimentNet:

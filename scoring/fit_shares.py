@@ -1,6 +1,6 @@
-"""Fit how each model errs, for the share estimates (scoring/quantify.py).
+"""Fit how each model errs, for the share estimates (report/quantify.py).
 
-    sentibot fit-shares ../shared/data/tweeteval-sentiment [--out scoring/weights/shares.json]
+    sentibot fit-shares ../shared/data/tweeteval-sentiment [--out sentibot/report/shares.json]
 
 Both models are fitted on the *fit half* of validation (even lines, 1,000 tweets): the
 transformer was trained on TweetEval's train split, so its errors there flatter it, and VADER's
@@ -18,8 +18,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from scoring.base import LABELS, get_scorer
-from scoring.quantify import FITS, fit
+from scoring.base import get_scorer
+from sentibot.report.quantify import FITS, fit
+from sentibot.sentiment import LABELS
 
 
 def read(data_dir: Path, split: str) -> tuple[list[str], list[str]]:

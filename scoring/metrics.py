@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scoring.base import LABELS
+from sentibot.sentiment import LABELS
 
 
 def _counts(gold: Sequence[str], pred: Sequence[str], label: str) -> tuple[int, int, int]:

@@ -24,7 +24,6 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from scoring.base import LABELS
 from scoring.metrics import report
 from scoring.transformer import (
     FULL_WEIGHTS,
@@ -34,6 +33,7 @@ from scoring.transformer import (
     normalize,
     trainable_names,
 )
+from sentibot.sentiment import LABELS
 
 
 def read_split(data_dir: Path, split: str, limit: int | None = None) -> tuple[list[str], list[int]]:

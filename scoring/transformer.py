@@ -18,7 +18,7 @@ import torch
 from safetensors import safe_open
 from torch import nn
 
-from scoring.base import LABELS, Sentiment, UnknownModel, scored_prefix
+from sentibot.sentiment import LABELS, Sentiment, UnknownModel, scored_prefix
 
 # Models load from disk only; nothing is ever fetched from a hub at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

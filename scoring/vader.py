@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer, SentiText
 
-from scoring.base import Sentiment, scored_prefix
+from sentibot.sentiment import Sentiment, scored_prefix
 
 # The thresholds VADER's authors recommend for three classes.
 POSITIVE_AT = 0.05

@@ -24,9 +24,9 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from scoring.base import UNSCORED
-from scoring.masking import model_name
 from sentibot.config.settings import Settings
+from sentibot.report.masking import model_name
+from sentibot.sentiment import UNSCORED
 from sentibot.storage.models import AlertRule, Job, Post, Score, Watch, utcnow
 from sentibot.storage.session import sessionmaker_for
 

@@ -1,10 +1,10 @@
 """Which stored model key scores posts for a topic: the model, reading them with the topic's
-own terms masked (scoring/masking.py)."""
+own terms masked (report/masking.py)."""
 
 from __future__ import annotations
 
-from collectors.query import QueryError, parse_query
-from scoring.masking import scoped
+from sentibot.query import QueryError, parse_query
+from sentibot.report.masking import scoped
 
 
 def scored_as(model: str, topic: str) -> str:

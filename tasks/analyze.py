@@ -17,16 +17,17 @@ from bot.views import progress
 from bot.views.chart import render_chart
 from bot.views.preview import render_preview
 from bot.views.summary import render_failure, render_summary
-from collectors.base import Post as CollectedPost
-from collectors.query import parse_query
-from collectors.registry import SourceReport, build_collectors
-from collectors.registry import collect as collect_posts
-from scoring.base import UnknownModel, get_scorer, language_routes
+from scoring.base import get_scorer, language_routes
 from scoring.embed import embed
 from sentibot.config.settings import MissingSetting, get_settings
 from sentibot.monitoring import analysis
 from sentibot.monitoring.preview import preview
 from sentibot.monitoring.watch_runs import X, x_budgeted
+from sentibot.query import parse_query
+from sentibot.sentiment import UnknownModel
+from sentibot.sources import Post as CollectedPost
+from sentibot.sources import SourceReport, build_collectors
+from sentibot.sources import collect as collect_posts
 from sentibot.storage import jobs as job_store
 from sentibot.storage import x_usage
 from sentibot.storage.models import EXPORT, PREVIEW, UNFINISHED, Job, JobStage, JobState, utcnow

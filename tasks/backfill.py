@@ -9,13 +9,12 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from bot.views import backfills as views
-from collectors.base import Collector, SourceError, SourceSkipped
-from collectors.query import parse_query
-from collectors.registry import build_collectors
-from collectors.registry import collect as collect_posts
 from sentibot.config.settings import Settings, get_settings
 from sentibot.monitoring import backfills
 from sentibot.monitoring.overview import BackfillStatus
+from sentibot.query import parse_query
+from sentibot.sources import Collector, SourceError, SourceSkipped, build_collectors
+from sentibot.sources import collect as collect_posts
 from sentibot.storage import notices as notice_store
 from sentibot.storage.models import Backfill, utcnow
 from tasks.celery_app import app

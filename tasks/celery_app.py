@@ -114,7 +114,7 @@ def _load_sources(**_: object) -> None:
     before the pool forks: each child starts with them loaded instead of importing them on its
     first task (seconds for the SDKs, eight children at once)."""
     from collectors import language
-    from collectors.registry import sources
+    from sentibot.sources import sources
 
     sources()
     language.warm()

@@ -9,13 +9,14 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.views.notices import render_health
-from collectors.query import parse_query
-from collectors.registry import build_collectors
-from collectors.registry import collect as collect_posts
-from scoring.base import Sentiment, get_scorer, language_routes, score_known_languages
+from scoring.base import get_scorer, language_routes
 from sentibot.config.settings import get_settings
 from sentibot.monitoring import watch_runs
 from sentibot.monitoring.source_health import Event
+from sentibot.query import parse_query
+from sentibot.sentiment import Sentiment, score_known_languages
+from sentibot.sources import build_collectors
+from sentibot.sources import collect as collect_posts
 from sentibot.storage import notices as notice_store
 from sentibot.storage import posts as post_store
 from sentibot.storage import score_queue

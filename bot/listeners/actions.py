@@ -20,8 +20,6 @@ from bot.views.backfills import APPROVE_ACTION, SKIP_ACTION
 from bot.views.corrections import EXCLUDE_ACTION
 from bot.views.mrkdwn import escape
 from bot.views.summary import CORRECT_ACTION, MORE_ACTION, WATCH_ACTION, more_posts
-from collectors.query import QueryError, parse_query
-from collectors.registry import source_names
 from sentibot.config.settings import Settings
 from sentibot.monitoring import (
     alert_checks,
@@ -33,6 +31,8 @@ from sentibot.monitoring import (
 )
 from sentibot.monitoring.overview import BackfillStatus
 from sentibot.monitoring.quotas import Quotas
+from sentibot.query import QueryError, parse_query
+from sentibot.sources import source_names
 from sentibot.storage import alerts as alert_store
 from sentibot.storage import backfills as backfill_store
 from sentibot.storage import corrections as correction_store

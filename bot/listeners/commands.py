@@ -19,13 +19,13 @@ from bot.views import alerts as alert_views
 from bot.views import corrections as correction_views
 from bot.views import watches as views
 from bot.views.mrkdwn import escape, quote_inline
-from collectors.registry import display_name, source_names
 from sentibot.config.settings import Settings
 from sentibot.logs import bind
 from sentibot.monitoring import backfills, corrections, overview, quotas, source_overview
 from sentibot.monitoring.preview import PREVIEW_LIMIT
 from sentibot.monitoring.quotas import Quotas
 from sentibot.monitoring.schedules import next_occurrence
+from sentibot.sources import display_name, source_names
 from sentibot.storage import alerts as alert_store
 from sentibot.storage import digests as digest_store
 from sentibot.storage import jobs as job_store

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.views.mrkdwn import escape, quote_inline
-from collectors.registry import display_name
 from sentibot.monitoring.overview import BackfillStatus
+from sentibot.sources import display_name
 
 APPROVE_ACTION = "backfill_approve"
 SKIP_ACTION = "backfill_skip"

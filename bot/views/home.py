@@ -9,10 +9,10 @@ from bot.grammar import format_duration
 from bot.views.backfills import progress as backfill_progress
 from bot.views.mrkdwn import clip, escape, quote_inline
 from bot.views.watches import HEALTH_ICON, source_list
-from collectors.registry import display_name
 from sentibot.monitoring.alert_rules import describe, show_value
 from sentibot.monitoring.overview import DigestSchedule, RuleStatus, WatchStatus
 from sentibot.monitoring.source_overview import SourceLine
+from sentibot.sources import display_name
 
 MAX_WATCH_BLOCKS = 40  # Home views hold 100 blocks; leave room for the rest
 _DAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collectors.boundary import clean_text
+from sentibot.safe_text import clean_text
 
 
 def escape(text: str) -> str:

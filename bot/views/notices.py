@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.views.mrkdwn import escape, quote_inline
-from collectors.registry import display_name
 from sentibot.monitoring.source_health import Event
+from sentibot.sources import display_name
 
 
 def _ago(since: datetime | None, now: datetime) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.views.mrkdwn import quote_inline
-from collectors.registry import SourceReport, display_name
+from sentibot.sources import SourceReport, display_name
 
 
 def collecting(

@@ -6,19 +6,12 @@ from collections.abc import Mapping, Sequence
 
 from bot.grammar import format_duration
 from bot.views.mrkdwn import clip, escape, link, quote_inline
-from collectors.registry import SourceReport, display_name
-from scoring.aggregate import (
-    Breakdown,
-    ScoredText,
-    Summary,
-    change,
-    drivers,
-    top_posts,
-)
-from scoring.masking import model_name
-from scoring.movers import Movement
-from scoring.quantify import MIN_POSTS
-from scoring.themes import Theme
+from sentibot.report.aggregate import Breakdown, ScoredText, Summary, change, drivers, top_posts
+from sentibot.report.masking import model_name
+from sentibot.report.movers import Movement
+from sentibot.report.quantify import MIN_POSTS
+from sentibot.report.themes import Theme
+from sentibot.sources import SourceReport, display_name
 
 SECTION_LIMIT = 3000  # characters of mrkdwn per section text
 WATCH_ACTION = "watch_topic"

@@ -8,9 +8,9 @@ from datetime import datetime
 from bot.grammar import format_duration
 from bot.views.backfills import progress as backfill_progress
 from bot.views.mrkdwn import escape, quote_inline
-from collectors.registry import display_name
 from sentibot.monitoring.overview import WatchStatus
 from sentibot.monitoring.source_overview import SourceLine
+from sentibot.sources import display_name
 
 HEALTH_ICON = {"ok": ":large_green_circle:", "failing": ":red_circle:", "silent": ":zzz:"}
 

@@ -14,14 +14,22 @@ from functools import cache
 
 from sqlalchemy.orm import Session
 
-from scoring.aggregate import Breakdown, Driver, ScoredText, breakdown, contrast, drivers, top_posts
-from scoring.integrity import Weighing, weigh
-from scoring.movers import Movement, movement, rows_of
-from scoring.quantify import Fit
-from scoring.themes import Embed, Theme, find_themes, member_labels
 from sentibot.monitoring import alert_rules
 from sentibot.monitoring.alert_rules import SNOOZE_S, AlertAction
 from sentibot.monitoring.share_fits import team_fit
+from sentibot.report.aggregate import (
+    Breakdown,
+    Driver,
+    ScoredText,
+    breakdown,
+    contrast,
+    drivers,
+    top_posts,
+)
+from sentibot.report.integrity import Weighing, weigh
+from sentibot.report.movers import Movement, movement, rows_of
+from sentibot.report.quantify import Fit
+from sentibot.report.themes import Embed, Theme, find_themes, member_labels
 from sentibot.storage import alerts as alert_store
 from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store
@@ -85,7 +93,7 @@ def measure(
     fit: Fit | None = None,
 ) -> tuple[alert_rules.Measure, list]:
     """The rule's value over its window: each message once and each author capped
-    (scoring/integrity.py), or with `raw` every post as it came; a negative share estimated
+    (report/integrity.py), or with `raw` every post as it came; a negative share estimated
     with `fit` (the workspace's, share_fits.team_fit) where given."""
     window = timedelta(seconds=rule.window_s)
     posts = post_store.window_posts(session, watch, now - window, now)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from scoring.base import Sentiment
-from scoring.quantify import Fit, estimate
+from sentibot.report.quantify import Fit, estimate
+from sentibot.sentiment import Sentiment
 
 # How far back past the threshold a firing value must come to resolve.
 HYSTERESIS = {"sentiment": 0.05, "negative": 0.05, "volume": 0.5}
@@ -70,7 +70,7 @@ def negative_value(
     fit: Fit | None = None,
 ) -> Measure:
     """The (weighted) negative share, estimated for `model`'s errors (or `fit`'s) with its 95%
-    interval (scoring/quantify.py); `messages` distinct messages must reach `min_posts`."""
+    interval (report/quantify.py); `messages` distinct messages must reach `min_posts`."""
     count = len(sentiments) if messages is None else messages
     w = list(weights) if weights is not None else [1.0] * len(sentiments)
     if count < min_posts or sum(w) <= 0:

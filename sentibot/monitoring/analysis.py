@@ -12,16 +12,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from collectors.base import Collector, SourceSkipped
-from collectors.query import parse_query
-from collectors.registry import Collection, SourceReport, collect
-from scoring.aggregate import Breakdown, ScoredText, Summary, breakdown, summarize
-from scoring.base import UNSCORED, Scorer, score_known_languages
-from scoring.integrity import weigh
-from scoring.movers import Movement, Row, movement
-from scoring.quantify import Fit
-from scoring.themes import Embed, Theme, find_themes, member_labels
 from sentibot.monitoring.share_fits import team_fit
+from sentibot.query import parse_query
+from sentibot.report.aggregate import Breakdown, ScoredText, Summary, breakdown, summarize
+from sentibot.report.integrity import weigh
+from sentibot.report.movers import Movement, Row, movement
+from sentibot.report.quantify import Fit
+from sentibot.report.themes import Embed, Theme, find_themes, member_labels
+from sentibot.sentiment import UNSCORED, Scorer, score_known_languages
+from sentibot.sources import Collection, Collector, SourceReport, SourceSkipped, collect
 from sentibot.storage import jobs as job_store
 from sentibot.storage import posts as post_store
 from sentibot.storage.models import Job, JobStage, utcnow
@@ -97,7 +96,7 @@ class JobReport:
     # Posts per language ("?": unknown), and how many were left out as unscored for theirs.
     languages: dict[str, int] = field(default_factory=dict)
     unscored: int = 0
-    # Integrity (scoring/integrity.py): distinct messages, posts merged as copies, authors.
+    # Integrity (report/integrity.py): distinct messages, posts merged as copies, authors.
     messages: int = 0
     duplicates_merged: int = 0
     unique_authors: int = 0

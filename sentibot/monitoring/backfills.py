@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from collectors.registry import Collection, sources
+from sentibot.sources import Collection, sources
 from sentibot.storage import backfills as store
 from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from collectors.query import QueryError, parse_query
-from scoring.aggregate import terms
-from scoring.masking import model_name
 from sentibot.monitoring.share_fits import FIT_AFTER, TeamFit, corrected, judge
+from sentibot.query import QueryError, parse_query
+from sentibot.report.aggregate import terms
+from sentibot.report.masking import model_name
 from sentibot.storage import corrections as correction_store
 from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store

@@ -8,14 +8,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from scoring.aggregate import Breakdown, ScoredText, breakdown, top_posts
-from scoring.integrity import Weighing, weigh
-from scoring.masking import model_name
-from scoring.movers import Movement, movement, rows_of
-from scoring.quantify import Fit
-from scoring.themes import Embed, Theme, find_themes, member_labels
 from sentibot.monitoring import schedules
 from sentibot.monitoring.share_fits import team_fit
+from sentibot.report.aggregate import Breakdown, ScoredText, breakdown, top_posts
+from sentibot.report.integrity import Weighing, weigh
+from sentibot.report.masking import model_name
+from sentibot.report.movers import Movement, movement, rows_of
+from sentibot.report.quantify import Fit
+from sentibot.report.themes import Embed, Theme, find_themes, member_labels
 from sentibot.storage import digests as digest_store
 from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store
@@ -97,7 +97,7 @@ def build(session: Session, run: DigestRun, embed: Embed | None = None) -> Diges
             ScoredText(p.text, p.sentiment, p.engagement, p.url, p.source, p.post_id)
             for p in now_posts
         ]
-        # Each message once, each author capped (scoring/integrity.py), as reports and alerts.
+        # Each message once, each author capped (report/integrity.py), as reports and alerts.
         found = weigh([p.text for p in now_posts], [p.author for p in now_posts])
         earlier = weigh([p.text for p in before], [p.author for p in before])
         model = model_name(watch.model)

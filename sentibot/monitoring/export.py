@@ -7,7 +7,7 @@ a tab or a carriage return) are prefixed with a single quote, as OWASP advises f
 
 Work that grows with the period is bounded: themes are found on at most THEMED posts (a seeded
 random sample of the period), a copy of a themed post takes its theme, and the rest have none (the
-export says how many were themed), and finding copies is near-linear (scoring/integrity.py).
+export says how many were themed), and finding copies is near-linear (report/integrity.py).
 An export of 10,000 posts took 84 s and 1.2 GB when every post was embedded; 30,000 now take
 the figures `bench/export_size.py` prints.
 """
@@ -23,10 +23,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from scoring.base import Sentiment
-from scoring.integrity import near_duplicates, weigh
-from scoring.masking import model_name
-from scoring.themes import Embed, find_themes
+from sentibot.report.integrity import near_duplicates, weigh
+from sentibot.report.masking import model_name
+from sentibot.report.themes import Embed, find_themes
+from sentibot.sentiment import Sentiment
 from sentibot.storage import corrections as correction_store
 from sentibot.storage import posts as post_store
 from sentibot.storage.models import Watch

@@ -8,9 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from collectors.base import Post
-from collectors.query import Query
-from collectors.registry import SourceReport, display_name
+from sentibot.query import Query
+from sentibot.sources import Post, SourceReport, display_name
 
 # Posts read per source for a preview: enough to estimate a rate, quick to read.
 PREVIEW_LIMIT = 100

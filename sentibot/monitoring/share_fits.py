@@ -1,5 +1,5 @@
 """A workspace's own fit of how a model errs, from its team's corrections, for the share
-estimates (scoring/quantify.py).
+estimates (report/quantify.py).
 
 Once a workspace has corrected FIT_AFTER posts scored by a model, its corrections join the
 shipped fit (`quantify.pooled`: each corrected post counts once, the shipped fit as five posts
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.orm import Session
 
-from scoring.base import LABELS, Sentiment
-from scoring.masking import model_name
-from scoring.quantify import Fit, estimate, fit_for, pooled
+from sentibot.report.masking import model_name
+from sentibot.report.quantify import Fit, estimate, fit_for, pooled
+from sentibot.sentiment import LABELS, Sentiment
 from sentibot.storage import corrections as correction_store
 
 FIT_AFTER = 50

@@ -10,9 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collectors.base import SourceSkipped
-from collectors.registry import build_collectors, sources
 from sentibot.config.settings import Settings
+from sentibot.sources import SourceSkipped, build_collectors, sources
 from sentibot.storage import x_usage
 from sentibot.storage.models import Job, SourceState, Watch
 

@@ -15,10 +15,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from collectors.base import Batch, Collector, SourceSkipped
-from collectors.query import Query
-from collectors.registry import Collection
 from sentibot.monitoring import source_health
+from sentibot.query import Query
+from sentibot.sources import Batch, Collection, Collector, SourceSkipped
 from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store
 from sentibot.storage import x_usage

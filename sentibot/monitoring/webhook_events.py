@@ -13,10 +13,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from scoring.aggregate import Breakdown
 from sentibot.monitoring.alert_checks import Outcome
 from sentibot.monitoring.alert_rules import AlertAction
 from sentibot.monitoring.digests import DigestContent
+from sentibot.report.aggregate import Breakdown
 from sentibot.storage import webhooks as webhook_store
 
 SCHEMA_VERSION = 1

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from scoring.base import Sentiment
+from sentibot.sentiment import Sentiment
 from sentibot.storage.models import Correction, Score
 from sentibot.storage.statements import dialect_insert
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Insert, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from scoring.base import UNSCORED, Sentiment
+from sentibot.sentiment import UNSCORED, Sentiment
 from sentibot.storage.corrections import corrected
 from sentibot.storage.models import (
     ANALYZE,

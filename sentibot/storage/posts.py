@@ -11,8 +11,8 @@ from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
-from collectors.base import Post as CollectedPost
-from scoring.base import UNSCORED, Sentiment
+from sentibot.sentiment import UNSCORED, Sentiment
+from sentibot.sources import Post as CollectedPost
 from sentibot.storage.corrections import OFF_TOPIC, corrected
 from sentibot.storage.models import (
     Correction,

@@ -17,7 +17,7 @@ from bot.grammar import (
     parse,
     parse_duration,
 )
-from collectors.registry import source_names
+from sentibot.sources import source_names
 
 
 @pytest.mark.parametrize("text", ["", "help", "HELP", "  ", "--help"])

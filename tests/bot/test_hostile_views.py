@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from bot.views.chart import render_chart, series
 from bot.views.digest import render_digest
 from bot.views.mrkdwn import quote_inline
-from scoring.aggregate import breakdown
 from sentibot.monitoring.digests import DigestContent, TopicDigest
+from sentibot.report.aggregate import breakdown
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

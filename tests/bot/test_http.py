@@ -375,10 +375,9 @@ def _button(
 
 
 def test_show_more_posts_lists_the_next_posts_to_its_workspace_only(bot: Bot, sessions) -> None:
-    from collectors.base import Post
-    from collectors.registry import Collection, SourceReport
     from scoring import get_scorer
     from sentibot.monitoring import analysis
+    from sentibot.sources import Collection, Post, SourceReport
     from tests.factories import make_job
 
     texts = [f"acme is great number {i} <!channel>" for i in range(8)] + ["acme is awful"] * 4

@@ -1,9 +1,9 @@
 import json
 
 from bot.views.summary import render_summary
-from collectors.registry import SourceReport
-from scoring.aggregate import summarize
-from scoring.base import Sentiment
+from sentibot.report.aggregate import summarize
+from sentibot.sentiment import Sentiment
+from sentibot.sources import SourceReport
 
 POS = Sentiment("positive", 0.6, 0.0, 0.4, 0.6)
 NEG = Sentiment("negative", -0.4, 0.5, 0.5, 0.0)
@@ -59,7 +59,7 @@ def _post(
     url: str | None = "https://x.com/a/status/1",
     engagement: int = 5,
 ):
-    from scoring.aggregate import ScoredText
+    from sentibot.report.aggregate import ScoredText
 
     return ScoredText(text, sentiment, engagement, url, "x")
 

@@ -3,10 +3,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collectors.base import RetryPolicy
 from devtools.corpus import CorpusPost, StaticCorpus
 from devtools.reddit_standin import RedditStandIn
 from devtools.twitter_standin import TwitterStandIn
+from sentibot.sources import RetryPolicy
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
 

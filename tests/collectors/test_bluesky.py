@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import pytest
 
 from collectors import bluesky
-from collectors.base import RateLimited, SourceAuthError
 from collectors.bluesky import BlueskyCollector
-from collectors.query import parse_query
 from devtools.bluesky_standin import BlueskyStandIn
+from sentibot.query import parse_query
+from sentibot.sources import RateLimited, SourceAuthError
 from tests.collectors.conftest import corpus
 
 

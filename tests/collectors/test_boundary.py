@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from collectors.base import Batch, Post
 from collectors.boundary import MAX_TEXT, clean_post, html_to_text
-from collectors.query import Query, parse_query
-from collectors.registry import collect
+from collectors.registry import Cleaned
+from sentibot.query import Query, parse_query
+from sentibot.sources import Batch, Post, SourceSkipped, build_collectors, collect, source_names
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
@@ -92,8 +92,12 @@ class _Hostile:
         )
 
 
-def test_every_source_passes_the_boundary_in_collect() -> None:
-    collection = collect(parse_query("acme"), {"rss": _Hostile()}, 10)
+def test_every_source_passes_the_boundary_in_collect(settings) -> None:
+    """Every collector the core builds is wrapped in the boundary (collectors/registry.py)."""
+    built = build_collectors(settings, source_names())
+    assert all(isinstance(c, Cleaned | SourceSkipped) for c in built.values())
+    assert any(isinstance(c, Cleaned) for c in built.values())
+    collection = collect(parse_query("acme"), {"rss": Cleaned(_Hostile())}, 10)
     assert [p.external_id for p in collection.posts] == ["1", "3"]
     assert collection.posts[0].text == "acme  good"
     assert collection.posts[1].created_at <= datetime.now(UTC)

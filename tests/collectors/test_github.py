@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from collectors.base import RateLimited, SourceAuthError
 from collectors.github import GitHubCollector
-from collectors.query import parse_query
 from devtools.github_standin import GitHubStandIn
+from sentibot.query import parse_query
+from sentibot.sources import RateLimited, SourceAuthError
 from tests.collectors.conftest import corpus
 
 

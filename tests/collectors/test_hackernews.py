@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from collectors.base import RateLimited, SourceBadResponse, SourceUnavailable
 from collectors.hackernews import HackerNewsCollector
-from collectors.query import parse_query
 from devtools.corpus import CorpusPost, StaticCorpus
 from devtools.hn_standin import HackerNewsStandIn
+from sentibot.query import parse_query
+from sentibot.sources import RateLimited, SourceBadResponse, SourceUnavailable
 from tests.collectors.conftest import T0, corpus
 
 

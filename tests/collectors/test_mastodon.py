@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from collectors.base import RateLimited, SourceAuthError
 from collectors.mastodon import MastodonCollector
-from collectors.query import parse_query
 from devtools.corpus import CorpusPost
 from devtools.mastodon_standin import MastodonStandIn, rate_limited
+from sentibot.query import parse_query
+from sentibot.sources import RateLimited, SourceAuthError
 from tests.collectors.conftest import T0, corpus
 
 
@@ -106,7 +106,7 @@ def test_one_instance_down_leaves_the_other_reporting(instance, retry) -> None:
 
 
 def test_rate_limit_everywhere_fails_the_source(instance) -> None:
-    from collectors.base import RetryPolicy
+    from sentibot.sources import RetryPolicy
 
     body, headers = rate_limited(reset_in_s=600)
     instance.fail_next("/timelines/tag/", 429, headers=headers, body=body)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collectors.news import _build
-from collectors.query import parse_query
 from devtools.corpus import CorpusPost, StaticCorpus
 from devtools.news_standin import NewsStandIn
 from sentibot.config.settings import Settings
+from sentibot.query import parse_query
 from tests.collectors.conftest import T0
 
 

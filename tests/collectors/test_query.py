@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collectors.query import QueryError, parse_query
+from sentibot.query import QueryError, parse_query
 
 
 def test_phrases_or_exclusions_and_language() -> None:

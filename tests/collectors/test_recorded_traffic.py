@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from collectors.base import SourceBadResponse
-from collectors.query import parse_query
 from collectors.reddit import RedditCollector, make_reddit
-from collectors.registry import collect
 from collectors.rss import FeedCollector
 from collectors.twitter import TwitterCollector, make_client
 from devtools.rss_standin import FeedStandIn
+from sentibot.query import parse_query
+from sentibot.sources import SourceBadResponse, collect
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 JSON = {"content-type": "application/json; charset=UTF-8"}

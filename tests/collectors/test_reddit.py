@@ -2,11 +2,11 @@ from datetime import timedelta
 
 import pytest
 
-from collectors.base import SourceAuthError, SourceUnavailable
-from collectors.query import parse_query
 from collectors.reddit import RedditCollector, make_reddit
 from devtools.corpus import CorpusPost
 from devtools.reddit_standin import RedditStandIn
+from sentibot.query import parse_query
+from sentibot.sources import SourceAuthError, SourceUnavailable
 from tests.collectors.conftest import T0, corpus
 
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from collectors.base import Batch, SourceError
-from collectors.query import Query, parse_query
-from collectors.registry import (
+from sentibot.config.settings import Settings
+from sentibot.query import Query, parse_query
+from sentibot.sources import (
+    Batch,
+    SourceError,
     build_collectors,
     canonical_source,
     collect,
     display_name,
     source_names,
 )
-from sentibot.config.settings import Settings
 
 
 def test_every_source_module_is_found_in_order() -> None:
@@ -91,7 +92,7 @@ class Slow:
         started = time.monotonic()
         time.sleep(self.seconds)
         self.span = (started, time.monotonic())
-        from collectors.base import Post
+        from sentibot.sources import Post
 
         return Batch([Post(self.name, "1", f"acme from {self.name}")], "1")
 

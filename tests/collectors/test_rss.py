@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from collectors.base import SourceUnavailable
-from collectors.query import parse_query
 from collectors.rss import FeedCollector
 from devtools.corpus import CorpusPost
 from devtools.rss_standin import FeedStandIn
+from sentibot.query import parse_query
+from sentibot.sources import SourceUnavailable
 from tests.collectors.conftest import T0
 
 

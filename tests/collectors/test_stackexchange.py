@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from collectors import stackexchange
-from collectors.base import RateLimited, SourceAuthError, SourceBadResponse
-from collectors.query import parse_query
 from collectors.stackexchange import StackExchangeCollector
 from devtools.stackexchange_standin import StackExchangeStandIn
+from sentibot.query import parse_query
+from sentibot.sources import RateLimited, SourceAuthError, SourceBadResponse
 from tests.collectors.conftest import corpus
 
 

@@ -1,15 +1,10 @@
 import pytest
 
-from collectors.base import (
-    RateLimited,
-    SourceAuthError,
-    SourceBadResponse,
-    SourceUnavailable,
-)
-from collectors.query import parse_query
 from collectors.twitter import TwitterCollector, make_client
 from devtools.corpus import CorpusPost, StaticCorpus
 from devtools.twitter_standin import TwitterStandIn
+from sentibot.query import parse_query
+from sentibot.sources import RateLimited, SourceAuthError, SourceBadResponse, SourceUnavailable
 
 
 def collector(standin, retry, token: str | None = None) -> TwitterCollector:

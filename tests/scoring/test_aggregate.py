@@ -1,7 +1,7 @@
 import pytest
 
-from scoring.aggregate import breakdown, summarize
-from scoring.base import Sentiment
+from sentibot.report.aggregate import breakdown, summarize
+from sentibot.sentiment import Sentiment
 
 
 def s(label: str, compound: float) -> Sentiment:
@@ -32,12 +32,7 @@ def test_summary_is_per_source_and_overall() -> None:
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from scoring.aggregate import (  # noqa: E402
-    ScoredText,
-    change,
-    drivers,
-    top_posts,
-)
+from sentibot.report.aggregate import ScoredText, change, drivers, top_posts  # noqa: E402
 
 sentiments = st.builds(
     lambda label, c: Sentiment(label, c, 0.0, 0.0, 0.0),

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from scoring.aggregate import breakdown
-from scoring.base import Sentiment
-from scoring.integrity import AUTHOR_CAP, near_duplicates, weigh
+from sentibot.report.aggregate import breakdown
+from sentibot.report.integrity import AUTHOR_CAP, near_duplicates, weigh
+from sentibot.sentiment import Sentiment
 
 NEG = Sentiment("negative", -0.8, 0.8, 0.2, 0.0)
 POS = Sentiment("positive", 0.7, 0.0, 0.3, 0.7)
@@ -69,7 +69,7 @@ def test_template_spam_is_one_message_per_template_however_many_copies() -> None
     import random
     import string
 
-    from scoring.integrity import near_duplicates
+    from sentibot.report.integrity import near_duplicates
 
     rng = random.Random(5)
     numbered = [

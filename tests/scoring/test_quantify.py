@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from scoring.aggregate import breakdown
-from scoring.base import LABELS, Sentiment, get_scorer
-from scoring.masking import mask, scoped
-from scoring.movers import Row, movement
-from scoring.quantify import Fit, _fits, estimate, fit, solve
+from scoring.base import get_scorer
+from sentibot.report.aggregate import breakdown
+from sentibot.report.masking import mask, scoped
+from sentibot.report.movers import Row, movement
+from sentibot.report.quantify import Fit, _fits, estimate, fit, solve
+from sentibot.sentiment import LABELS, Sentiment
 
 # A model that calls a tenth of the negatives neutral and a quarter of the neutrals positive.
 CONFUSION = np.array([[0.8, 0.1, 0.1], [0.05, 0.7, 0.25], [0.02, 0.08, 0.9]])
@@ -32,7 +33,7 @@ def _with_fit(monkeypatch) -> None:
             texts.append(s)
             gold.append(LABELS[true])
     found = fit("toy", texts, gold, "labels")
-    monkeypatch.setattr("scoring.quantify._fits", lambda: {"toy": found})
+    monkeypatch.setattr("sentibot.report.quantify._fits", lambda: {"toy": found})
 
 
 def test_solve_recovers_shares_and_stays_on_the_simplex() -> None:

@@ -7,8 +7,8 @@ import itertools
 
 from scoring.base import get_scorer
 from scoring.embed import embed
-from scoring.integrity import weigh
-from scoring.themes import find_themes, plain
+from sentibot.report.integrity import weigh
+from sentibot.report.themes import find_themes, plain
 
 BATTERY = [
     f"the acme phone battery {a} {b}"

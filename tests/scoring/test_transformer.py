@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from scoring import UnknownModel, get_scorer
-from scoring.base import LABELS
+from scoring import get_scorer
 from scoring.transformer import (
     WEIGHTS,
     TransformerScorer,
@@ -23,6 +22,7 @@ from scoring.transformer import (
     normalize,
     weights_metadata,
 )
+from sentibot.sentiment import LABELS, UnknownModel
 
 TEXTS = ["I love this!", "worst day ever", "the train leaves at 9", "", "ok " * 200]
 

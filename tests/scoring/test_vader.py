@@ -42,7 +42,7 @@ def test_the_scorer_is_loaded_once_per_process() -> None:
 def test_unknown_model_is_a_clear_error() -> None:
     import pytest
 
-    from scoring import UnknownModel
+    from sentibot.sentiment import UnknownModel
 
     with pytest.raises(UnknownModel, match="available: vader, transformer"):
         get_scorer("nonexistent")
@@ -51,7 +51,8 @@ def test_unknown_model_is_a_clear_error() -> None:
 def test_a_megabyte_post_is_scored_in_well_under_a_second() -> None:
     import time
 
-    from scoring.base import MAX_SCORED_CHARS, get_scorer
+    from scoring.base import get_scorer
+    from sentibot.sentiment import MAX_SCORED_CHARS
 
     huge = ("acme is great but the update broke everything " * 30_000)[:1_000_000]
     scorer = get_scorer("vader")

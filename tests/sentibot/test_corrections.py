@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from collectors.base import Post as CollectedPost
-from scoring.base import Sentiment
-from scoring.quantify import estimate
 from sentibot.monitoring.share_fits import FIT_AFTER, judge
+from sentibot.report.quantify import estimate
+from sentibot.sentiment import Sentiment
+from sentibot.sources import Post as CollectedPost
 from sentibot.storage import corrections as correction_store
 from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store

@@ -55,11 +55,19 @@ def test_the_wheel_carries_packages_migrations_and_weights(tmp_path: Path) -> No
     )
     (wheel,) = tmp_path.glob("sentibot-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for package in ("sentibot", "bot", "collectors", "scoring", "tasks", "migrations", "devtools"):
+    packages = ("cli", "sentibot", "bot", "collectors", "scoring", "tasks", "migrations")
+    for package in (*packages, "devtools"):
         assert f"{package}/__init__.py" in names, package
     assert "migrations/env.py" in names
     assert "migrations/versions/0001_initial_schema.py" in names
     assert "scoring/weights/minilm-tweeteval.safetensors" in names
+    assert "sentibot/report/shares.json" in names
+    assert (
+        "collectors.registry:specs"
+        in zipfile.ZipFile(wheel)
+        .read(next(n for n in names if n.endswith("entry_points.txt")))
+        .decode()
+    )  # the core finds the sources through it
     assert not any(n.startswith("tests/") for n in names)
 
     site = tmp_path / "site"
@@ -90,8 +98,8 @@ def test_the_wheel_carries_packages_migrations_and_weights(tmp_path: Path) -> No
         [
             sys.executable,
             "-c",
-            "import bot, sentibot.cli; print(bot.__file__); "
-            "raise SystemExit(sentibot.cli.main(['migrate']))",
+            "import bot, cli.main; print(bot.__file__); "
+            "raise SystemExit(cli.main.main(['migrate']))",
         ],
         cwd=away,
         env=env,

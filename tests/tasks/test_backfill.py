@@ -17,9 +17,9 @@ from bot.views.backfills import APPROVE_ACTION, SKIP_ACTION
 from devtools.corpus import CorpusPost, StaticCorpus
 from devtools.slack_standin import SlackStandIn
 from devtools.twitter_standin import TwitterStandIn
-from scoring.base import Sentiment
 from sentibot.config.settings import get_settings
 from sentibot.monitoring import backfills, digests
+from sentibot.sentiment import Sentiment
 from sentibot.storage import backfills as backfill_store
 from sentibot.storage import digests as digest_store
 from sentibot.storage import posts as post_store

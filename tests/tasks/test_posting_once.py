@@ -124,8 +124,8 @@ def test_a_notice_slack_keeps_refusing_is_given_up_and_logged(sessions, slack, c
 def test_one_post_that_breaks_the_scorer_leaves_the_batch_scored(
     sessions, slack, monkeypatch, caplog
 ) -> None:
-    from collectors.base import Post
     from scoring.base import get_scorer
+    from sentibot.sources import Post
     from sentibot.storage import posts as post_store
     from sentibot.storage.models import Score
     from tasks import watch as watch_tasks

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scoring.base import Sentiment
 from sentibot.monitoring.alert_rules import (
     Measure,
     RuleState,
@@ -19,6 +18,7 @@ from sentibot.monitoring.alert_rules import (
     show_value,
     volume_value,
 )
+from sentibot.sentiment import Sentiment
 
 T0 = datetime(2026, 11, 20, 12, tzinfo=UTC)
 

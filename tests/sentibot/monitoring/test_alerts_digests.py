@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from bot.views.alerts import render_alert
 from bot.views.digest import digest_charts, render_digest
-from collectors.base import Post
 from scoring import get_scorer
 from sentibot.monitoring import alert_checks, digests
+from sentibot.sources import Post
 from sentibot.storage import alerts as alert_store
 from sentibot.storage import digests as digest_store
 from sentibot.storage import posts as post_store

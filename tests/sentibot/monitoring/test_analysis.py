@@ -1,9 +1,8 @@
 """The analysis steps as plain functions on a real database, no broker."""
 
-from collectors.base import Post
-from collectors.registry import Collection, SourceReport
 from scoring import get_scorer
 from sentibot.monitoring import analysis
+from sentibot.sources import Collection, Post, SourceReport
 from tests.factories import make_job
 
 POSTS = [

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from collectors.base import Post
-from collectors.registry import Collection, SourceReport
 from sentibot.monitoring import analysis
+from sentibot.sources import Collection, Post, SourceReport
 from sentibot.storage.models import Job
 from tests.factories import make_job
 

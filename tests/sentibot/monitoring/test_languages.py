@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.views.summary import render_summary
-from collectors.base import Post
 from collectors.boundary import clean_post
-from scoring.base import get_scorer, reads
+from scoring.base import get_scorer
 from sentibot.monitoring import analysis
+from sentibot.sentiment import reads
+from sentibot.sources import Post
 from sentibot.storage import jobs as job_store
 from sentibot.storage import posts as post_store
 from tests.factories import make_job
@@ -61,7 +62,8 @@ def test_the_english_models_read_english_only() -> None:
 
 
 def test_a_language_routed_to_another_model_is_scored_by_it(sessions) -> None:
-    from scoring.base import UnknownModel, language_routes
+    from scoring.base import language_routes
+    from sentibot.sentiment import UnknownModel
 
     routes = language_routes("ja=vader")  # stands in for a local multilingual hf: model
     with sessions.begin() as s:

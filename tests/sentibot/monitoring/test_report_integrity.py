@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.views.summary import render_summary
-from collectors.base import Post
 from scoring.base import get_scorer
 from sentibot.monitoring import analysis
+from sentibot.sources import Post
 from sentibot.storage import jobs as job_store
 from sentibot.storage import posts as post_store
 from tests.factories import make_job

@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from collectors.base import Batch, Post, SourceError
-from collectors.query import Query, parse_query
-from collectors.registry import collect
 from scoring import get_scorer
 from sentibot.monitoring import watch_runs
+from sentibot.query import Query, parse_query
+from sentibot.sources import Batch, Post, SourceError, collect
 from sentibot.storage import posts as post_store
 from sentibot.storage import score_queue, workspaces, x_usage
 from sentibot.storage import watches as watch_store

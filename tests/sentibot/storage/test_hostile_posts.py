@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from collectors.base import Post
+from sentibot.sources import Post
 from sentibot.storage import posts as post_store
 from sentibot.storage.models import Post as PostRow
 

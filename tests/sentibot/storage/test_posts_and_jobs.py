@@ -2,8 +2,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from collectors.base import Post
-from scoring.base import Sentiment
+from sentibot.sentiment import Sentiment
+from sentibot.sources import Post
 from sentibot.storage import jobs as job_store
 from sentibot.storage import posts as post_store
 from sentibot.storage.models import Post as PostRow
@@ -44,7 +44,7 @@ def test_unscored_posts_shrink_as_they_are_scored(sessions) -> None:
         ids = post_store.store_posts(s, [_post(i) for i in range(5)])
         job_store.link_job_posts(s, job.id, ids)
         job_store.link_job_posts(s, job.id, ids)  # idempotent
-        assert job.model == "vader|topic:acme"  # scored for its topic (scoring/masking.py)
+        assert job.model == "vader|topic:acme"  # scored for its topic (report/masking.py)
         todo = job_store.unscored_job_posts(s, job.id, job.model, limit=3)
         assert len(todo) == 3
         neutral = Sentiment("neutral", 0.0, 0.0, 1.0, 0.0)

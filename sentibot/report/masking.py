@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-from scoring.base import SCOPE, Scorer, Sentiment, split_scope
+from sentibot.sentiment import SCOPE, Scorer, Sentiment, split_scope
 
 PLACEHOLDER = "@user"
 MAX_KEY = 255  # the stored model key's column

@@ -4,7 +4,7 @@ The negative share of a window is the weighted sum of its groups' shares, `S = s
 (f_g: the group's part of the window's weight). The change splits exactly into one term per
 group, `f'_g s'_g - f_g s_g`: what a theme, a source or a language added to the change, counting
 both a group that grew and a group that soured. Each term has a bootstrap interval (the group's
-share estimates' draws, scoring/quantify.py). For accounts the question is different: how much
+share estimates' draws, report/quantify.py). For accounts the question is different: how much
 of the change is left without the N loudest ones (N: those that posted at least three times the
 window's mean and at least 3 posts, at most 5).
 """
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scoring.base import Sentiment
-from scoring.quantify import Fit, Shares, difference_ci, estimate
+from sentibot.report.quantify import Fit, Shares, difference_ci, estimate
+from sentibot.sentiment import Sentiment
 
 NEGATIVE = 0
 MIN_CONTRIBUTION = 0.01  # a point of the share: smaller terms are not named

@@ -73,7 +73,7 @@ class Query:
 
     def named(self) -> list[str]:
         """The words and phrases the query looks for (not those it excludes): the topic's own
-        terms, which never count as sentiment about it (scoring/masking.py)."""
+        terms, which never count as sentiment about it (report/masking.py)."""
         return sorted({t.text.lower() for g in self.groups for t in g})
 
     def matches(self, text: str, lang: str | None = None) -> bool:

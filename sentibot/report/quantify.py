@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from scoring.base import LABELS, Sentiment, split_scope
+from sentibot.sentiment import LABELS, Sentiment, split_scope
 
-FITS = Path(__file__).resolve().parent / "weights" / "shares.json"
+FITS = Path(__file__).resolve().parent / "shares.json"
 DRAWS = 400
 MAX_CELLS = 4_000_000  # draws x posts per bootstrap; large windows take fewer draws
 MIN_DRAWS = 100

@@ -8,8 +8,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from scoring.base import Sentiment
-from scoring.quantify import NO_POSTS, Fit, Shares, estimate
+from sentibot.report.quantify import NO_POSTS, Fit, Shares, estimate
+from sentibot.sentiment import Sentiment
 
 Z95 = 1.959964
 
@@ -17,7 +17,7 @@ Z95 = 1.959964
 @dataclass(frozen=True)
 class Breakdown:
     """Window statistics: volume, mean compound with its 95% CI, and the shares of each class,
-    estimated for the model's errors with their intervals (scoring/quantify.py)."""
+    estimated for the model's errors with their intervals (report/quantify.py)."""
 
     count: int
     mean_compound: float
@@ -52,7 +52,7 @@ def breakdown(
     fit: Fit | None = None,
 ) -> Breakdown:
     """`count` is the number of posts; the mean and the shares weigh each post by `weights`
-    (scoring/integrity.py: a merged copy weighs 0, a capped author's posts less than 1). The
+    (report/integrity.py: a merged copy weighs 0, a capped author's posts less than 1). The
     shares are estimates corrected for how `model` errs (counted labels for a model with no
     fit, or none named; `fit` replaces the shipped one); the mean is the model's own,
     uncorrected."""

@@ -2,7 +2,7 @@
 with a fixed seed, so the same posts give the same themes), each named by its most distinctive
 terms, with its size, mood and change against the window before.
 
-Each message counts once (copies merged, scoring/integrity.py), so a copied post cannot make a
+Each message counts once (copies merged, report/integrity.py), so a copied post cannot make a
 theme of its own size; a theme's size is the posts its messages stand for.
 """
 
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scoring.aggregate import LINK_OR_MENTION, contrast, stems, terms
-from scoring.base import Sentiment
-from scoring.integrity import Weighing
-from scoring.masking import topic_pattern
+from sentibot.report.aggregate import LINK_OR_MENTION, contrast, stems, terms
+from sentibot.report.integrity import Weighing
+from sentibot.report.masking import topic_pattern
+from sentibot.sentiment import Sentiment
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 

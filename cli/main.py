@@ -198,11 +198,11 @@ def _reencrypt(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     from bot.grammar import parse_duration
     from bot.views.summary import breakdown_line, language_line, source_line, theme_line
-    from collectors.query import QueryError, parse_query
-    from collectors.registry import build_collectors
     from scoring.base import get_scorer, language_routes
     from scoring.embed import embed
     from sentibot.monitoring.analysis import analyze_in_process, report_as_json
+    from sentibot.query import QueryError, parse_query
+    from sentibot.sources import build_collectors
     from sentibot.topic_scope import scored_as
 
     names = _source_names(args.sources)
@@ -282,9 +282,9 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from collectors.query import QueryError, parse_query
-    from collectors.registry import build_collectors, collect
     from sentibot.monitoring.preview import PREVIEW_LIMIT, preview
+    from sentibot.query import QueryError, parse_query
+    from sentibot.sources import build_collectors, collect
 
     names = _source_names(args.sources)
     if names is None:
@@ -315,7 +315,7 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _source_names(raw: str) -> list[str] | None:
-    from collectors.registry import canonical_source, source_names
+    from sentibot.sources import canonical_source, source_names
 
     if raw == "all":
         return list(source_names())
