@@ -34,6 +34,7 @@ PACKAGES := cli sentibot bot collectors scoring tasks migrations devtools tests 
 lint: install
 	$(BIN)/ruff check $(PACKAGES)
 	$(BIN)/ruff format --check $(PACKAGES)
+	$(BIN)/mypy
 
 # docker-compose.yml checked by a real Compose (Debian's docker-compose; no engine needed).
 compose-check:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
 from bot.views.alerts import render_alert, resolved_reply
@@ -72,7 +73,7 @@ class Delivery:
         self.client = client
         self.pace = pace or _no_pace
 
-    def _call(self, channel: str, call: Callable[[], dict]) -> dict:
+    def _call(self, channel: str, call: Callable[[], SlackResponse]) -> SlackResponse:
         try:
             return call()
         except SlackApiError as exc:

@@ -125,7 +125,8 @@ def _run_wsgi(app: Callable[..., Any], environ: dict[str, Any]) -> tuple[int, li
 
 
 async def _read_body(receive: Any) -> bytes | None:
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":

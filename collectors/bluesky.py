@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from atproto import Client
@@ -89,7 +90,7 @@ class BlueskyCollector:
                 params["lang"] = query.lang
             if page_cursor:
                 params["cursor"] = page_cursor
-            response = with_retries(lambda p=params: self._call(p), self.retry)
+            response = with_retries(partial(self._call, dict(params)), self.retry)
             for view in response.posts or []:
                 post = _to_post(view)
                 if post is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import requests
@@ -101,7 +102,7 @@ class GitHubCollector:
         found: list[tuple[Post, int]] = []
         page = 1
         while len(found) < limit and page <= MAX_PAGES:
-            body = with_retries(lambda p=page: self._page(searched, p), self.retry)
+            body = with_retries(partial(self._page, searched, page), self.retry)
             items, total = _items(body)
             for item in items:
                 post, created = _to_post(item)
@@ -113,7 +114,7 @@ class GitHubCollector:
         return found
 
     def _page(self, searched: str, page: int) -> Any:
-        params = {
+        params: dict[str, str | int] = {
             "q": searched,
             "sort": "created",
             "order": "desc",
@@ -213,11 +214,15 @@ def _created(item: dict[str, Any]) -> int:
     return int(datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00")).timestamp())
 
 
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _to_post(item: dict[str, Any]) -> tuple[Post, int]:
     created = _created(item)
     title, body = str(item.get("title") or ""), str(item.get("body") or "")
-    user = item.get("user") if isinstance(item.get("user"), dict) else {}
-    reactions = item.get("reactions") if isinstance(item.get("reactions"), dict) else {}
+    user = _object(item.get("user"))
+    reactions = _object(item.get("reactions"))
     return (
         Post(
             source="github",

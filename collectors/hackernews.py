@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import requests
@@ -61,7 +62,7 @@ class HackerNewsCollector:
         found: list[tuple[Post, int]] = []
         page = 0
         while len(found) < limit:
-            body = with_retries(lambda p=page: self._page(text, p, cursor), self.retry)
+            body = with_retries(partial(self._page, text, page, cursor), self.retry)
             hits, pages = _hits(body)
             for hit in hits:
                 post = _to_post(hit)

@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import requests
@@ -131,7 +132,7 @@ class MastodonCollector:
         if min_id:
             kwargs["min_id"] = min_id
         for _ in range(MAX_PAGES):
-            got = with_retries(lambda kw=dict(kwargs): self._call(client, page, kw), self.retry)
+            got = with_retries(partial(self._call, client, page, dict(kwargs)), self.retry)
             if not got:
                 break
             found += got

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any, cast
 
 import praw
 import prawcore
@@ -20,6 +21,7 @@ from sentibot.sources import (
     RetryPolicy,
     SourceAuthError,
     SourceBadResponse,
+    SourceError,
     SourceSpec,
     SourceUnavailable,
 )
@@ -34,7 +36,7 @@ def make_reddit(
         client_secret=client_secret,
         user_agent=user_agent,
         check_for_updates=False,
-        **urls,
+        **cast(dict[str, Any], urls),
     )
     reddit.read_only = True
     return reddit
@@ -88,6 +90,8 @@ class RedditCollector:
                 workers=max(1, self.comment_posts),
             )
             for submission, comments in zip(wanted, pages, strict=True):
+                if isinstance(comments, SourceError):
+                    raise comments  # the source's own failure (a limit, an outage)
                 if isinstance(comments, _Gone):
                     # A thread gone private, quarantined or removed costs that thread only.
                     missed.append(f"comments of {submission.id}: {comments.reason}")
@@ -96,7 +100,8 @@ class RedditCollector:
                     if len(posts) >= limit:
                         break
                     posts.setdefault(comment.external_id, comment)
-                    newest = newer(newest, comment.created_at.timestamp())  # type: ignore[union-attr]
+                    if comment.created_at is not None:
+                        newest = newer(newest, comment.created_at.timestamp())
             partial = "; ".join(missed) if missed else None
             return Batch(list(posts.values())[:limit], newest, partial=partial)
         except prawcore.TooManyRequests as exc:
@@ -147,6 +152,8 @@ class RedditCollector:
         submission.comments.replace_more(limit=0)
         found = []
         for comment in submission.comments.list():
+            if not isinstance(comment, praw.models.Comment):
+                continue  # none are left after replace_more(limit=0)
             body = getattr(comment, "body", "") or ""
             if since is not None and float(comment.created_utc) <= since:
                 continue

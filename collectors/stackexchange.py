@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import requests
@@ -93,9 +94,7 @@ class StackExchangeCollector:
         for text in query.alternatives():
             page = 1
             while len(found) < limit and page <= MAX_PAGES:
-                body = with_retries(
-                    lambda p=page, t=text: self._page(site, t, p, since), self.retry
-                )
+                body = with_retries(partial(self._page, site, text, page, since), self.retry)
                 items, has_more = _items(body)
                 for item in items:
                     post, created = _to_post(site, item, base)

@@ -6,6 +6,7 @@ import html
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import requests
 import tweepy
@@ -36,7 +37,7 @@ class _BaseURLAdapter(HTTPAdapter):
         super().__init__()
         self.base_url = base_url.rstrip("/")
 
-    def send(self, request: requests.PreparedRequest, **kwargs):
+    def send(self, request: requests.PreparedRequest, **kwargs):  # type: ignore[override]  # kwargs passed on
         assert request.url is not None
         if request.url.startswith(TWEEPY_HOST):
             request.url = self.base_url + request.url[len(TWEEPY_HOST) :]
@@ -69,9 +70,7 @@ class TwitterCollector:
         while len(posts) < limit:
             page_size = min(100, max(10, limit - len(posts)))
             response = with_retries(
-                lambda token=next_token, size=page_size: self._page(
-                    query.to_x(), size, token, since_id, start_time
-                ),
+                partial(self._page, query.to_x(), page_size, next_token, since_id, start_time),
                 self.retry,
             )
             users = {u.id: u.username for u in (response.includes or {}).get("users", [])}

@@ -23,7 +23,8 @@ def _jwt(claims: dict[str, object]) -> str:
 
 def _link_facets(p: CorpusPost) -> list[dict[str, object]]:
     """Link facets as the app writes them: UTF-8 byte offsets of the shortened text."""
-    raw, out = p.text.encode("utf-8"), []
+    raw = p.text.encode("utf-8")
+    out: list[dict[str, object]] = []
     for shown, uri in p.links:
         start = raw.find(shown.encode("utf-8"))
         if start >= 0:

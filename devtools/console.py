@@ -94,7 +94,7 @@ class Console:
 
 def run_demo(keep: bool = False) -> int:
     interactive = sys.stdin.isatty()
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a TextIOWrapper
     logging.getLogger("alembic").setLevel(logging.WARNING)
     data_dir = Path(tempfile.mkdtemp(prefix="sentibot-demo-"))
     print(

@@ -142,7 +142,7 @@ class MoodShiftCorpus:
         now = datetime.now(UTC).replace(microsecond=0)
         before = [POSITIVE] * 6 + [NEUTRAL] * 3 + [NEGATIVE] * 1
         after = [CANCELLED] * 6 + [POSITIVE] * 2 + [NEUTRAL] * 2
-        self.posts = []
+        self.posts: list[CorpusPost] = []
         for day, pools in ((1, before), (0, after)):
             for i in range(per_day):
                 pool = pools[i % len(pools)]

@@ -120,7 +120,7 @@ class StandIn:
     def url(self) -> str:
         assert self._server is not None, "stand-in not started"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host if isinstance(host, str) else host.decode()}:{port}"
 
     # -- faults and records ----------------------------------------------------
     def fail_next(

@@ -64,8 +64,8 @@ class MastodonStandIn(StandIn):
         if request.path == "/api/v2/search":
             if not given:
                 return Response(200, {"accounts": [], "statuses": [], "hashtags": []})
-            query = source_query(request.query.get("q", ""), "algolia")
-            found = self.corpus.search(query) if query else []
+            searched = source_query(request.query.get("q", ""), "algolia")
+            found = self.corpus.search(searched) if searched else []
             page = self._page(request, found)
             return Response(
                 200, {"accounts": [], "statuses": page.body, "hashtags": []}, page.headers

@@ -243,7 +243,12 @@ class SlackStandIn(StandIn):
         found.sort(key=lambda m: float(m.ts), reverse=True)
         messages = []
         for m in found[:limit]:
-            item = {"type": "message", "user": self.bot_user, "text": m.text, "ts": m.ts}
+            item: dict[str, object] = {
+                "type": "message",
+                "user": self.bot_user,
+                "text": m.text,
+                "ts": m.ts,
+            }
             if with_metadata and m.metadata:
                 item["metadata"] = m.metadata
             messages.append(item)

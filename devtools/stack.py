@@ -81,7 +81,7 @@ def free_port() -> int:
 
 def signed_headers(body: str, secret: str, timestamp: int | None = None) -> dict[str, str]:
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body) or ""
     return {
         "X-Slack-Request-Timestamp": ts,
         "X-Slack-Signature": signature,
@@ -134,9 +134,9 @@ class ServiceStack:
 
     def settings(self) -> Settings:
         """The settings the stack's processes run with."""
-        return Settings(
-            _env_file=None, **{k.lower(): v for k, v in self.env().items() if k in SENTIBOT_VARS}
-        )
+        values = {k.lower(): v for k, v in self.env().items() if k in SENTIBOT_VARS}
+        build: Any = Settings  # pydantic-settings reads `_env_file` and parses the strings
+        return build(_env_file=None, **values)
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in SENTIBOT_VARS}

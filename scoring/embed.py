@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,7 +20,7 @@ BATCH = 64
 
 
 @lru_cache(maxsize=1)
-def _model() -> tuple[object, torch.nn.Module]:
+def _model() -> tuple[Any, torch.nn.Module]:
     from scoring.lean_bert import LeanTokenizer, load_encoder
     from scoring.transformer import base_model_path
 
@@ -42,9 +43,7 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     with torch.inference_mode():
         for start in range(0, len(order), BATCH):
             rows = order[start : start + BATCH]
-            batch = tokenizer(  # type: ignore[operator]
-                [texts[i] for i in rows], max_length=MAX_TOKENS, pad_to_multiple_of=8
-            )
+            batch = tokenizer([texts[i] for i in rows], max_length=MAX_TOKENS, pad_to_multiple_of=8)
             hidden = encoder(
                 input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
             ).last_hidden_state

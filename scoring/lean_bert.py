@@ -135,6 +135,7 @@ class _Encoder(nn.Module):
         self.layer = nn.ModuleList(_Layer(c) for _ in range(c.num_layers))
 
     def fuse(self) -> None:
+        layer: Any
         for layer in self.layer:
             layer.attention.self.fuse()
 

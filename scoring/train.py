@@ -19,6 +19,7 @@ import random
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -71,10 +72,10 @@ def predict_logits(
     return out
 
 
-def encode(tokenizer: object, *splits: Sequence[str]) -> list[dict]:
+def encode(tokenizer: Any, *splits: Sequence[str]) -> list[dict]:
     """Each split's texts as token ids and masks, padded to MAX_LEN (batches cut them down)."""
     return [
-        tokenizer(  # type: ignore[operator]
+        tokenizer(
             list(texts),
             padding="max_length",
             truncation=True,

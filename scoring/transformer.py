@@ -13,6 +13,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import safe_open
@@ -59,7 +60,11 @@ def base_model_path() -> Path:
 class SentimentNet(nn.Module):
     """A BERT-style encoder, mean pooling, and a linear head over the three classes."""
 
-    def __init__(self, encoder: nn.Module, n_labels: int = 3) -> None:
+    # A Hugging Face or lean encoder: its layers and config are read by attribute.
+    encoder: Any
+    logit_bias: torch.Tensor
+
+    def __init__(self, encoder: Any, n_labels: int = 3) -> None:
         super().__init__()
         self.encoder = encoder
         self.dropout = nn.Dropout(0.1)
@@ -83,9 +88,7 @@ def quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
-def load_base(
-    path: Path | None = None, dtype: torch.dtype = torch.float32
-) -> tuple[object, nn.Module]:
+def load_base(path: Path | None = None, dtype: torch.dtype = torch.float32) -> tuple[Any, Any]:
     from transformers import AutoModel, AutoTokenizer
 
     quiet_transformers()
@@ -207,8 +210,8 @@ class TransformerScorer:
 
     def __init__(
         self,
-        tokenizer: object,
-        net: nn.Module,
+        tokenizer: Any,
+        net: Any,  # a SentimentNet, or a Hugging Face classifier
         name: str = "transformer",
         *,
         label_map: torch.Tensor | None = None,
@@ -229,7 +232,7 @@ class TransformerScorer:
                 )
         elif self.precision == "bf16":
             net = net.to(torch.bfloat16)
-        self.net = net
+        self.net: Any = net
         self._traced = self._trace(tokenizer, net) if isinstance(net, SentimentNet) else None
         if self._traced is not None:
             # The traced graph holds the weights: keep only the eager network's logit offsets.
@@ -259,7 +262,7 @@ class TransformerScorer:
                 probs = self._probabilities(batch)
                 for i, p in zip(rows.tolist(), probs.tolist(), strict=True):
                     out[i] = _sentiment(p)
-        return out  # type: ignore[return-value]
+        return [s for s in out if s is not None]  # every row was scored
 
     def _probabilities(self, enc: dict) -> torch.Tensor:
         probs = torch.softmax(self._logits(enc), dim=-1)
@@ -276,7 +279,7 @@ class TransformerScorer:
             return logits.float() + self.net.logit_bias.float()
         return self.net(**enc).logits.float()
 
-    def _trace(self, tokenizer: object, net: SentimentNet) -> torch.jit.ScriptModule | None:
+    def _trace(self, tokenizer: Any, net: SentimentNet) -> torch.jit.ScriptModule | None:
         """A traced copy runs the graph without Python in between (about 1.5x eager here);
         eager if tracing fails. Not `torch.jit.freeze`: freezing lets oneDNN keep prepacked
         copies of the weights, ~70 MB more for no speed on this model (bench/scoring_speed.py)."""
@@ -343,7 +346,7 @@ def label_map_for(id2label: dict[int, str]) -> torch.Tensor:
     """Map a model's labels onto negative/neutral/positive (2-class, 3-class and 5-star)."""
     n = len(id2label)
     names = [str(id2label[i]).lower() for i in range(n)]
-    rows: list[list[float]] = []
+    rows: list[list[int]] = []
     for i, name in enumerate(names):
         if "neg" in name:
             rows.append([1, 0, 0])

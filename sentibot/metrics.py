@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest, multiprocess
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
@@ -56,7 +56,7 @@ class SharedStateCollector(Collector):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def collect(self) -> Iterator[object]:
+    def collect(self) -> Iterator[Metric]:
         with sessionmaker_for(self.settings.effective_database_url)() as session:
             jobs = GaugeMetricFamily("sentibot_jobs", "Analysis jobs by state", labels=["state"])
             counts = dict(

@@ -8,6 +8,8 @@ running `sentibot reencrypt`, and then dropping the old one.
 
 from __future__ import annotations
 
+from typing import overload
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from sentibot.config.settings import Settings
@@ -32,11 +34,19 @@ class Cipher:
                 "`sentibot new-secret-key`)"
             ) from exc
 
+    @overload
+    def encrypt(self, value: str) -> str: ...
+    @overload
+    def encrypt(self, value: None) -> None: ...
     def encrypt(self, value: str | None) -> str | None:
         if value is None or value.startswith(PREFIX):
             return value
         return PREFIX + self._fernet.encrypt(value.encode()).decode()
 
+    @overload
+    def decrypt(self, value: str) -> str: ...
+    @overload
+    def decrypt(self, value: None) -> None: ...
     def decrypt(self, value: str | None) -> str | None:
         if value is None or not value.startswith(PREFIX):
             return value  # not yet encrypted (before the migration ran)

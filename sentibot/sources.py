@@ -178,11 +178,11 @@ class SourceReport:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> SourceReport:
-        quota = data.get("quota")
+        count, reason, quota = data.get("count"), data.get("reason"), data.get("quota")
         return cls(
             str(data["status"]),
-            int(data.get("count") or 0),  # type: ignore[call-overload]
-            data.get("reason"),  # type: ignore[arg-type]
+            int(count) if isinstance(count, int | float | str) and count != "" else 0,
+            str(reason) if reason is not None else None,
             str(quota) if quota else None,
         )
 

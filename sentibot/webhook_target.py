@@ -95,8 +95,9 @@ def public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 
 
 def _kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    if getattr(address, "ipv4_mapped", None) is not None:
-        return _kind(address.ipv4_mapped)  # type: ignore[union-attr]
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        return _kind(mapped)
     for name, flag in (
         ("a loopback", address.is_loopback),
         ("an unspecified", address.is_unspecified),
@@ -116,7 +117,7 @@ def resolve(target: Target, private_hosts: frozenset[str] = frozenset()) -> str:
         infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise Refused(f"{target.host} does not resolve") from exc
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if target.host not in private_hosts:
         for address in addresses:
             if not public(address):
@@ -133,7 +134,8 @@ class _Pinned(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         raw = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # type: ignore[attr-defined]
+        context: ssl.SSLContext = getattr(self, "_context")  # noqa: B009 (http.client keeps it private)
+        self.sock = context.wrap_socket(raw, server_hostname=self.host)
 
 
 class _PinnedPlain(http.client.HTTPConnection):

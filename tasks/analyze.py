@@ -48,16 +48,27 @@ def _message_key(job_id: int) -> str:
     return f"job:{job_id}"
 
 
+def _posted(job: Job) -> Posted | None:
+    """The job's message, once it has one."""
+    if not job.message_ts:
+        return None
+    return Posted(job.message_channel or job.channel_id, job.message_ts)
+
+
 def _progress(job_id: int, message: tuple[str, list[dict]]) -> None:
     """Show the job's progress in its channel message. Best effort: a progress message that
     cannot be posted (not a member, Slack down) never fails the job, and response_url, which
     allows only 5 uses, is kept for the final answer."""
     text, blocks = message
     with sessions().begin() as session:
-        job = job_store.get_job(session, job_id)
+        job = job_store.the_job(session, job_id)
         if job.kind == PREVIEW:
             return  # a preview shows nothing in the channel
-        existing = Posted(job.message_channel, job.message_ts) if job.message_ts else None
+        existing = (
+            Posted(job.message_channel or job.channel_id, job.message_ts)
+            if job.message_ts
+            else None
+        )
         channel, team_id = job.channel_id, job.team_id
     try:
         posted = publish_once(
@@ -73,7 +84,7 @@ def _progress(job_id: int, message: tuple[str, list[dict]]) -> None:
         return
     if existing is None and posted.ts != RESPONSE_URL_TS:
         with sessions().begin() as session:
-            job = job_store.get_job(session, job_id)
+            job = job_store.the_job(session, job_id)
             job.message_channel, job.message_ts = posted.channel, posted.ts
 
 
@@ -126,7 +137,7 @@ def _collect(job_id: int) -> None:
     _progress(job_id, progress.collecting(topic, sources))
     if not missing:  # every source reported (the last one in was lost on its way): move on
         with sessions().begin() as session:
-            job = job_store.get_job(session, job_id)
+            job = job_store.the_job(session, job_id)
             job_store.advance_job(session, job, stage=JobStage.SCORE)
         enqueue_stage(job_id, JobStage.SCORE)
         return
@@ -235,7 +246,7 @@ def _notify(job_id: int) -> None:
         answer_export(job_id)
         return
     with sessions().begin() as session:
-        job = job_store.get_job(session, job_id)
+        job = job_store.the_job(session, job_id)
         if job.state == JobState.FAILED:
             text, blocks = render_failure(job.topic, job.error or "unknown error")
         else:
@@ -257,7 +268,11 @@ def _notify(job_id: int) -> None:
             )
             if job.chart_file_id is None:
                 chart = render_chart(report.timeline, f"{job.topic}: sentiment and volume")
-        existing = Posted(job.message_channel, job.message_ts) if job.message_ts else None
+        existing = (
+            Posted(job.message_channel or job.channel_id, job.message_ts)
+            if job.message_ts
+            else None
+        )
         channel, response_url, team_id = job.channel_id, job.response_url, job.team_id
     try:
         posted = publish_once(
@@ -272,7 +287,7 @@ def _notify(job_id: int) -> None:
     except Undeliverable as exc:
         # Not in the channel and response_url refused too: the job failed, it is not "done".
         with sessions().begin() as session:
-            job = job_store.get_job(session, job_id)
+            job = job_store.the_job(session, job_id)
             job.error = f"the report could not be delivered ({exc.error})"
             job_store.advance_job(session, job, stage=JobStage.NOTIFY, state=JobState.FAILED)
         log.warning("job %s: report undeliverable: %s", job_id, exc.error)
@@ -283,7 +298,7 @@ def _notify(job_id: int) -> None:
         else None
     )
     with sessions().begin() as session:
-        job = job_store.get_job(session, job_id)
+        job = job_store.the_job(session, job_id)
         job.message_channel, job.message_ts = posted.channel, posted.ts
         job.chart_file_id = job.chart_file_id or chart_id
         if job.state != JobState.FAILED:

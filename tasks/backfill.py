@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol, cast
 
 from sqlalchemy.orm import Session
 
@@ -12,7 +14,7 @@ from bot.views import backfills as views
 from sentibot.config.settings import Settings, get_settings
 from sentibot.monitoring import backfills
 from sentibot.monitoring.overview import BackfillStatus
-from sentibot.query import parse_query
+from sentibot.query import Query, parse_query
 from sentibot.sources import Collector, SourceError, SourceSkipped, build_collectors
 from sentibot.sources import collect as collect_posts
 from sentibot.storage import notices as notice_store
@@ -22,6 +24,12 @@ from tasks.notices import send_notice
 from tasks.runtime import RETRY_DB, sessions
 
 log = logging.getLogger(__name__)
+
+
+class Estimates(Protocol):
+    """X's collector says what a read from `since` would bill before reading (its counts)."""
+
+    def estimate(self, query: Query, since: datetime) -> int: ...
 
 
 @app.task(name="sentibot.backfill_source", **RETRY_DB)
@@ -75,7 +83,7 @@ def _priced(
     """Ask X what the read would bill and tell the channel; False when it must wait for an
     answer (or the estimate failed and the dispatcher will try again)."""
     try:
-        estimate = collector.estimate(parse_query(run.topic), run.read_from)  # type: ignore[attr-defined]
+        estimate = cast(Estimates, collector).estimate(parse_query(run.topic), run.read_from)
     except SourceError as exc:
         with sessions().begin() as session:
             ended = backfills.fail(session, run.backfill_id, exc.reason, utcnow())

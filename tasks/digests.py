@@ -10,6 +10,7 @@ from scoring.embed import embed
 from sentibot.monitoring import digests, webhook_events
 from sentibot.storage import digests as digest_store
 from sentibot.storage.models import DigestRun, utcnow
+from sentibot.storage.statements import row as stored
 from tasks.celery_app import app
 from tasks.runtime import MAX_SENDS, RETRY_DB, delivery, publish_once, publish_or_drop, sessions
 from tasks.webhooks import send_deliveries
@@ -43,10 +44,11 @@ def send_digest(run_id: int) -> None:
     # stale, then re-sent.
     ts = publish_or_drop(team_id, f"digest-run:{run_id}", channel=channel, text=text, blocks=blocks)
     with sessions().begin() as session:
-        run = session.get(DigestRun, run_id)
+        run = stored(session, DigestRun, run_id)
         run.sent_at, run.message_ts = utcnow(), ts
-    for title, png in digest_charts(content) if ts else ():
-        delivery(team_id).upload(channel, ts, png, title)
+    if ts:
+        for title, png in digest_charts(content):
+            delivery(team_id).upload(channel, ts, png, title)
     log.info("digest run %s sent to %s", run_id, channel)
 
 

@@ -60,7 +60,7 @@ def sweep(
         if job.attempts >= MAX_ATTEMPTS:
             job.error = f"gave up after {job.attempts} attempts"
             job_store.advance_job(session, job, stage=JobStage.NOTIFY, state=JobState.FAILED)
-            stage = JobStage.NOTIFY
+            stage: str = JobStage.NOTIFY
         else:
             stage = job.stage
             if job.worker:

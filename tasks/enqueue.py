@@ -16,7 +16,7 @@ from sentibot.storage.models import JobStage
 
 log = logging.getLogger(__name__)
 
-STAGE_TASKS = {
+STAGE_TASKS: dict[str, str] = {
     JobStage.COLLECT: "sentibot.collect",
     JobStage.SCORE: "sentibot.score",
     JobStage.NOTIFY: "sentibot.notify",

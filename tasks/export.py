@@ -53,7 +53,7 @@ def answer_export(job_id: int) -> None:
             posted.channel, posted.ts, made.csv, f"{topic} export", filename=made.filename
         )
     with sessions().begin() as session:
-        job = job_store.get_job(session, job_id)
+        job = job_store.the_job(session, job_id)
         job.message_channel, job.message_ts, job.chart_file_id = posted.channel, posted.ts, file_id
         if made is not None and file_id is None:
             job.error = "the CSV could not be uploaded to this channel (is sentibot in it?)"

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sentibot.storage import notices as notice_store
 from sentibot.storage.models import Notice, utcnow
+from sentibot.storage.statements import row as stored
 from tasks.celery_app import app
 from tasks.runtime import MAX_SENDS, RETRY_DB, publish_or_drop, sessions
 
@@ -35,5 +36,5 @@ def send_notice(notice_id: int) -> None:
         blocks = notice.blocks or [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     ts = publish_or_drop(team_id, f"notice:{notice_id}", channel=channel, text=text, blocks=blocks)
     with sessions().begin() as session:
-        notice = session.get(Notice, notice_id)
+        notice = stored(session, Notice, notice_id)
         notice.sent_at, notice.message_ts = utcnow(), ts

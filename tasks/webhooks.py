@@ -22,6 +22,7 @@ from sentibot.config.settings import get_settings
 from sentibot.secrets import SecretKeyError, optional_cipher
 from sentibot.storage import webhooks as webhook_store
 from sentibot.storage.models import WebhookDelivery, utcnow
+from sentibot.storage.statements import row as stored_row
 from sentibot.webhook_signing import signed_headers
 from tasks.celery_app import app
 from tasks.runtime import RETRY_DB, sessions
@@ -53,7 +54,7 @@ def _secret(stored: str) -> str:
 
 def _give_up(delivery_id: int, reason: str) -> None:
     with sessions().begin() as session:
-        row = session.get(WebhookDelivery, delivery_id)
+        row = stored_row(session, WebhookDelivery, delivery_id)
         row.claimed_at, row.state, row.last_error = None, webhook_store.FAILED, reason
     log.warning("webhook delivery %s given up: %s", delivery_id, reason)
 
@@ -94,7 +95,7 @@ def deliver_webhook(delivery_id: int) -> None:
         error = str(exc)[:200]
     now = utcnow()
     with sessions().begin() as session:
-        row = session.get(WebhookDelivery, delivery_id)
+        row = stored_row(session, WebhookDelivery, delivery_id)
         row.claimed_at, row.last_status, row.last_error = None, status, error
         if error is None:
             row.state, row.delivered_at = webhook_store.DELIVERED, now

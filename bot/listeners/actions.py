@@ -193,7 +193,8 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
                 row = backfill_store.answer(
                     session, int(value), team_id, approve, utcnow(), _channel(body)
                 )
-                topic = watch_store.get_watch(session, row.watch_id).topic if row else ""
+                watch = watch_store.get_watch(session, row.watch_id) if row else None
+                topic = watch.topic if watch else ""
                 ended = backfill_store.settle_history(session, row.watch_id) if row else None
             if row is None:
                 respond(

@@ -266,10 +266,13 @@ def start_analysis(
     is a job too: it collects like an analysis and answers only the person who asked."""
     limits = Quotas.from_settings(settings)
     previewing = isinstance(cmd, grammar.Preview)
-    limit = PREVIEW_LIMIT if previewing else cmd.limit or settings.analyze_limit
-    refusal = None if previewing else quotas.limit_refusal(limits, cmd.limit)
-    if refusal:
-        return refusal
+    if isinstance(cmd, grammar.Preview):
+        limit, window_s = PREVIEW_LIMIT, grammar.DEFAULT_SINCE_S
+    else:
+        limit, window_s = cmd.limit or settings.analyze_limit, cmd.since_s
+        refusal = quotas.limit_refusal(limits, cmd.limit)
+        if refusal:
+            return refusal
     # One statement, so it commits on its own: no BEGIN and COMMIT round trips around it,
     # and on a bare connection: no ORM session to build for it.
     with _autocommit(sessions).connect() as connection:
@@ -283,7 +286,7 @@ def start_analysis(
             response_url=command.get("response_url"),
             post_limit=limit,
             model=settings.sentiment_model,
-            window_s=grammar.DEFAULT_SINCE_S if previewing else cmd.since_s,
+            window_s=window_s,
             per_user_per_minute=limits.analyses_per_user_per_minute,
             kind=PREVIEW if previewing else ANALYZE,
         )

@@ -31,7 +31,7 @@ def x_cost_question(
     backfill_id: int, topic: str, estimate: int, since: datetime, used: int, cap: int, now: datetime
 ) -> tuple[str, list[dict]]:
     text = x_cost(topic, estimate, since, used, cap, now) + " Read them?"
-    blocks = [
+    blocks: list[dict] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
         {
             "type": "actions",

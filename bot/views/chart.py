@@ -6,6 +6,7 @@ import io
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -60,8 +61,9 @@ def render_chart(points: Sequence[tuple[datetime, float]], title: str) -> bytes 
     ax_volume = fig.add_subplot(1, 1, 1)
     ax_mood = ax_volume.twinx()
     width = size.total_seconds() / 86400 * 0.85
-    ax_volume.bar(starts, volume, width=width, align="edge", color="#c9d3e0", label="posts")
-    centres = [s + size / 2 for s in starts]
+    when: Any = starts  # matplotlib plots datetimes through its date converter
+    ax_volume.bar(when, volume, width=width, align="edge", color="#c9d3e0", label="posts")
+    centres: Any = [s + size / 2 for s in starts]
     ax_mood.plot(centres, means, color="#1f6feb", marker="o", markersize=3, label="sentiment")
     ax_mood.axhline(0, color="#888888", linewidth=0.6)
     ax_mood.set_ylim(-1, 1)

@@ -59,7 +59,7 @@ def accuracy(found: Sequence[Agreement], topic: str | None) -> str:
             f"({a.share * 100:.0f}%) as your team labelled them"
         )
         for team_label in LABELS:
-            row = a.confusion.get(team_label) or {}
+            row: dict[str, int] = a.confusion.get(team_label) or {}
             total = sum(row.values())
             if total:
                 said = ", ".join(f"{row.get(m, 0)} {m}" for m in LABELS if row.get(m))

@@ -102,7 +102,7 @@ def render_digest(content: DigestContent) -> tuple[str, list[dict]]:
 
 def digest_charts(content: DigestContent) -> list[tuple[str, bytes]]:
     """(title, PNG) for the first topics with posts, posted in the digest's thread."""
-    charts = []
+    charts: list[tuple[str, bytes]] = []
     for t in content.topics:
         if len(charts) >= MAX_CHARTS:
             break

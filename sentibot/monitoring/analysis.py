@@ -126,9 +126,9 @@ def _windowed(
 ) -> JobReport:
     """The report on posts of the window ending at `end` (undated posts count as current),
     with the window before it for comparison; `fit`: the workspace's own fit of `model`."""
-    start, before = end - timedelta(seconds=window_s), end - timedelta(seconds=2 * window_s)
+    start, prior = end - timedelta(seconds=window_s), end - timedelta(seconds=2 * window_s)
     current = [i for i in items if i.when is None or i.when >= start]
-    previous = [i for i in items if i.when is not None and before <= i.when < start]
+    previous = [i for i in items if i.when is not None and prior <= i.when < start]
     # Each message once, each author capped: copies and one busy account cannot swing it.
     found = weigh([i.text.text for i in current], [i.author for i in current])
     earlier = weigh([i.text.text for i in previous], [i.author for i in previous])

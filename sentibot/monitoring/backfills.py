@@ -24,6 +24,7 @@ from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store
 from sentibot.storage import x_usage
 from sentibot.storage.models import Backfill, BackfillState, Watch
+from sentibot.storage.statements import row as stored
 
 X = "x"
 
@@ -101,7 +102,7 @@ def price_x(
     come to more than `share` of the daily cap the backfill waits for a person to approve it
     (twelve watches each under the share spent the whole day's cap); below, it goes on (the
     channel is told either way)."""
-    row = session.get(Backfill, run.backfill_id)
+    row = stored(session, Backfill, run.backfill_id)
     estimate = min(estimate, limit)
     used = x_usage.x_read_today(session, run.team_id, now)
     earlier = store.x_backfill_today(session, run.team_id, now)
@@ -122,7 +123,7 @@ def skip(
 ) -> list[Backfill] | None:
     """End without reading: `lost` when the watch misses that history (a refusal, a cap),
     else when there was nothing to miss (the source is not configured)."""
-    row = session.get(Backfill, run.backfill_id)
+    row = stored(session, Backfill, run.backfill_id)
     store.finish(
         session,
         row,
@@ -166,7 +167,7 @@ def finish(
     dated = [p.created_at for p in kept if p.created_at is not None]
     # Cut short by the limit: complete only back to the oldest post read.
     reached = min(dated) if len(read) >= limit and dated else run.since
-    row = session.get(Backfill, run.backfill_id)
+    row = stored(session, Backfill, run.backfill_id)
     store.finish(
         session,
         row,

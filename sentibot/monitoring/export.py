@@ -85,8 +85,8 @@ def themes_by_post(
         return labels
     sub_texts = [texts[i] for i in scored]
     found = weigh(sub_texts, [authors[i] for i in scored])
-    subs = [sentiments[i] for i in scored]
-    for theme in find_themes(sub_texts, subs, found, topic, embed):  # type: ignore[arg-type]
+    subs = [s for s in sentiments if s is not None]
+    for theme in find_themes(sub_texts, subs, found, topic, embed):
         for m in theme.members:
             labels[scored[m]] = theme.label
     for group in near_duplicates(texts):

@@ -50,7 +50,7 @@ def corrected(
         for m, model_label, team_label, probs in rows
         if model_name(m) == model_name(model)
     )
-    scores = [Sentiment(ml, 0.0, *probs) for _, ml, probs in found]
+    scores = [Sentiment(ml, 0.0, probs[0], probs[1], probs[2]) for _, ml, probs in found]
     return scores, [t for t, _, _ in found]
 
 
@@ -60,7 +60,7 @@ def judge(scores: list[Sentiment], truth: list[str], model: str) -> TeamFit:
     n = len(scores)
     if base is None or n < FIT_AFTER or not any(base.counts):
         return TeamFit(model_name(model), n)
-    errors = {"shipped": [], "pooled": []}
+    errors: dict[str, list[float]] = {"shipped": [], "pooled": []}
     for k in range(FOLDS):
         test = [i for i in range(n) if i % FOLDS == k]
         train = [i for i in range(n) if i % FOLDS != k]

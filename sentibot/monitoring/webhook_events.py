@@ -29,7 +29,7 @@ class Event:
     body: str  # JSON, as signed and sent
 
 
-def _breakdown(b: Breakdown) -> dict[str, float | int]:
+def _breakdown(b: Breakdown) -> dict[str, object]:
     return {
         "posts": b.count,
         "mean_compound": round(b.mean_compound, 4),
@@ -121,7 +121,7 @@ def record_alert(session: Session, outcome: Outcome | None, now: datetime) -> li
     """A firing or resolution goes to the workspace's webhooks in the transaction that decided
     it: committed together, or neither. Returns the deliveries added."""
     event = alert_event(outcome, now) if outcome is not None else None
-    if event is None:
+    if outcome is None or event is None:
         return []
     return webhook_store.record_event(
         session, outcome.team_id, event.id, event.kind, event.body, now

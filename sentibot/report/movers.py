@@ -11,7 +11,7 @@ window's mean and at least 3 posts, at most 5).
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -141,7 +141,7 @@ def _by_group(
         draws = _draws(s_now, a, f_now) - _draws(s_before, b, f_before)
         lo, hi = np.percentile(draws, [2.5, 97.5]) if len(draws) else (-1.0, 1.0)
         if abs(contribution) >= MIN_CONTRIBUTION:
-            where = Counter()
+            where: dict[str, float] = defaultdict(float)
             for r in a:
                 where[r.source] += r.weight
             out.append(
@@ -152,7 +152,7 @@ def _by_group(
                     share_now,
                     contribution,
                     (float(lo), float(hi)),
-                    tuple(name for name, _ in where.most_common(3)) if kind == "theme" else (),
+                    tuple(sorted(where, key=lambda n: -where[n])[:3]) if kind == "theme" else (),
                 )
             )
     out.sort(key=lambda m: -abs(m.contribution))

@@ -125,7 +125,7 @@ def fit(
 
     everything = np.arange(len(y))
     reps = [matrix(rng.choice(everything, len(y))) for _ in range(replicates)]
-    counts = tuple(float((y == k).sum()) for k in range(3))
+    counts = (float((y == 0).sum()), float((y == 1).sum()), float((y == 2).sum()))
     return Fit(model, output, matrix(everything), np.stack(reps), fitted_on, counts)
 
 
@@ -149,7 +149,12 @@ def pooled(base: Fit, sentiments: Sequence[Sentiment], truth: Sequence[str], see
 
     everything = np.arange(len(y))
     reps = np.stack([combined(r, rng.choice(everything, len(y))) for r in base.replicates])
-    counts = tuple(float(base.counts[k] + (y == k).sum()) for k in range(3))
+    had = base.counts
+    counts = (
+        float(had[0] + (y == 0).sum()),
+        float(had[1] + (y == 1).sum()),
+        float(had[2] + (y == 2).sum()),
+    )
     where = f"{base.fitted_on} and {len(y)} of the team's corrections"
     return Fit(base.model, base.output, combined(base.matrix, everything), reps, where, counts)
 
@@ -243,7 +248,7 @@ def estimate(
     lo, hi = np.percentile(drawn, [2.5, 97.5], axis=0)
     return Shares(
         tuple(point.tolist()),
-        tuple((float(a), float(b)) for a, b in zip(lo, hi, strict=True)),
+        ((float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])), (float(lo[2]), float(hi[2]))),
         counted,
         ADJUSTED if chosen else COUNTED,
         float(w.sum() ** 2 / (w**2).sum()),

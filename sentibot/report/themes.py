@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from sentibot.report.aggregate import LINK_OR_MENTION, contrast, stems, terms
 from sentibot.report.integrity import Weighing
 from sentibot.report.masking import topic_pattern
 from sentibot.sentiment import Sentiment
+
+if TYPE_CHECKING:
+    from sklearn.cluster import KMeans
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -85,7 +89,7 @@ def find_themes(
     model = KMeans(n_clusters=k, n_init=4, random_state=0).fit(vectors)
     groups = [[m for m, c in zip(messages, model.labels_, strict=True) if c == g] for g in range(k)]
     before, placed = _placed([plain(previous[i], topic) for i in kept], model, embed)
-    found = []
+    themes: list[Theme] = []
     for g, members in enumerate(groups):
         if not members:
             continue
@@ -93,7 +97,7 @@ def find_themes(
         named = [d.term for d in contrast([texts[i] for i in members], others, topic, n=6)]
         named = _distinct(named or _frequent([texts[i] for i in members], topic))[:3]
         w = sum(weights[i] for i in members)
-        found.append(
+        themes.append(
             Theme(
                 label=" / ".join(named[:2]) or "other",
                 terms=tuple(named),
@@ -106,7 +110,7 @@ def find_themes(
                 before_members=tuple(kept[i] for i, c in placed if c == g),
             )
         )
-    return sorted(found, key=lambda t: (-t.count, t.label))
+    return sorted(themes, key=lambda t: (-t.count, t.label))
 
 
 def member_labels(themes: Sequence[Theme]) -> tuple[dict[int, str], dict[int, str]]:
@@ -118,7 +122,7 @@ def member_labels(themes: Sequence[Theme]) -> tuple[dict[int, str], dict[int, st
 
 
 def _placed(
-    previous: Sequence[str], model: object, embed: Embed
+    previous: Sequence[str], model: KMeans, embed: Embed
 ) -> tuple[np.ndarray | None, list[tuple[int, int]]]:
     """Posts of the window before per theme (scaled up from a sample past MAX_PREVIOUS), and
     (index, theme) of each sampled one."""
@@ -126,8 +130,8 @@ def _placed(
         return None, []
     step = max(1, math.ceil(len(previous) / MAX_PREVIOUS))
     sample = list(previous)[::step]
-    nearest = model.predict(embed(sample))  # type: ignore[attr-defined]
-    counts = np.bincount(nearest, minlength=model.n_clusters)  # type: ignore[attr-defined]
+    nearest = model.predict(embed(sample))
+    counts = np.bincount(nearest, minlength=model.n_clusters)
     placed = [(i * step, int(c)) for i, c in enumerate(nearest)]
     return np.round(counts * len(previous) / len(sample)), placed
 

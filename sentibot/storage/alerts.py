@@ -13,7 +13,7 @@ from sentibot.storage.models import (
     AlertRule,
     Watch,
 )
-from sentibot.storage.statements import compare_and_set, fair_due
+from sentibot.storage.statements import compare_and_set, fair_due, rows_changed
 
 
 def add_rule(
@@ -147,7 +147,7 @@ def mute_topic(
         .where(Watch.team_id == team_id, Watch.channel_id == channel_id, Watch.topic == topic)
         .values(muted_until=until)
     )
-    return done.rowcount > 0
+    return rows_changed(done) > 0
 
 
 def set_message_ts(session: Session, rule_id: int, ts: str) -> None:

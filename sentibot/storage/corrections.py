@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from sentibot.sentiment import Sentiment
 from sentibot.storage.models import Correction, Score
-from sentibot.storage.statements import dialect_insert
+from sentibot.storage.statements import dialect_insert, rows_changed
 
 OFF_TOPIC = "off_topic"
 LABELS = ("negative", "neutral", "positive", OFF_TOPIC)
@@ -60,7 +60,7 @@ def correct(
         )
         .on_conflict_do_nothing(index_elements=["team_id", "post_id"])
     )
-    if inserted.rowcount == 0:
+    if rows_changed(inserted) == 0:
         session.execute(
             update(Correction)
             .where(Correction.team_id == team_id, Correction.post_id == post_id)

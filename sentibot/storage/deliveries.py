@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from sentibot.storage.models import Delivery
-from sentibot.storage.statements import dialect_insert
+from sentibot.storage.statements import dialect_insert, rows_changed
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,10 @@ def begin(session: Session, key: str, team_id: str, channel_id: str, now: dateti
         .values(key=key, team_id=team_id, channel_id=channel_id, attempts=1, started_at=now)
         .on_conflict_do_nothing(index_elements=["key"])
     )
-    if inserted.rowcount == 1:
+    if rows_changed(inserted) == 1:
         return Attempt(None, None, earlier_attempt=False, since=now)
     row = session.get(Delivery, key, populate_existing=True)
+    assert row is not None  # the insert just conflicted with it
     if row.message_ts is None:
         session.execute(
             update(Delivery).where(Delivery.key == key).values(attempts=Delivery.attempts + 1)

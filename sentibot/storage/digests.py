@@ -11,7 +11,8 @@ from sentibot.storage.models import (
     Digest,
     DigestRun,
 )
-from sentibot.storage.statements import compare_and_set, dialect_insert, fair_due
+from sentibot.storage.statements import compare_and_set, dialect_insert, fair_due, rows_changed
+from sentibot.storage.statements import row as stored
 
 
 def team_digests(session: Session, team_id: str) -> list[Digest]:
@@ -57,7 +58,7 @@ def remove_digest(session: Session, team_id: str, channel_id: str) -> bool:
 
 def due_digests(session: Session, now: datetime, limit: int = 100) -> list[Digest]:
     ids = session.scalars(fair_due([Digest.id], Digest.team_id, Digest.next_due_at, now, limit))
-    return [session.get(Digest, digest_id) for digest_id in ids]
+    return [stored(session, Digest, digest_id) for digest_id in ids]
 
 
 def move_digest(session: Session, digest: Digest, old_due: datetime, new_due: datetime) -> bool:
@@ -98,7 +99,9 @@ def claim_digest_run(
         )
         .values(claimed_at=now, attempts=DigestRun.attempts + 1)
     )
-    return session.get(DigestRun, run_id, populate_existing=True) if done.rowcount == 1 else None
+    return (
+        session.get(DigestRun, run_id, populate_existing=True) if rows_changed(done) == 1 else None
+    )
 
 
 def unsent_digest_runs(session: Session, older_than: datetime) -> list[int]:

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Insert, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Insert, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from sentibot.sentiment import UNSCORED, Sentiment
@@ -26,6 +26,7 @@ from sentibot.storage.models import (
     utcnow,
 )
 from sentibot.storage.statements import dialect_insert
+from sentibot.storage.statements import row as stored
 from sentibot.topic_scope import scored_as
 
 
@@ -96,11 +97,16 @@ def _admit_statement() -> Insert:
     row = select(*(bindparam(n, type_=columns[n].type).label(n) for n in names)).where(
         recent < bindparam("limit")
     )
-    return insert(Job.__table__).from_select(names, row).returning(columns["id"])
+    return insert(cast(Table, Job.__table__)).from_select(names, row).returning(columns["id"])
 
 
 def get_job(session: Session, job_id: int) -> Job | None:
     return session.get(Job, job_id)
+
+
+def the_job(session: Session, job_id: int) -> Job:
+    """A job the caller saw earlier in its flow (jobs are not deleted while running)."""
+    return stored(session, Job, job_id)
 
 
 def lock_job(session: Session, job_id: int) -> Job | None:

@@ -11,7 +11,7 @@ from sentibot.storage.models import (
     Notice,
     utcnow,
 )
-from sentibot.storage.statements import paused_teams
+from sentibot.storage.statements import paused_teams, rows_changed
 
 
 def add_notice(
@@ -48,7 +48,7 @@ def claim_notice(
         )
         .values(claimed_at=now, attempts=Notice.attempts + 1)
     )
-    if result.rowcount != 1:
+    if rows_changed(result) != 1:
         return None
     return session.get(Notice, notice_id, populate_existing=True)
 

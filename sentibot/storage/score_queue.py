@@ -53,7 +53,7 @@ def claim_unscored(
     by_model: dict[str, list[int]] = {}
     for model, post_id in rows:
         by_model.setdefault(model, []).append(post_id)
-    batches = []
+    batches: list[tuple[str, list[int]]] = []
     for model, ids in by_model.items():
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]

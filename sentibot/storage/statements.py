@@ -4,21 +4,41 @@ in which due work is claimed."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Insert, Select, Table, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, FromClause, Result, Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sentibot.storage.models import Workspace
 
 
-def dialect_insert(session: Session, table: Table) -> Insert:
+def dialect_insert(session: Session, table: FromClause) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT with the dialect's ON CONFLICT clauses (`on_conflict_do_nothing`, …)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(table)
+        return postgresql.insert(cast(Any, table))
     if dialect == "sqlite":
-        return sqlite.insert(table)
+        return sqlite.insert(cast(Any, table))
     raise RuntimeError(f"unsupported database dialect: {dialect}")
+
+
+Row = TypeVar("Row")
+
+
+def row(session: Session, model: type[Row], key: object) -> Row:
+    """The row a caller knows exists (it read or locked it earlier in the flow); a row that
+    is gone after all is a LookupError naming it, not an AttributeError on None later."""
+    found = session.get(model, key)
+    if found is None:
+        raise LookupError(f"{model.__name__} {key!r} is gone")
+    return found
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an INSERT, UPDATE or DELETE touched (`execute` types its result as a
+    plain Result; a DML statement's is a CursorResult)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def compare_and_set(
@@ -30,7 +50,7 @@ def compare_and_set(
     done = session.execute(
         update(model).where(model.id == row_id, column == expected).values(**values)
     )
-    return done.rowcount == 1
+    return rows_changed(done) == 1
 
 
 def fair_due(

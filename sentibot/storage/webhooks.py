@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from sentibot.storage.models import Webhook, WebhookDelivery, Workspace
-from sentibot.storage.statements import dialect_insert
+from sentibot.storage.statements import dialect_insert, rows_changed
+from sentibot.storage.statements import row as stored
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
@@ -32,7 +33,7 @@ def remove_webhook(session: Session, team_id: str, webhook_id: int) -> bool:
     done = session.execute(
         delete(Webhook).where(Webhook.team_id == team_id, Webhook.id == webhook_id)
     )
-    return done.rowcount == 1
+    return rows_changed(done) == 1
 
 
 def workspace_paused(session: Session, team_id: str) -> bool:
@@ -86,10 +87,10 @@ def claim(
         .where(WebhookDelivery.id == delivery_id, _claimable(now, stale))
         .values(claimed_at=now, attempts=WebhookDelivery.attempts + 1)
     )
-    if done.rowcount != 1:
+    if rows_changed(done) != 1:
         return None
-    delivery = session.get(WebhookDelivery, delivery_id, populate_existing=True)
-    return delivery, session.get(Webhook, delivery.webhook_id)
+    delivery = stored(session, WebhookDelivery, delivery_id)
+    return delivery, stored(session, Webhook, delivery.webhook_id)
 
 
 def due(session: Session, now: datetime, stale: timedelta, limit: int = 100) -> list[int]:

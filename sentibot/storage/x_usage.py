@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sentibot.storage.models import (
     XUsage,
 )
-from sentibot.storage.statements import dialect_insert
+from sentibot.storage.statements import dialect_insert, rows_changed
 
 
 def _day(now: datetime) -> str:
@@ -46,7 +46,7 @@ def reserve_x_reads(session: Session, team_id: str, want: int, cap: int, now: da
             )
             .values(posts_read=XUsage.posts_read + grant)
         )
-        if result.rowcount == 1:
+        if rows_changed(result) == 1:
             return grant
     return 0
 
