@@ -6,6 +6,7 @@ Each stage is idempotent, so a redelivered or swept message is harmless.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from slack_sdk.errors import SlackClientError
 from slack_sdk.webhook import WebhookClient
@@ -34,7 +35,7 @@ from sentibot.storage.models import EXPORT, PREVIEW, UNFINISHED, Job, JobStage, 
 from tasks.celery_app import app
 from tasks.enqueue import enqueue_stage
 from tasks.export import answer_export
-from tasks.heartbeat import heartbeat
+from tasks.heartbeat import Hold, heartbeat
 from tasks.runtime import RETRY_DB, delivery, publish_once, sessions
 
 log = logging.getLogger(__name__)
@@ -55,36 +56,43 @@ def _posted(job: Job) -> Posted | None:
     return Posted(job.message_channel or job.channel_id, job.message_ts)
 
 
-def _progress(job_id: int, message: tuple[str, list[dict]]) -> None:
+@dataclass(frozen=True)
+class _Message:
+    """Where a job's progress goes, read in a stage's own transaction (not one of its own)."""
+
+    job_id: int
+    preview: bool
+    channel: str
+    team_id: str
+    existing: Posted | None
+
+    @classmethod
+    def of(cls, job: Job) -> _Message:
+        return cls(job.id, job.kind == PREVIEW, job.channel_id, job.team_id, _posted(job))
+
+
+def _progress(where: _Message, message: tuple[str, list[dict]]) -> None:
     """Show the job's progress in its channel message. Best effort: a progress message that
     cannot be posted (not a member, Slack down) never fails the job, and response_url, which
     allows only 5 uses, is kept for the final answer."""
+    if where.preview:
+        return  # a preview shows nothing in the channel
     text, blocks = message
-    with sessions().begin() as session:
-        job = job_store.the_job(session, job_id)
-        if job.kind == PREVIEW:
-            return  # a preview shows nothing in the channel
-        existing = (
-            Posted(job.message_channel or job.channel_id, job.message_ts)
-            if job.message_ts
-            else None
-        )
-        channel, team_id = job.channel_id, job.team_id
     try:
         posted = publish_once(
-            team_id,
-            _message_key(job_id),
-            channel=channel,
+            where.team_id,
+            _message_key(where.job_id),
+            channel=where.channel,
             text=text,
             blocks=blocks,
-            existing=existing,
+            existing=where.existing,
         )
     except (SlackClientError, Undeliverable, OSError) as exc:
-        log.info("job %s: no progress message (%s)", job_id, exc)
+        log.info("job %s: no progress message (%s)", where.job_id, exc)
         return
-    if existing is None and posted.ts != RESPONSE_URL_TS:
+    if where.existing is None and posted.ts != RESPONSE_URL_TS:
         with sessions().begin() as session:
-            job = job_store.the_job(session, job_id)
+            job = job_store.the_job(session, where.job_id)
             job.message_channel, job.message_ts = posted.channel, posted.ts
 
 
@@ -111,11 +119,11 @@ RETRY = {"base": _FailJobOnError, **RETRY_DB}
 
 @app.task(name="sentibot.collect", **RETRY)
 def collect(job_id: int) -> None:
-    with heartbeat(job_id):
-        _collect(job_id)
+    with heartbeat(job_id) as hold:
+        _collect(job_id, hold)
 
 
-def _collect(job_id: int) -> None:
+def _collect(job_id: int, hold: Hold | None = None) -> None:
     """Fan out: each source not yet reported gets its own task on the collect queue, so the
     sources of one analysis spread over every collect worker and are read side by side. The
     last one in sends the job on to scoring."""
@@ -123,6 +131,8 @@ def _collect(job_id: int) -> None:
         job = job_store.get_job(session, job_id)
         if job is None or job.state not in UNFINISHED or job.stage not in _COLLECTING:
             return
+        if hold is not None:
+            hold.beat(session, job)
         if job.kind == EXPORT:  # nothing to collect: the watch's posts are stored
             job_store.advance_job(session, job, stage=JobStage.NOTIFY)
             exporting = True
@@ -131,10 +141,11 @@ def _collect(job_id: int) -> None:
             exporting = False
         topic, sources = job.topic, list(job.sources)
         missing = [s for s in sources if s not in (job.source_reports or {})]
+        where = _Message.of(job)
     if exporting:
         enqueue_stage(job_id, JobStage.NOTIFY)
         return
-    _progress(job_id, progress.collecting(topic, sources))
+    _progress(where, progress.collecting(topic, sources))
     if not missing:  # every source reported (the last one in was lost on its way): move on
         with sessions().begin() as session:
             job = job_store.the_job(session, job_id)
@@ -153,13 +164,13 @@ _COLLECTING = (JobStage.COLLECT,)
 @app.task(name="sentibot.collect_source", **RETRY)
 def collect_source(job_id: int, source: str) -> None:
     with heartbeat(job_id) as hold:
-        if _collect_source(job_id, source):
+        if _collect_source(job_id, source, hold):
             # The job's other sources are still being read: their tasks beat; should they
             # die, the job falls silent and the sweeper sends what is missing.
             hold.keep()
 
 
-def _collect_source(job_id: int, source: str) -> bool:
+def _collect_source(job_id: int, source: str, hold: Hold | None = None) -> bool:
     """Read one source of the job and store its part; True while other sources are still
     being read."""
     settings, now = get_settings(), utcnow()
@@ -172,6 +183,8 @@ def _collect_source(job_id: int, source: str) -> bool:
             or source in (job.source_reports or {})
         ):
             return False  # done already (a re-sent fan-out, a redelivered message)
+        if hold is not None:
+            hold.beat(session, job)
         topic, sources, limit, team_id = job.topic, list(job.sources), job.post_limit, job.team_id
         reserved = 0
         if source == X:
@@ -187,29 +200,35 @@ def _collect_source(job_id: int, source: str) -> bool:
         if reserved:
             x_usage.settle_x_reads(session, team_id, reserved, collection.billed.get(X, 0), now)
         outcome = analysis.store_source(session, job_id, source, collection)
+        job = job_store.the_job(session, job_id)
+        where = _Message.of(job)
+        if hold is not None and outcome is not None and outcome.complete:
+            hold.let_go(job)
     log.info("job %s: %s gave %s posts", job_id, source, collection.reports[source].count)
     if outcome is None:
         return False
     if not outcome.complete:
-        _progress(job_id, progress.collecting(topic, sources, outcome.reports))
+        _progress(where, progress.collecting(topic, sources, outcome.reports))
         return True
     log.info("job %s: collected %s posts", job_id, outcome.posts)
-    _progress(job_id, progress.scoring(topic, outcome.posts))
+    _progress(where, progress.scoring(topic, outcome.posts))
     enqueue_stage(job_id, JobStage.SCORE)
     return False
 
 
 @app.task(name="sentibot.score", **RETRY)
 def score(job_id: int) -> None:
-    with heartbeat(job_id):
-        _score(job_id)
+    with heartbeat(job_id) as hold:
+        _score(job_id, hold)
 
 
-def _score(job_id: int) -> None:
+def _score(job_id: int, hold: Hold | None = None) -> None:
     with sessions().begin() as session:
         job = job_store.get_job(session, job_id)
         if job is None or job.state not in UNFINISHED:
             return
+        if hold is not None:
+            hold.beat(session, job)
         n = 0
         if job.kind != PREVIEW:  # a preview counts posts; it does not weigh them
             settings = get_settings()
@@ -222,58 +241,37 @@ def _score(job_id: int) -> None:
                 ),
             )
         job_store.advance_job(session, job, stage=JobStage.NOTIFY)
+        if hold is not None:
+            hold.let_go(job)
     log.info("job %s: scored %s posts", job_id, n)
     enqueue_stage(job_id, JobStage.NOTIFY)
 
 
 @app.task(name="sentibot.notify", **RETRY)
 def notify(job_id: int) -> None:
-    with heartbeat(job_id):
-        _notify(job_id)
+    with heartbeat(job_id) as hold:
+        _notify(job_id, hold)
 
 
-def _notify(job_id: int) -> None:
+def _notify(job_id: int, hold: Hold | None = None) -> None:
     chart: bytes | None = None
     with sessions().begin() as session:
         job = job_store.get_job(session, job_id)
         if job is None or job.state == JobState.DONE:
             return
+        if hold is not None:
+            hold.beat(session, job)
         if job.kind == PREVIEW:
             _answer_preview(session, job)
             return
         exporting = job.kind == EXPORT and job.state != JobState.FAILED
+        if not exporting:
+            text, blocks, chart = _rendered(session, job)
+        existing = _posted(job)
+        channel, response_url, team_id = job.channel_id, job.response_url, job.team_id
     if exporting:
         answer_export(job_id)
         return
-    with sessions().begin() as session:
-        job = job_store.the_job(session, job_id)
-        if job.state == JobState.FAILED:
-            text, blocks = render_failure(job.topic, job.error or "unknown error")
-        else:
-            report = analysis.job_report(session, job, embed)
-            text, blocks = render_summary(
-                report.summary,
-                report.sources,
-                job.model,
-                report.posts,
-                report.previous,
-                report.window_s,
-                job.id,
-                report.languages,
-                report.unscored,
-                report.unique_authors,
-                report.duplicates_merged,
-                report.themes,
-                report.movement,
-            )
-            if job.chart_file_id is None:
-                chart = render_chart(report.timeline, f"{job.topic}: sentiment and volume")
-        existing = (
-            Posted(job.message_channel or job.channel_id, job.message_ts)
-            if job.message_ts
-            else None
-        )
-        channel, response_url, team_id = job.channel_id, job.response_url, job.team_id
     try:
         posted = publish_once(
             team_id,
@@ -303,7 +301,37 @@ def _notify(job_id: int) -> None:
         job.chart_file_id = job.chart_file_id or chart_id
         if job.state != JobState.FAILED:
             job_store.advance_job(session, job, stage=JobStage.NOTIFY, state=JobState.DONE)
+        if hold is not None:
+            hold.let_go(job)
     log.info("job %s: summary posted to %s", job_id, posted.channel)
+
+
+def _rendered(session: Session, job: Job) -> tuple[str, list[dict], bytes | None]:
+    """The job's report (or its failure) as Slack text and blocks, and its chart if none was
+    uploaded yet."""
+    if job.state == JobState.FAILED:
+        text, blocks = render_failure(job.topic, job.error or "unknown error")
+        return text, blocks, None
+    report = analysis.job_report(session, job, embed)
+    text, blocks = render_summary(
+        report.summary,
+        report.sources,
+        job.model,
+        report.posts,
+        report.previous,
+        report.window_s,
+        job.id,
+        report.languages,
+        report.unscored,
+        report.unique_authors,
+        report.duplicates_merged,
+        report.themes,
+        report.movement,
+    )
+    chart = None
+    if job.chart_file_id is None:
+        chart = render_chart(report.timeline, f"{job.topic}: sentiment and volume")
+    return text, blocks, chart
 
 
 def _answer_preview(session: Session, job: Job) -> None:

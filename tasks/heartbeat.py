@@ -11,8 +11,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.orm import Session
+
 from sentibot.storage import jobs as job_store
-from sentibot.storage.models import utcnow
+from sentibot.storage.models import Job, utcnow
 from tasks.runtime import sessions
 
 log = logging.getLogger(__name__)
@@ -25,35 +27,50 @@ def worker_name() -> str:
     return f"{socket.gethostname()} {os.getpid()}"
 
 
-def _beat(job_id: int, worker: str) -> None:
+def _beat(job_id: int, worker: str, stage: str | None) -> None:
     with sessions().begin() as session:
-        job_store.beat(session, job_id, worker, utcnow())
+        job_store.beat(session, job_id, worker, utcnow(), stage)
 
 
 class Hold:
     """A stage's hold on its job; `keep()` leaves the heartbeat in place when the stage ends
     (other tasks of the same stage still run: if they die, the job goes silent)."""
 
-    def __init__(self) -> None:
+    def __init__(self, job_id: int, worker: str) -> None:
+        self.job_id, self.worker = job_id, worker
+        self.stage: str | None = None
         self.kept = False
+        self.released = False
 
     def keep(self) -> None:
         self.kept = True
 
+    def beat(self, session: Session, job: Job) -> None:
+        """The first beat, in the stage's own first transaction (not one of its own)."""
+        self.stage = job.stage
+        job_store.beat(session, self.job_id, self.worker, utcnow(), job.stage)
+
+    def let_go(self, job: Job) -> None:
+        """Let go in the stage's last transaction (the one that moves the job on), not in one
+        of its own; later beats hold nothing, as the stage has moved on."""
+        if job.worker == self.worker:
+            job.worker, job.heartbeat_at = None, None
+        self.released = True
+
 
 @contextmanager
 def heartbeat(job_id: int, every_s: float = HEARTBEAT_EVERY_S) -> Iterator[Hold]:
-    """Hold job `job_id`'s stage for the body: beat at once, then every `every_s` seconds from
-    a thread, and let go at the end (a failing body lets go too) unless the body kept it."""
+    """Hold job `job_id`'s stage for the body: the body beats first, in its first transaction
+    (`hold.beat`), then a thread every `every_s` seconds; let go at the end (a failing body
+    lets go too) unless the body kept it."""
     worker = worker_name()
-    _beat(job_id, worker)
     stop = threading.Event()
-    hold = Hold()
+    hold = Hold(job_id, worker)
 
     def keep_beating() -> None:
         while not stop.wait(every_s):
             try:
-                _beat(job_id, worker)
+                _beat(job_id, worker, hold.stage)
             except Exception:  # a missed beat is retried; too many and the stage is re-sent
                 log.warning("job %s: heartbeat not recorded", job_id, exc_info=True)
 
@@ -61,10 +78,13 @@ def heartbeat(job_id: int, every_s: float = HEARTBEAT_EVERY_S) -> Iterator[Hold]
     thread.start()
     try:
         yield hold
+    except BaseException:
+        hold.released = False  # a release in the body's transaction rolled back with it
+        raise
     finally:
         stop.set()
         thread.join(timeout=every_s)
-        if not hold.kept:
+        if not hold.kept and not hold.released:
             try:
                 with sessions().begin() as session:
                     job_store.release(session, job_id, worker)

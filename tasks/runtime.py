@@ -87,7 +87,17 @@ def publish_once(
     response_url: str | None = None,
 ) -> Posted:
     """Post (or edit) message `key` exactly once, even across a crash between Slack's answer
-    and the caller storing it."""
+    and the caller storing it. Editing a message whose ts is known needs no ledger: an edit
+    done twice is done once."""
+    if existing is not None:
+        return delivery(team_id).publish(
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            existing=existing,
+            response_url=response_url,
+            key=key,
+        )
     recorded, since = begin_post(team_id, key, channel)
     posted = delivery(team_id).publish(
         channel=channel,

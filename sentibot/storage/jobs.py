@@ -173,11 +173,15 @@ def touch_job(session: Session, job_id: int, now: datetime) -> None:
     )
 
 
-def beat(session: Session, job_id: int, worker: str, now: datetime) -> None:
-    """`worker` holds the job's current stage and is alive at `now`."""
+def beat(
+    session: Session, job_id: int, worker: str, now: datetime, stage: str | None = None
+) -> None:
+    """`worker` holds the job's current stage (`stage`, when given: a beat that comes after
+    the stage moved on holds nothing) and is alive at `now`."""
+    held = [Job.stage == stage] if stage is not None else []
     session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.state.in_(UNFINISHED))
+        .where(Job.id == job_id, Job.state.in_(UNFINISHED), *held)
         .values(worker=worker, heartbeat_at=now)
     )
 
