@@ -24,13 +24,12 @@ from sentibot.config.settings import Settings
 from sentibot.monitoring import (
     alert_checks,
     analysis,
-    backfills,
     corrections,
-    quotas,
     webhook_events,
 )
 from sentibot.monitoring.overview import BackfillStatus
 from sentibot.monitoring.quotas import Quotas
+from sentibot.monitoring.watch_start import start_watch
 from sentibot.query import QueryError, parse_query
 from sentibot.sources import source_names
 from sentibot.storage import alerts as alert_store
@@ -39,7 +38,6 @@ from sentibot.storage import corrections as correction_store
 from sentibot.storage import jobs as job_store
 from sentibot.storage import watches as watch_store
 from sentibot.storage.models import utcnow
-from sentibot.storage.workspaces import lock_workspace
 
 log = logging.getLogger(__name__)
 
@@ -150,20 +148,9 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
             return
         sources = source_names()
         with sessions.begin() as session:
-            lock_workspace(session, team_id)  # the count and the insert, one at a time
-            refusal = quotas.watch_refusal(
+            started = start_watch(
                 session,
                 Quotas.from_settings(settings),
-                team_id,
-                channel_id,
-                topic,
-                max(DEFAULT_EVERY_S, settings.quota_min_every_s),
-            )
-            if refusal:
-                respond(response_type="ephemeral", replace_original=False, text=refusal)
-                return
-            watch, created = watch_store.upsert_watch(
-                session,
                 team_id=team_id,
                 channel_id=channel_id,
                 topic=topic,
@@ -172,13 +159,17 @@ def register(app: App, *, settings: Settings, sessions: sessionmaker[Session]) -
                 model=settings.sentiment_model,
                 user_id=(body.get("user") or {}).get("id"),
                 now=utcnow(),
+                default_backfill_s=settings.backfill_default_s,
             )
-            back_s = settings.backfill_default_s if created else 0
-            backfills.plan(session, watch, back_s, utcnow())
+        if isinstance(started, str):
+            respond(response_type="ephemeral", replace_original=False, text=started)
+            return
         respond(
             response_type="ephemeral",
             replace_original=False,
-            text=views.watch_started(topic, sources, DEFAULT_EVERY_S, created, back_s),
+            text=views.watch_started(
+                topic, sources, started.every_s, started.created, started.back_s
+            ),
         )
 
     def backfill_button(approve: bool) -> Callable[..., None]:

@@ -21,10 +21,11 @@ from bot.views import watches as views
 from bot.views.mrkdwn import escape, quote_inline
 from sentibot.config.settings import Settings
 from sentibot.logs import bind
-from sentibot.monitoring import backfills, corrections, overview, quotas, source_overview
+from sentibot.monitoring import corrections, overview, quotas, source_overview
 from sentibot.monitoring.preview import PREVIEW_LIMIT
 from sentibot.monitoring.quotas import Quotas
 from sentibot.monitoring.schedules import next_occurrence
+from sentibot.monitoring.watch_start import start_watch
 from sentibot.sources import display_name, source_names
 from sentibot.storage import alerts as alert_store
 from sentibot.storage import digests as digest_store
@@ -112,14 +113,9 @@ def manage_watches(
     team_id, channel_id, now = command["team_id"], command["channel_id"], utcnow()
     with sessions.begin() as session:
         if isinstance(cmd, grammar.Watch):
-            lock_workspace(session, team_id)  # the count and the insert, one command at a time
-            refusal = quotas.watch_refusal(
-                session, Quotas.from_settings(settings), team_id, channel_id, cmd.topic, cmd.every_s
-            )
-            if refusal:
-                return refusal
-            watch, created = watch_store.upsert_watch(
+            started = start_watch(
                 session,
+                Quotas.from_settings(settings),
                 team_id=team_id,
                 channel_id=channel_id,
                 topic=cmd.topic,
@@ -128,14 +124,13 @@ def manage_watches(
                 model=settings.sentiment_model,
                 user_id=command.get("user_id"),
                 now=now,
+                default_backfill_s=settings.backfill_default_s,
+                backfill_s=cmd.backfill_s,
             )
-            back_s = settings.backfill_default_s if cmd.backfill_s is None else cmd.backfill_s
-            # A new watch reads back by default; an existing one when asked (its sources not
-            # read back before).
-            asked = created or cmd.backfill_s is not None
-            planned = backfills.plan(session, watch, back_s, now) if asked else []
+            if isinstance(started, str):
+                return started
             return views.watch_started(
-                cmd.topic, cmd.sources, cmd.every_s, created, back_s if planned else 0
+                cmd.topic, cmd.sources, started.every_s, started.created, started.back_s
             )
         if isinstance(cmd, Unwatch):
             removed = watch_store.remove_watch(session, team_id, channel_id, cmd.topic, now)
@@ -163,27 +158,26 @@ def manage_schedules(
             watch = _watch(session, team_id, channel_id, cmd.topic)
             created = watch is None
             if watch is None:  # an alert needs posts: watch the topic, often enough for the window
-                every_s = max(
-                    limits.min_every_s,
-                    min(grammar.DEFAULT_EVERY_S, max(60, cmd.window_s // 4)),
-                )
-                refusal = quotas.watch_refusal(
-                    session, limits, team_id, channel_id, cmd.topic, every_s
-                ) or quotas.alert_refusal(session, limits, team_id, channel_id)
-                if refusal:
-                    return refusal
-                watch, _ = watch_store.upsert_watch(
+                started = start_watch(
                     session,
+                    limits,
                     team_id=team_id,
                     channel_id=channel_id,
                     topic=cmd.topic,
                     sources=source_names(),
-                    every_s=every_s,
+                    every_s=max(
+                        limits.min_every_s,
+                        min(grammar.DEFAULT_EVERY_S, max(60, cmd.window_s // 4)),
+                    ),
                     model=settings.sentiment_model,
                     user_id=user_id,
                     now=now,
+                    default_backfill_s=settings.backfill_default_s,
+                    also=lambda: quotas.alert_refusal(session, limits, team_id, channel_id),
                 )
-                backfills.plan(session, watch, settings.backfill_default_s, now)
+                if isinstance(started, str):
+                    return started
+                watch = started.watch
             elif not alert_store.has_rule(session, watch.id, cmd.metric, cmd.op):
                 refusal = quotas.alert_refusal(session, limits, team_id, channel_id)
                 if refusal:

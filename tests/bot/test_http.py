@@ -216,10 +216,15 @@ def test_hostile_topics_are_escaped_in_every_reply(bot: Bot) -> None:
     assert "&lt;!channel&gt;" in text
 
 
-def test_the_watch_button_creates_a_watch_for_the_channel(bot: Bot, sessions) -> None:
+def test_the_watch_button_creates_a_watch_for_the_channel(bot: Bot, settings, sessions) -> None:
+    """It starts the watch as the slash command does (one rule), and says the interval it
+    stored: where QUOTA_MIN_EVERY_S raises it above the button's 15 minutes, the person heard
+    "every 15m" for a watch that runs every hour."""
     import json as jsonlib
 
     from sentibot.storage.models import Watch
+
+    settings.quota_min_every_s = 3600
 
     payload = {
         "type": "block_actions",
@@ -244,6 +249,7 @@ def test_the_watch_button_creates_a_watch_for_the_channel(bot: Bot, sessions) ->
     assert resp.status_code == 200
     found = bot.slack.wait_for(lambda s: s.responses, timeout=10)
     assert "Watching “acme -ad”" in found[-1]["text"]
+    assert "every 1h" in found[-1]["text"]
     assert found[-1]["replace_original"] is False
     with sessions() as s:
         (watch,) = s.scalars(select(Watch))
@@ -253,6 +259,7 @@ def test_the_watch_button_creates_a_watch_for_the_channel(bot: Bot, sessions) ->
         "acme -ad",
         "U7",
     )
+    assert watch.interval_s == 3600
     forged = bot.post(
         {"payload": jsonlib.dumps(payload)},
         headers={"content-type": "application/x-www-form-urlencoded"},
