@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from sentibot.storage.models import Delivery
+from sentibot.storage.models import PostingRecord
 from sentibot.storage.statements import dialect_insert, rows_changed
 
 
@@ -25,22 +25,26 @@ class Attempt:
 
 def begin(session: Session, key: str, team_id: str, channel_id: str, now: datetime) -> Attempt:
     inserted = session.execute(
-        dialect_insert(session, Delivery.__table__)
+        dialect_insert(session, PostingRecord.__table__)
         .values(key=key, team_id=team_id, channel_id=channel_id, attempts=1, started_at=now)
         .on_conflict_do_nothing(index_elements=["key"])
     )
     if rows_changed(inserted) == 1:
         return Attempt(None, None, earlier_attempt=False, since=now)
-    row = session.get(Delivery, key, populate_existing=True)
+    row = session.get(PostingRecord, key, populate_existing=True)
     assert row is not None  # the insert just conflicted with it
     if row.message_ts is None:
         session.execute(
-            update(Delivery).where(Delivery.key == key).values(attempts=Delivery.attempts + 1)
+            update(PostingRecord)
+            .where(PostingRecord.key == key)
+            .values(attempts=PostingRecord.attempts + 1)
         )
     return Attempt(row.message_channel, row.message_ts, earlier_attempt=True, since=row.started_at)
 
 
 def record(session: Session, key: str, channel: str, ts: str) -> None:
     session.execute(
-        update(Delivery).where(Delivery.key == key).values(message_channel=channel, message_ts=ts)
+        update(PostingRecord)
+        .where(PostingRecord.key == key)
+        .values(message_channel=channel, message_ts=ts)
     )

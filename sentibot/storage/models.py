@@ -285,7 +285,7 @@ class Notice(Base):
     blocks: Mapped[list | None] = mapped_column(JSON)
 
 
-class Delivery(Base):
+class PostingRecord(Base):
     """The idempotency ledger of messages posted to Slack: a row is written before the post and
     given its ts after, so a retry after a crash in between finds the message instead of posting
     it again."""
