@@ -34,6 +34,7 @@ from devtools.twitter_standin import TwitterStandIn
 from devtools.webhook_receiver import WebhookReceiver
 from sentibot.config.settings import Settings
 from sentibot.embedded import start_redis_server, stop_redis_server
+from sentibot.queues import LIVE
 from sentibot.storage.migrate import upgrade
 
 SIGNING_SECRET = "standin-signing-secret"
@@ -44,7 +45,7 @@ METRICS_TOKEN = "standin-metrics-token"
 SENTIBOT_VARS = [name.upper() for name in Settings.model_fields]
 
 
-LIVE_QUEUES = "collect,score,notify,default"
+LIVE_QUEUES = ",".join(LIVE)
 BACKFILL_WORKER = ["worker", "--queues", "backfill", "--concurrency", "1"]
 WEBHOOK_WORKER = ["worker", "--queues", "webhooks", "--concurrency", "4"]
 

@@ -25,14 +25,14 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from sentibot.config.settings import Settings
+from sentibot.queues import QUEUES
 from sentibot.report.masking import model_name
 from sentibot.sentiment import UNSCORED
-from sentibot.storage.models import AlertRule, Job, Post, Score, Watch, utcnow
+from sentibot.storage.models import AlertRule, AlertState, Job, Post, Score, Watch, utcnow
 from sentibot.storage.session import sessionmaker_for
 
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
 JOB_BUCKETS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600)
-QUEUES = ("collect", "score", "notify", "default", "backfill", "webhooks")
 
 REQUEST_SECONDS = Histogram(
     "sentibot_request_seconds",
@@ -98,7 +98,9 @@ class SharedStateCollector(Collector):
                 value=session.scalar(select(func.count()).select_from(Watch)) or 0,
             )
             firing = session.scalar(
-                select(func.count()).select_from(AlertRule).where(AlertRule.state == "firing")
+                select(func.count())
+                .select_from(AlertRule)
+                .where(AlertRule.state == AlertState.FIRING)
             )
             yield GaugeMetricFamily(
                 "sentibot_alerts_firing", "Alert rules firing", value=firing or 0

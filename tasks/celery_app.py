@@ -6,17 +6,14 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.signals import task_postrun, task_prerun, worker_init
-from kombu import Queue
+from kombu import Queue as KombuQueue
 
 from sentibot import logs
 from sentibot.config.settings import Settings, get_settings
 from sentibot.embedded import broker_url
+from sentibot.queues import QUEUES, Queue
 from tasks import broker_restart
 
-# `backfill` is history for new watches: production gives it its own worker, so it never
-# takes the place of a live run on the collect queue. `webhooks` is deliveries to customers'
-# receivers, on a worker of their own: a slow receiver never holds a worker that answers people.
-QUEUES = ("collect", "score", "notify", "default", "backfill", "webhooks")
 DISPATCH_EVERY_S = 15.0
 
 
@@ -54,22 +51,22 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "task_soft_time_limit": 240,
         "task_time_limit": 300,
-        "task_default_queue": "default",
-        "task_queues": [Queue(name) for name in QUEUES],
+        "task_default_queue": Queue.DEFAULT,
+        "task_queues": [KombuQueue(str(name)) for name in QUEUES],
         "task_routes": {
-            "sentibot.collect": {"queue": "collect"},
-            "sentibot.collect_source": {"queue": "collect"},
-            "sentibot.score": {"queue": "score"},
-            "sentibot.notify": {"queue": "notify"},
-            "sentibot.collect_watch": {"queue": "collect"},
-            "sentibot.collect_watch_source": {"queue": "collect"},
-            "sentibot.score_posts": {"queue": "score"},
-            "sentibot.send_notice": {"queue": "notify"},
-            "sentibot.evaluate_alert": {"queue": "notify"},
-            "sentibot.send_digest": {"queue": "notify"},
-            "sentibot.deliver_webhook": {"queue": "webhooks"},
-            "sentibot.backfill_source": {"queue": "backfill"},
-            "sentibot.dispatch": {"queue": "default"},
+            "sentibot.collect": {"queue": Queue.COLLECT},
+            "sentibot.collect_source": {"queue": Queue.COLLECT},
+            "sentibot.score": {"queue": Queue.SCORE},
+            "sentibot.notify": {"queue": Queue.NOTIFY},
+            "sentibot.collect_watch": {"queue": Queue.COLLECT},
+            "sentibot.collect_watch_source": {"queue": Queue.COLLECT},
+            "sentibot.score_posts": {"queue": Queue.SCORE},
+            "sentibot.send_notice": {"queue": Queue.NOTIFY},
+            "sentibot.evaluate_alert": {"queue": Queue.NOTIFY},
+            "sentibot.send_digest": {"queue": Queue.NOTIFY},
+            "sentibot.deliver_webhook": {"queue": Queue.WEBHOOKS},
+            "sentibot.backfill_source": {"queue": Queue.BACKFILL},
+            "sentibot.dispatch": {"queue": Queue.DEFAULT},
         },
         # Beat only ticks the dispatcher; every due time lives in the database.
         "beat_schedule": {

@@ -13,6 +13,7 @@ from sentibot.monitoring.alert_rules import describe, show_value
 from sentibot.monitoring.overview import DigestSchedule, RuleStatus, WatchStatus
 from sentibot.monitoring.source_overview import SourceLine
 from sentibot.sources import display_name
+from sentibot.storage.models import AlertState
 
 MAX_WATCH_BLOCKS = 40  # Home views hold 100 blocks; leave room for the rest
 _DAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
@@ -83,7 +84,7 @@ def home_view(
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*Alerts* ({len(alerts)})"}},
     ]
     for rule in list(alerts)[:20]:
-        icon = ":rotating_light:" if rule.state == "firing" else ":white_check_mark:"
+        icon = ":rotating_light:" if rule.state == AlertState.FIRING else ":white_check_mark:"
         text = (
             f"{icon} “{quote_inline(rule.topic)}” in <#{escape(rule.channel_id)}>: "
             f"`{escape(describe(rule.metric, rule.op, rule.threshold))}` · now "

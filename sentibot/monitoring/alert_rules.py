@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from sentibot.report.quantify import Fit, estimate
 from sentibot.sentiment import Sentiment
+from sentibot.storage.models import AlertState
 
 # How far back past the threshold a firing value must come to resolve.
 HYSTERESIS = {"sentiment": 0.05, "negative": 0.05, "volume": 0.5}
@@ -143,7 +144,7 @@ def decide(
     value = measure.value
     if value is None:
         return None  # too little data either way: neither fire nor resolve on noise
-    if rule.state == "firing":
+    if rule.state == AlertState.FIRING:
         if cleared(metric, op, value, threshold):
             return AlertAction.RESOLVE
         if rule.value is None or round(value, 2) != round(rule.value, 2):

@@ -89,7 +89,7 @@ def test_compose_runs_every_process_with_health_checks() -> None:
     )
     # Every queue has a worker, and backfills and webhook deliveries one of their own.
     assert queues == ["backfill", "collect", "notify,default", "score", "webhooks"]
-    from tasks.celery_app import QUEUES
+    from sentibot.queues import QUEUES
 
     assert sorted(",".join(queues).split(",")) == sorted(QUEUES)
     for name in ("redis", "postgres", "bot", "flower"):
