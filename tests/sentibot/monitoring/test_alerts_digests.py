@@ -350,7 +350,7 @@ def test_one_authors_posts_do_not_fire_a_sentiment_alert_alone(sessions) -> None
 def _checkout_breaks(s, w, calm_at, broken_at) -> None:
     """Battery and shipping talk at `calm_at`; the same again plus checkout errors at
     `broken_at`, each post by its own author."""
-    from tests.scoring.test_themes import BATTERY, CHECKOUT, SHIPPING
+    from tests.sentibot.report.test_themes import BATTERY, CHECKOUT, SHIPPING
 
     calm = BATTERY + SHIPPING
     _authored(s, w, calm, [f"a{i}" for i in range(len(calm))], calm_at)

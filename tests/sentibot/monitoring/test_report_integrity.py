@@ -48,7 +48,7 @@ def test_200_copies_count_once_in_the_mood_and_the_report_says_so(sessions) -> N
 
 def test_a_report_names_its_themes_in_slack_and_in_json(sessions) -> None:
     from scoring.embed import embed
-    from tests.scoring.test_themes import BATTERY, CHECKOUT, SHIPPING
+    from tests.sentibot.report.test_themes import BATTERY, CHECKOUT, SHIPPING
 
     texts = BATTERY + SHIPPING + CHECKOUT
     posts = [Post("x", f"t{i}", t, author=f"a{i}", created_at=NOW) for i, t in enumerate(texts)]
