@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from sentibot import logs
 from sentibot.config.settings import MissingSetting, get_settings
+from sentibot.sources import ReportStatus
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -301,7 +302,7 @@ def _preview(args: argparse.Namespace) -> int:
         return 0
     print(f"Preview of {query.canonical()}")
     for p in found:
-        if p.status != "ok":
+        if p.status != ReportStatus.OK:
             print(f"  {p.display}: {p.status}, {p.reason}")
             continue
         rate = f", about {p.per_day:,.0f} a day" if p.per_day is not None else ""

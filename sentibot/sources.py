@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Protocol
@@ -162,9 +163,15 @@ def build_collectors(
     return built
 
 
+class ReportStatus(StrEnum):
+    OK = "ok"  # delivered (its reason: what was missed, if partial)
+    SKIPPED = "skipped"  # not asked (not configured, over a budget)
+    FAILED = "failed"
+
+
 @dataclass(frozen=True)
 class SourceReport:
-    status: str  # "ok" (reason: what was missed, if partial), "skipped" or "failed"
+    status: str  # a ReportStatus
     count: int = 0
     reason: str | None = None
     quota: str | None = None  # what the source said is left of its allowance
@@ -215,7 +222,7 @@ def collect(
     waiting = {n: c for n, c in collectors.items() if not isinstance(c, SourceSkipped)}
     for name, collector in collectors.items():
         if isinstance(collector, SourceSkipped):
-            results[name] = (SourceReport("skipped", reason=collector.reason), None)
+            results[name] = (SourceReport(ReportStatus.SKIPPED, reason=collector.reason), None)
             if on_report:
                 on_report(name, results[name][0])
     if waiting:
@@ -258,11 +265,13 @@ def _one(
         batch = collector.collect(query, limit, cursor)
     except SourceError as exc:
         log.warning("source %s failed for %r: %s", name, query.canonical(), exc.reason)
-        return SourceReport("failed", reason=exc.reason), None
+        return SourceReport(ReportStatus.FAILED, reason=exc.reason), None
     except Exception as exc:  # a library's surprise (Mastodon.py's RecursionError): this source's
         log.exception("source %s failed unexpectedly for %r", name, query.canonical())
         reason = f"an unexpected error in its client ({type(exc).__name__}); see the worker log"
-        return SourceReport("failed", reason=reason), None
+        return SourceReport(ReportStatus.FAILED, reason=reason), None
     log.info("source %s: %s posts in %.2f s", name, len(batch.posts), time.monotonic() - started)
-    report = SourceReport("ok", count=len(batch.posts), reason=batch.partial, quota=batch.quota)
+    report = SourceReport(
+        ReportStatus.OK, count=len(batch.posts), reason=batch.partial, quota=batch.quota
+    )
     return report, batch

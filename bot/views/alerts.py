@@ -10,6 +10,7 @@ from bot.views.summary import movement_line, post_block, shares_text, theme_line
 from sentibot.monitoring.alert_checks import AlertReport
 from sentibot.monitoring.alert_rules import describe, show_value
 from sentibot.monitoring.overview import RuleEvent, RuleStatus
+from sentibot.storage.models import AlertState
 
 SNOOZE_ACTION = "alert_snooze"
 RESOLVE_ACTION = "alert_resolve"
@@ -25,13 +26,13 @@ def render_alert(report: AlertReport) -> tuple[str, list[dict]]:
     split, drivers, posts, note, rule_id = r.split, r.drivers, r.posts, r.note, r.rule_id
     window_s = r.window_s
     rule = escape(describe(metric, r.op, threshold))
-    head = "resolved" if state == "ok" else "alert"
+    head = "resolved" if state == AlertState.OK else "alert"
     minutes = window_s // 60
     window = f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
     text = (
         f":rotating_light: Sentiment alert on “{quote_inline(topic)}”: {rule} "
         f"(now {show_value(metric, value)}, threshold {show_value(metric, threshold)})"
-        if state != "ok"
+        if state != AlertState.OK
         else f":white_check_mark: Resolved: sentiment alert on “{quote_inline(topic)}”: {rule} "
         f"(now {show_value(metric, value)})"
     )
@@ -56,7 +57,7 @@ def render_alert(report: AlertReport) -> tuple[str, list[dict]]:
         {"type": "section", "text": {"type": "mrkdwn", "text": clip("\n".join(body), 3000)}},
     ]
     blocks += [post_block(p, r.watch_id) for p in posts[:3]]
-    if state != "ok":
+    if state != AlertState.OK:
         blocks.append(
             {
                 "type": "actions",
@@ -107,7 +108,7 @@ def alerts_list(rules: Sequence[RuleStatus], history: Sequence[RuleEvent], now: 
         return "No alerts in this channel. Add one: `/sentiment alert acme when negative > 40%`."
     lines = [f"*Alerts in this channel* ({len(rules)})"]
     for r in rules:
-        state = "firing" if r.state == "firing" else "ok"
+        state = AlertState.FIRING if r.state == AlertState.FIRING else AlertState.OK
         extra = ""
         if r.snoozed_until and r.snoozed_until > now:
             extra = f" · snoozed until {r.snoozed_until:%H:%M} UTC"

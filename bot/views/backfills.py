@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.views.mrkdwn import escape, quote_inline
 from sentibot.monitoring.overview import BackfillStatus
 from sentibot.sources import display_name
+from sentibot.storage.models import BackfillState
 
 APPROVE_ACTION = "backfill_approve"
 SKIP_ACTION = "backfill_skip"
@@ -78,19 +79,19 @@ def finished(topic: str, rows: Sequence[BackfillStatus], now: datetime) -> str:
 def progress(rows: Sequence[BackfillStatus]) -> str | None:
     """The list's line of a watch's backfill; None when there is none or every source is
     done."""
-    if not rows or all(r.state == "done" for r in rows):
+    if not rows or all(r.state == BackfillState.DONE for r in rows):
         return None
     return "backfill: " + " · ".join(_part(r) for r in rows)
 
 
 def _part(r: BackfillStatus) -> str:
     name = display_name(r.source)
-    if r.state == "done":
+    if r.state == BackfillState.DONE:
         return f"{name} {r.posts:,} posts ✓"
-    if r.state == "confirm":
+    if r.state == BackfillState.CONFIRM:
         return f"{name} waits for approval (about {r.estimate or 0:,} posts)"
     if r.state in ("failed", "skipped"):
         return f"{name} {r.state}" + (f" ({escape(r.reason)})" if r.reason else "")
-    if r.state == "running":
+    if r.state == BackfillState.RUNNING:
         return f"{name} reading…"
     return f"{name} queued"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bot.views.mrkdwn import escape, quote_inline
 from sentibot.monitoring.preview import SourcePreview
+from sentibot.sources import ReportStatus
 
 
 def render_preview(topic: str, found: Sequence[SourcePreview]) -> tuple[str, list[dict]]:
@@ -26,7 +27,7 @@ def render_preview(topic: str, found: Sequence[SourcePreview]) -> tuple[str, lis
 
 
 def _headline(p: SourcePreview) -> str:
-    if p.status != "ok":
+    if p.status != ReportStatus.OK:
         return f"{p.status}, {escape(p.reason or '')}"
     line = f"{p.matches_24h:,} posts in the last 24 h"
     if p.per_day is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.views.mrkdwn import quote_inline
-from sentibot.sources import SourceReport, display_name
+from sentibot.sources import ReportStatus, SourceReport, display_name
 
 
 def collecting(
@@ -23,9 +23,9 @@ def collecting(
 def _state(report: SourceReport | None) -> str:
     if report is None:
         return "…"
-    if report.status == "ok":
+    if report.status == ReportStatus.OK:
         return f"✓ {report.count}"
-    return "✗" if report.status == "failed" else "–"
+    return "✗" if report.status == ReportStatus.FAILED else "–"
 
 
 def scoring(topic: str, posts: int) -> tuple[str, list[dict]]:

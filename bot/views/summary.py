@@ -11,7 +11,7 @@ from sentibot.report.masking import model_name
 from sentibot.report.movers import Movement
 from sentibot.report.quantify import MIN_POSTS
 from sentibot.report.themes import Theme
-from sentibot.sources import SourceReport, display_name
+from sentibot.sources import ReportStatus, SourceReport, display_name
 
 SECTION_LIMIT = 3000  # characters of mrkdwn per section text
 WATCH_ACTION = "watch_topic"
@@ -100,9 +100,9 @@ def share_bar(b: Breakdown, width: int = 20) -> str:
 
 def source_line(name: str, report: SourceReport, b: Breakdown | None) -> str:
     label = display_name(name)
-    if report.status == "skipped":
+    if report.status == ReportStatus.SKIPPED:
         return f"*{label}*: skipped, {escape(report.reason or 'not configured')}"
-    if report.status == "failed":
+    if report.status == ReportStatus.FAILED:
         return f"*{label}*: failed, {escape(report.reason or 'unknown error')}"
     partial = f" · partly read: {escape(report.reason)}" if report.reason else ""
     if b is None or b.count == 0:

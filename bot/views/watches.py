@@ -11,6 +11,7 @@ from bot.views.mrkdwn import escape, quote_inline
 from sentibot.monitoring.overview import WatchStatus
 from sentibot.monitoring.source_overview import SourceLine
 from sentibot.sources import display_name
+from sentibot.storage.models import SourceHealth
 
 HEALTH_ICON = {"ok": ":large_green_circle:", "failing": ":red_circle:", "silent": ":zzz:"}
 
@@ -57,7 +58,11 @@ def watch_list(lines: Sequence[WatchStatus], x_read_today: int, x_cap: int, now:
         )
         for s in w.sources:
             icon = HEALTH_ICON.get(s.health, ":white_circle:")
-            note = f": {escape(s.last_error)}" if s.health == "failing" and s.last_error else ""
+            note = (
+                f": {escape(s.last_error)}"
+                if s.health == SourceHealth.FAILING and s.last_error
+                else ""
+            )
             out.append(f"    {icon} {display_name(s.source)} {s.health}{note}")
         back = backfill_progress(w.backfills)
         if back:
@@ -81,7 +86,11 @@ def source_list(lines: Sequence[SourceLine]) -> str:
         icon = HEALTH_ICON.get(s.health or "ok", ":white_circle:")
         parts = [f"• {icon} {s.display}: on"]
         if s.health:
-            note = f" ({escape(s.last_error)})" if s.health == "failing" and s.last_error else ""
+            note = (
+                f" ({escape(s.last_error)})"
+                if s.health == SourceHealth.FAILING and s.last_error
+                else ""
+            )
             parts.append(f"{s.health} in this channel's watches{note}")
         if s.quota:
             parts.append(escape(s.quota))

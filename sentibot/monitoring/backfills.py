@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from sentibot.sources import Collection, sources
+from sentibot.sources import Collection, ReportStatus, sources
 from sentibot.storage import backfills as store
 from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store
@@ -157,7 +157,7 @@ def finish(
             session, run.team_id, run.x_reserved, collection.billed.get(X, 0), now
         )
     report = collection.reports[run.source]
-    if report.status != "ok":
+    if report.status != ReportStatus.OK:
         return fail(session, run.backfill_id, report.reason or report.status, now)
     if watch_store.get_watch(session, run.watch_id) is None:
         return None

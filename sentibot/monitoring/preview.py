@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sentibot.query import Query
-from sentibot.sources import Post, SourceReport, display_name
+from sentibot.sources import Post, ReportStatus, SourceReport, display_name
 
 # Posts read per source for a preview: enough to estimate a rate, quick to read.
 PREVIEW_LIMIT = 100
@@ -44,7 +44,7 @@ def preview(
     for name, report in reports.items():
         found = sorted(by_source.get(name, []), key=_when, reverse=True)
         recent = [p for p in found if _when(p) > now - DAY]
-        per_day = _per_day(found, now) if report.status == "ok" else None
+        per_day = _per_day(found, now) if report.status == ReportStatus.OK else None
         out.append(
             SourcePreview(
                 name=name,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sentibot.sources import ReportStatus
 from sentibot.storage.models import SourceHealth
 
 # A source that used to deliver is "silent" after this long without a new post: a day, or 24
@@ -48,9 +49,9 @@ def after_run(
 ) -> tuple[str, Event | None]:
     """(health after the run, event to announce or None). `status` is the run's report for the
     source: "ok", "failed" or "skipped" (skipped changes nothing)."""
-    if status == "skipped":
+    if status == ReportStatus.SKIPPED:
         return before.health, None
-    if status == "failed":
+    if status == ReportStatus.FAILED:
         if before.health == SourceHealth.FAILING:
             return SourceHealth.FAILING, None
         return SourceHealth.FAILING, Event("failing", source, reason)

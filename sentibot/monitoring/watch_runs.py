@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from sentibot.monitoring import source_health
 from sentibot.query import Query
-from sentibot.sources import Batch, Collection, Collector, SourceSkipped
+from sentibot.sources import Batch, Collection, Collector, ReportStatus, SourceSkipped
 from sentibot.storage import posts as post_store
 from sentibot.storage import watches as watch_store
 from sentibot.storage import x_usage
@@ -126,7 +126,7 @@ def finish_run(
         )
         state.health = after
         state.last_run_at = now
-        if report.status == "ok":
+        if report.status == ReportStatus.OK:
             state.last_ok_at = now
             if name in collection.cursors:
                 state.cursor = collection.cursors[name]
@@ -135,7 +135,7 @@ def finish_run(
                 state.last_post_at = now
         else:
             state.last_error = report.reason
-            if report.status == "failed":
+            if report.status == ReportStatus.FAILED:
                 state.last_error_at = now
         if event is not None:
             events.append(event)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sentibot.storage.models import (
     AlertEvent,
     AlertRule,
+    AlertState,
     Watch,
 )
 from sentibot.storage.statements import compare_and_set, fair_due, rows_changed
@@ -24,7 +25,7 @@ def add_rule(
         channel_id=watch.channel_id,
         watch_id=watch.id,
         topic=watch.topic,
-        state="ok",
+        state=AlertState.OK,
         created_by=user_id,
         created_at=now,
         next_eval_at=now,

@@ -14,6 +14,7 @@ from sentibot.storage.models import (
     BackfillState,
     KeptHistory,
     Post,
+    SourceHealth,
     SourceState,
     Watch,
     WatchPost,
@@ -196,7 +197,7 @@ def source_states(session: Session, watch_id: int) -> dict[str, SourceState]:
 def source_state(session: Session, watch_id: int, source: str) -> SourceState:
     state = session.get(SourceState, (watch_id, source))
     if state is None:
-        state = SourceState(watch_id=watch_id, source=source, health="ok", posts_total=0)
+        state = SourceState(watch_id=watch_id, source=source, health=SourceHealth.OK, posts_total=0)
         session.add(state)
         session.flush()
     return state
