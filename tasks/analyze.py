@@ -218,7 +218,7 @@ def _collect_source(job_id: int, source: str, hold: Hold | None = None) -> bool:
 
 @app.task(name="sentibot.score", **RETRY)
 def score(job_id: int) -> None:
-    with heartbeat(job_id) as hold:
+    with heartbeat(job_id, beat_now=True) as hold:
         _score(job_id, hold)
 
 
@@ -227,8 +227,6 @@ def _score(job_id: int, hold: Hold | None = None) -> None:
         job = job_store.get_job(session, job_id)
         if job is None or job.state not in UNFINISHED:
             return
-        if hold is not None:
-            hold.beat(session, job)
         n = 0
         if job.kind != PREVIEW:  # a preview counts posts; it does not weigh them
             settings = get_settings()
@@ -249,7 +247,7 @@ def _score(job_id: int, hold: Hold | None = None) -> None:
 
 @app.task(name="sentibot.notify", **RETRY)
 def notify(job_id: int) -> None:
-    with heartbeat(job_id) as hold:
+    with heartbeat(job_id, beat_now=True) as hold:
         _notify(job_id, hold)
 
 
@@ -259,8 +257,6 @@ def _notify(job_id: int, hold: Hold | None = None) -> None:
         job = job_store.get_job(session, job_id)
         if job is None or job.state == JobState.DONE:
             return
-        if hold is not None:
-            hold.beat(session, job)
         if job.kind == PREVIEW:
             _answer_preview(session, job)
             return

@@ -59,13 +59,22 @@ class Hold:
 
 
 @contextmanager
-def heartbeat(job_id: int, every_s: float = HEARTBEAT_EVERY_S) -> Iterator[Hold]:
+def heartbeat(
+    job_id: int, every_s: float = HEARTBEAT_EVERY_S, *, beat_now: bool = False
+) -> Iterator[Hold]:
     """Hold job `job_id`'s stage for the body: the body beats first, in its first transaction
-    (`hold.beat`), then a thread every `every_s` seconds; let go at the end (a failing body
-    lets go too) unless the body kept it."""
+    (`hold.beat`), or, with `beat_now`, a short transaction of its own does (a stage whose
+    first transaction is long, scoring or rendering, must not hold a write lock through it);
+    then a thread every `every_s` seconds; let go at the end (a failing body lets go too)
+    unless the body kept it."""
     worker = worker_name()
     stop = threading.Event()
     hold = Hold(job_id, worker)
+    if beat_now:
+        with sessions().begin() as session:
+            job = session.get(Job, job_id)
+            if job is not None:
+                hold.beat(session, job)
 
     def keep_beating() -> None:
         while not stop.wait(every_s):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -71,16 +72,23 @@ def collect_watch_source(watch_id: int, source: str) -> None:
         )
     if run is None:
         return
-    collectors = watch_runs.x_budgeted(
-        build_collectors(settings, run.sources), run.x_reserved, settings.x_daily_post_cap
-    )
-    collection = collect_posts(
-        parse_query(run.topic), collectors, settings.watch_post_limit, run.cursors
-    )
-    with sessions().begin() as session:
-        now = utcnow()
-        events = watch_runs.finish_run(session, run, collection, now)
-        notices = queue_notices(session, run, events, now)
+    try:
+        collectors = watch_runs.x_budgeted(
+            build_collectors(settings, run.sources), run.x_reserved, settings.x_daily_post_cap
+        )
+        collection = collect_posts(
+            parse_query(run.topic), collectors, settings.watch_post_limit, run.cursors
+        )
+        with sessions().begin() as session:
+            now = utcnow()
+            events = watch_runs.finish_run(session, run, collection, now)
+            notices = queue_notices(session, run, events, now)
+    except Exception:
+        # A retry (or the next run) may read the source at once; a lost worker's claim goes
+        # stale instead.
+        with suppress(Exception), sessions().begin() as session:
+            watch_store.release_read(session, watch_id, source)
+        raise
     log.info(
         "watch %s: %s posts from %s (%s)",
         watch_id,

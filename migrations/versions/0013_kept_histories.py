@@ -1,4 +1,5 @@
-"""what a removed watch had read, kept so that watching the topic again does not re-read it
+"""what a removed watch had read, kept so that watching the topic again does not re-read it;
+a source being read by a watch run (a redelivered run reads nothing)
 
 Revision ID: 0013
 Revises: 0012
@@ -35,9 +36,13 @@ def upgrade() -> None:
     op.create_index("ix_kept_histories_topic", "kept_histories", ["team_id", "topic", "source"])
     with op.batch_alter_table("backfills") as batch:
         batch.add_column(sa.Column("read_from", When))
+    with op.batch_alter_table("source_states") as batch:
+        batch.add_column(sa.Column("reading_since", When))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("source_states") as batch:
+        batch.drop_column("reading_since")
     with op.batch_alter_table("backfills") as batch:
         batch.drop_column("read_from")
     op.drop_index("ix_kept_histories_topic", "kept_histories")

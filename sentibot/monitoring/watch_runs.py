@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,10 @@ class WatchRun:
     x_reserved: int = 0
 
 
+# A run's read of one source that has been out this long lost its worker: read it again.
+READ_CLAIM_STALE = timedelta(minutes=10)
+
+
 def begin_run(
     session: Session,
     watch_id: int,
@@ -51,6 +55,10 @@ def begin_run(
     watch = watch_store.get_watch(session, watch_id)
     if watch is None or (source is not None and source not in watch.sources):
         return None
+    if source is not None and not watch_store.claim_read(
+        session, watch_id, source, now, READ_CLAIM_STALE
+    ):
+        return None  # this source's run is being read already (a redelivered message)
     states = watch_store.source_states(session, watch_id)
     sources = [source] if source is not None else list(watch.sources)
     run = WatchRun(
@@ -126,6 +134,7 @@ def finish_run(
         )
         state.health = after
         state.last_run_at = now
+        state.reading_since = None
         if report.status == ReportStatus.OK:
             state.last_ok_at = now
             if name in collection.cursors:

@@ -251,6 +251,9 @@ class SourceState(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     posts_total: Mapped[int] = mapped_column(Integer, default=0)
+    # A run is reading this source since then: a second delivery of the same run (a broker
+    # that restored its message) reads nothing, and pays X nothing, while this one is out.
+    reading_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class XUsage(Base):

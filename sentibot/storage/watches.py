@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from sentibot.storage.models import (
@@ -19,7 +19,7 @@ from sentibot.storage.models import (
     Watch,
     WatchPost,
 )
-from sentibot.storage.statements import compare_and_set, dialect_insert, fair_due
+from sentibot.storage.statements import compare_and_set, dialect_insert, fair_due, rows_changed
 from sentibot.storage.workspaces import ensure_workspace
 from sentibot.topic_scope import scored_as
 
@@ -201,6 +201,32 @@ def source_state(session: Session, watch_id: int, source: str) -> SourceState:
         session.add(state)
         session.flush()
     return state
+
+
+def claim_read(
+    session: Session, watch_id: int, source: str, now: datetime, stale: timedelta
+) -> bool:
+    """Whether this run may read `source` of the watch now: no other run is reading it (or
+    the one that was has been silent for `stale`, its worker lost)."""
+    source_state(session, watch_id, source)
+    claimed = session.execute(
+        update(SourceState)
+        .where(
+            SourceState.watch_id == watch_id,
+            SourceState.source == source,
+            (SourceState.reading_since.is_(None)) | (SourceState.reading_since < now - stale),
+        )
+        .values(reading_since=now)
+    )
+    return rows_changed(claimed) == 1
+
+
+def release_read(session: Session, watch_id: int, source: str) -> None:
+    session.execute(
+        update(SourceState)
+        .where(SourceState.watch_id == watch_id, SourceState.source == source)
+        .values(reading_since=None)
+    )
 
 
 def link_watch_posts(session: Session, watch_id: int, post_ids: Sequence[int]) -> int:

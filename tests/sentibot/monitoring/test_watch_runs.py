@@ -356,3 +356,28 @@ def test_a_busy_workspace_never_delays_a_quiet_ones_watch(sessions) -> None:
         claimed = watch_store.claim_due_watches(s, T0 + timedelta(seconds=1), limit=100)
     assert len(claimed) == 100
     assert quiet in claimed
+
+
+def test_a_second_delivery_of_a_run_reads_nothing_while_the_first_is_out(sessions) -> None:
+    """A broker that restored a message it had already handed out (a restart with the task in
+    flight) delivers the run twice; the second reads nothing (X billed it twice). Once the
+    first has finished, or its worker has been silent past READ_CLAIM_STALE, a run reads."""
+    source = Source()
+    with sessions.begin() as s:
+        watch_id = make_watch(s)
+    with sessions.begin() as s:
+        first = watch_runs.begin_run(s, watch_id, limit=50, x_cap=1000, now=T0, source="hn")
+    assert first is not None
+    with sessions.begin() as s:
+        again = watch_runs.begin_run(s, watch_id, limit=50, x_cap=1000, now=T0, source="hn")
+    assert again is None
+    source.add(1, 2)
+    collection = collect(parse_query(first.topic), {"hn": source}, 50, first.cursors)
+    with sessions.begin() as s:
+        watch_runs.finish_run(s, first, collection, T0)
+    later = T0 + timedelta(minutes=1)
+    with sessions.begin() as s:
+        assert watch_runs.begin_run(s, watch_id, limit=50, x_cap=1000, now=later, source="hn")
+    lost = later + watch_runs.READ_CLAIM_STALE + timedelta(seconds=1)
+    with sessions.begin() as s:  # the run begun `later` never finished: its worker was lost
+        assert watch_runs.begin_run(s, watch_id, limit=50, x_cap=1000, now=lost, source="hn")
