@@ -94,8 +94,18 @@ def test_a_redis_restart_with_a_task_in_flight_leaves_the_worker_serving(
         _wait(lambda: any("/2/tweets" in p for p in stack.x.arrived), 60, "X's search to start")
     else:
         stack.slack.slow_next("chat.update", 8.0, times=3)
+        edits_before = sum("chat.update" in p for p in stack.slack.arrived)
         stack.command("analyze widget --sources x", channel=first)
         _wait(lambda: _job(stack, first).stage == "notify", 60, "the notify stage")
+        # Killed while the notify task is in flight: its edit of the report has reached Slack
+        # (the progress edit before it was the first). Killed before the worker took the
+        # message, the message would be lost with the broker's empty restart, which is the
+        # sweeper's case, not this one.
+        _wait(
+            lambda: sum("chat.update" in p for p in stack.slack.arrived) >= edits_before + 2,
+            60,
+            "the report's edit in flight",
+        )
     worker = stack.processes["worker"]
     server.kill()
     asked = [(first, "widget")]

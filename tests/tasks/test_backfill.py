@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import redis
@@ -161,8 +161,9 @@ def test_x_says_its_cost_then_reads_back_as_far_as_search_goes(
     # Search was asked from seven days back (X refuses older), every page of it.
     searches = x_history.requests_to("/2/tweets/search/recent")
     assert len(searches) == 2
-    start = searches[0].query["start_time"]
-    assert start.startswith((utcnow() - timedelta(days=7)).strftime("%Y-%m-%dT"))
+    start = datetime.fromisoformat(searches[0].query["start_time"].replace("Z", "+00:00"))
+    week_ago = utcnow() - timedelta(days=7)
+    assert week_ago - timedelta(minutes=5) < start < week_ago + timedelta(minutes=5)
 
 
 def test_above_the_share_it_asks_and_spends_nothing_until_approved(
