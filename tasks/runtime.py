@@ -89,26 +89,20 @@ def publish_once(
     """Post (or edit) message `key` exactly once, even across a crash between Slack's answer
     and the caller storing it. Editing a message whose ts is known needs no ledger: an edit
     done twice is done once."""
-    if existing is not None:
-        return delivery(team_id).publish(
-            channel=channel,
-            text=text,
-            blocks=blocks,
-            existing=existing,
-            response_url=response_url,
-            key=key,
-        )
-    recorded, since = begin_post(team_id, key, channel)
+    ledgered, since = existing is None, None
+    if ledgered:
+        existing, since = begin_post(team_id, key, channel)
     posted = delivery(team_id).publish(
         channel=channel,
         text=text,
         blocks=blocks,
-        existing=existing or recorded,
+        existing=existing,
         response_url=response_url,
         key=key,
         maybe_posted_since=since,
     )
-    end_post(key, posted)
+    if ledgered:
+        end_post(key, posted)
     return posted
 
 
